@@ -1,0 +1,42 @@
+from datetime import UTC, datetime
+
+from django import forms
+
+from mentorship.models import Service
+
+
+class BookSessionForm(forms.Form):
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), widget=forms.HiddenInput)
+    start = forms.CharField(widget=forms.HiddenInput, error_messages={"required": "Pick a time first."})
+    message = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Message to the mentor",
+        help_text="Optional, but it helps: what do you want to work on?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, mentor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(mentor=mentor, is_active=True).select_related(
+            "mentor__user"
+        )
+        self.fields["service"].error_messages["invalid_choice"] = "That session type is not available."
+
+    def clean_start(self) -> datetime:
+        try:
+            start = datetime.fromisoformat(self.cleaned_data["start"])
+        except ValueError:
+            raise forms.ValidationError("Pick a time from the calendar.") from None
+        if start.tzinfo is None:
+            raise forms.ValidationError("Pick a time from the calendar.")
+        return start.astimezone(UTC)
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Reason (optional, shown to the mentee)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

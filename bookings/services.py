@@ -1,0 +1,210 @@
+"""Every change of a booking's status. Nothing else writes Booking.status.
+
+Each transition runs in one transaction with the booking row locked, checks its
+guard, writes a BookingEvent and queues side effects (refund, ledger, e-mail) to
+run after commit, through the other apps' tasks.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from mentorship.models import MentorProfile, Service
+
+from . import selectors
+from .models import Booking, BookingEvent
+
+Status = Booking.Status
+
+
+class BookingError(Exception):
+    """A transition that cannot happen; the message is meant for the person who asked."""
+
+
+SLOT_TAKEN = "This time was just taken — please pick another."
+
+
+def _on_commit_task(task_path: str, *args) -> None:
+    """Queue another app's Celery task after commit (bookings never imports their models)."""
+
+    def send():
+        from importlib import import_module
+
+        module_name, task_name = task_path.rsplit(".", 1)
+        getattr(import_module(module_name), task_name).delay(*args)
+
+    transaction.on_commit(send)
+
+
+def _notify(booking: Booking, kind: str) -> None:
+    _on_commit_task("notifications.tasks.send_booking_notification", booking.pk, kind)
+
+
+def _transition(
+    booking_id: int, *, allowed_from: tuple[str, ...], to: str, actor=None, note: str = "", guard=None
+) -> Booking:
+    """Lock the booking, check it may move to `to`, move it and write the audit row.
+
+    Must run inside transaction.atomic().
+    """
+    booking = Booking.objects.select_for_update().select_related("mentor__user", "service").get(pk=booking_id)
+    if booking.status not in allowed_from:
+        raise BookingError(
+            f"This booking is {booking.get_status_display().lower()} now, so nothing was changed. "
+            "The page you used may have been out of date."
+        )
+    if guard is not None:
+        guard(booking)
+    from_status = booking.status
+    booking.status = to
+    booking.save(update_fields=["status", "updated_at"])
+    BookingEvent.objects.create(booking=booking, actor=actor, from_status=from_status, to_status=to, note=note)
+    return booking
+
+
+def _require_mentor(actor):
+    def guard(booking: Booking) -> None:
+        if actor is None or booking.mentor.user_id != actor.pk:
+            raise BookingError("Only the mentor of this booking can do that.")
+
+    return guard
+
+
+def booking_hold(
+    *, mentee, service: Service, start: datetime, message: str = "", now: datetime | None = None
+) -> Booking:
+    """Reserve a slot for checkout. The mentor row lock serialises every path that takes time."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        mentor = MentorProfile.objects.select_for_update().select_related("user").get(pk=service.mentor_id)
+        service = Service.objects.select_related("mentor__user").get(pk=service.pk)
+        if not mentor.is_approved or not service.is_active:
+            raise BookingError("This session type is not available for booking.")
+        if mentor.user_id == mentee.pk:
+            raise BookingError("You can't book a session with yourself.")
+        # One checkout at a time: a new hold lets go of the mentee's earlier ones.
+        for held_id in Booking.objects.filter(mentee=mentee, status=Status.HELD).values_list("pk", flat=True):
+            _transition(
+                held_id, allowed_from=(Status.HELD,), to=Status.ABANDONED, actor=mentee, note="Picked another time"
+            )
+        if not selectors.is_open(service, start, now=now):
+            raise BookingError(SLOT_TAKEN)
+        booking = Booking.objects.create(
+            mentee=mentee,
+            mentor=mentor,
+            service=service,
+            start=start,
+            end=start + service.duration,
+            status=Status.HELD,
+            message=message.strip(),
+            price_cents=service.price_cents,
+            currency=settings.PLATFORM_CURRENCY,
+            hold_expires_at=now + settings.BOOKING_HOLD_TIMEOUT,
+        )
+        BookingEvent.objects.create(booking=booking, actor=mentee, to_status=Status.HELD, note="Checkout started")
+    return booking
+
+
+def booking_mark_paid(booking_id: int) -> Booking:
+    """Payment succeeded: the booking waits for the mentor.
+
+    A payment can succeed just after its hold ran out; the booking still goes
+    through if nobody else took the time meanwhile. Otherwise BookingError, and
+    the caller refunds.
+    """
+    with transaction.atomic():
+        booking = Booking.objects.select_related("mentor").get(pk=booking_id)
+        if booking.status == Status.PENDING:
+            return booking  # already done, e.g. by the webhook
+        MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)
+
+        def time_still_free(locked: Booking) -> None:
+            if locked.status == Status.ABANDONED and (
+                selectors.blocking_bookings(locked.mentor, start=locked.start, end=locked.end, now=timezone.now())
+                .exclude(pk=locked.pk)
+                .exists()
+            ):
+                raise BookingError(SLOT_TAKEN)
+
+        booking = _transition(
+            booking_id,
+            allowed_from=(Status.HELD, Status.ABANDONED),
+            to=Status.PENDING,
+            note="Payment received",
+            guard=time_still_free,
+        )
+        Booking.objects.filter(pk=booking.pk).update(hold_expires_at=None)
+        _notify(booking, "booking_requested")
+        _notify(booking, "booking_paid")
+    return booking
+
+
+def booking_confirm(booking_id: int, *, actor) -> Booking:
+    with transaction.atomic():
+        booking = _transition(
+            booking_id, allowed_from=(Status.PENDING,), to=Status.CONFIRMED, actor=actor, guard=_require_mentor(actor)
+        )
+        _notify(booking, "booking_confirmed")
+    return booking
+
+
+def booking_decline(booking_id: int, *, actor, reason: str = "") -> Booking:
+    """The mentor says no: the mentee gets a full refund, automatically."""
+    with transaction.atomic():
+        booking = _transition(
+            booking_id,
+            allowed_from=(Status.PENDING,),
+            to=Status.DECLINED,
+            actor=actor,
+            note=reason.strip()[:300],
+            guard=_require_mentor(actor),
+        )
+        _on_commit_task("payments.tasks.refund_booking", booking.pk, "declined")
+        _notify(booking, "booking_declined")
+    return booking
+
+
+def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> Booking:
+    """After the session the mentor marks it complete; their share enters the ledger."""
+    now = now or timezone.now()
+
+    def guard(booking: Booking) -> None:
+        _require_mentor(actor)(booking)
+        if booking.end > now:
+            raise BookingError("You can mark a session complete once it has ended.")
+
+    with transaction.atomic():
+        booking = _transition(
+            booking_id, allowed_from=(Status.CONFIRMED,), to=Status.COMPLETED, actor=actor, guard=guard
+        )
+        _on_commit_task("payments.tasks.record_session_earning", booking.pk)
+        _notify(booking, "booking_completed")
+    return booking
+
+
+def release_expired_holds(*, now: datetime | None = None) -> int:
+    """Holds whose checkout time ran out become abandoned, freeing their slot. Safe to run twice."""
+    now = now or timezone.now()
+    released = 0
+    expired = Booking.objects.filter(status=Status.HELD, hold_expires_at__lte=now).values_list("pk", flat=True)
+    for booking_id in expired:
+        try:
+            with transaction.atomic():
+                _transition(
+                    booking_id,
+                    allowed_from=(Status.HELD,),
+                    to=Status.ABANDONED,
+                    note="Checkout time ran out",
+                    guard=lambda b: _still_expired(b, now),
+                )
+            released += 1
+        except BookingError:
+            continue  # paid or released meanwhile
+    return released
+
+
+def _still_expired(booking: Booking, now: datetime) -> None:
+    if booking.hold_expires_at is None or booking.hold_expires_at > now:
+        raise BookingError("The hold is no longer expired.")

@@ -1,0 +1,10 @@
+"""Background jobs of the booking lifecycle: each takes ids or nothing and calls one service."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="bookings.tasks.release_expired_holds")
+def release_expired_holds() -> int:
+    return services.release_expired_holds()

@@ -1,0 +1,200 @@
+"""Booking pages: a mentor's profile with free times, My Bookings, the mentor's Bookings."""
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from mentorship.models import MentorProfile
+from mentorship.views import approved_mentor_required
+
+from . import selectors, services
+from .forms import BookSessionForm, DeclineForm
+from .models import Booking
+from .slots import group_by_local_day
+
+DAYS_PER_PAGE = 7
+
+
+def mentor_profile(request, mentor_id: int):
+    mentor = get_object_or_404(
+        MentorProfile.objects.select_related("user"), pk=mentor_id, status=MentorProfile.Status.APPROVED
+    )
+    form = BookSessionForm(mentor=mentor)
+    services_ = list(form.fields["service"].queryset)
+    selected = next(
+        (s for s in services_ if str(s.pk) == request.GET.get("service")), services_[0] if services_ else None
+    )
+    try:
+        week = max(0, min(int(request.GET.get("week", 0)), 52))
+    except ValueError:
+        week = 0
+    zone = timezone.get_current_timezone()
+    today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    window_start = today + timedelta(days=DAYS_PER_PAGE * week)
+    window_end = window_start + timedelta(days=DAYS_PER_PAGE)
+    days = []
+    if selected:
+        slots = selectors.open_slots(selected, start=window_start, end=window_end)
+        days = group_by_local_day(slots, zone)
+    return render(
+        request,
+        "bookings/mentor_profile.html",
+        {
+            "mentor": mentor,
+            "services": services_,
+            "selected": selected,
+            "days": days,
+            "week": week,
+            "window_start": window_start,
+            "window_end": window_end - timedelta(days=1),
+            "form": form,
+            "mentor_zone": mentor.user.time_zone,
+        },
+    )
+
+
+@login_required
+@require_POST
+def book(request, mentor_id: int):
+    mentor = get_object_or_404(MentorProfile, pk=mentor_id, status=MentorProfile.Status.APPROVED)
+    form = BookSessionForm(request.POST, mentor=mentor)
+    back = reverse("mentor_profile", args=[mentor.pk])
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+        return redirect(f"{back}?service={request.POST.get('service', '')}")
+    try:
+        booking = services.booking_hold(
+            mentee=request.user,
+            service=form.cleaned_data["service"],
+            start=form.cleaned_data["start"],
+            message=form.cleaned_data["message"],
+        )
+    except services.BookingError as error:
+        messages.error(request, str(error))
+        return redirect(f"{back}?service={form.cleaned_data['service'].pk}")
+    return redirect("checkout", booking_id=booking.pk)
+
+
+@login_required
+def my_bookings(request):
+    bookings = list(selectors.bookings_for_mentee(request.user))
+    now = timezone.now()
+    upcoming = [
+        b
+        for b in bookings
+        if b.status in (Booking.Status.PENDING, Booking.Status.CONFIRMED, Booking.Status.HELD) and b.end > now
+    ]
+    return render(
+        request,
+        "bookings/my_bookings.html",
+        {
+            "upcoming": sorted(upcoming, key=lambda b: b.start),
+            "past": [
+                b
+                for b in bookings
+                if b not in upcoming
+                and b.status in (Booking.Status.COMPLETED, Booking.Status.CONFIRMED, Booking.Status.PENDING)
+            ],
+            "cancelled": [
+                b
+                for b in bookings
+                if b.status
+                in (Booking.Status.DECLINED, Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Status.NO_SHOW)
+            ],
+        },
+    )
+
+
+@login_required
+def booking_detail(request, booking_id: int):
+    booking = selectors.booking_for_party(request.user, booking_id)
+    if booking is None:
+        raise Http404("No such booking.")
+    return render(
+        request,
+        "bookings/booking_detail.html",
+        {
+            "booking": booking,
+            "is_mentor": booking.mentor.user_id == request.user.pk,
+            "events": booking.events.select_related("actor"),
+            "decline_form": DeclineForm(),
+            "ended": booking.end <= timezone.now(),
+        },
+    )
+
+
+@approved_mentor_required
+def mentor_bookings(request, profile):
+    bookings = list(selectors.bookings_for_mentor(profile))
+    now = timezone.now()
+    S = Booking.Status
+    return render(
+        request,
+        "bookings/mentor_bookings.html",
+        {
+            "pending": [b for b in bookings if b.status == S.PENDING],
+            "upcoming": [b for b in bookings if b.status == S.CONFIRMED and b.end > now],
+            "to_complete": [b for b in bookings if b.status == S.CONFIRMED and b.end <= now],
+            "past": [b for b in bookings if b.status == S.COMPLETED][::-1],
+            "cancelled": [b for b in bookings if b.status in (S.DECLINED, S.EXPIRED, S.CANCELLED, S.NO_SHOW)][::-1],
+            "decline_form": DeclineForm(),
+        },
+    )
+
+
+def _mentor_action(request, booking_id: int, action, success: str):
+    try:
+        booking = action()
+    except Booking.DoesNotExist:
+        raise Http404("No such booking.") from None
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success.format(mentee=booking.mentee))
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("mentor_bookings")
+    return redirect(next_url)
+
+
+@login_required
+@require_POST
+def confirm(request, booking_id: int):
+    return _mentor_action(
+        request,
+        booking_id,
+        lambda: services.booking_confirm(booking_id, actor=request.user),
+        "Confirmed. {mentee} has been told.",
+    )
+
+
+@login_required
+@require_POST
+def decline(request, booking_id: int):
+    form = DeclineForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _mentor_action(
+        request,
+        booking_id,
+        lambda: services.booking_decline(booking_id, actor=request.user, reason=reason),
+        "Declined. {mentee} gets a full refund automatically.",
+    )
+
+
+@login_required
+@require_POST
+def complete(request, booking_id: int):
+    return _mentor_action(
+        request,
+        booking_id,
+        lambda: services.booking_complete(booking_id, actor=request.user),
+        "Marked complete. Your share is added to your balance in Earnings.",
+    )

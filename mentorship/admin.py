@@ -1,0 +1,51 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from . import services
+from .models import AvailabilityRule, MentorProfile, Service, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "display_name", "time_zone", "is_staff", "date_joined"]
+    search_fields = ["email", "display_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["display_name", "time_zone"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "display_name", "time_zone", "password1", "password2"]})
+    ]
+
+
+class ServiceInline(admin.TabularInline):
+    model = Service
+    extra = 0
+
+
+class AvailabilityInline(admin.TabularInline):
+    model = AvailabilityRule
+    extra = 0
+
+
+@admin.register(MentorProfile)
+class MentorProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "headline", "status", "applied_at", "reviewed_at"]
+    list_filter = ["status"]
+    search_fields = ["user__email", "user__display_name", "headline", "expertise"]
+    readonly_fields = ["status", "applied_at", "reviewed_at"]
+    inlines = [ServiceInline, AvailabilityInline]
+    actions = ["approve", "reject"]
+
+    @admin.action(description="Approve selected applications")
+    def approve(self, request, queryset):
+        done = sum(services.mentor_application_review(p, approve=True) for p in queryset)
+        self.message_user(request, f"Approved {done} application(s); each applicant gets an e-mail.", messages.SUCCESS)
+
+    @admin.action(description="Refuse selected applications (write the reason in “Review note” first)")
+    def reject(self, request, queryset):
+        done = sum(services.mentor_application_review(p, approve=False, note=p.review_note) for p in queryset)
+        self.message_user(request, f"Refused {done} application(s); each applicant gets an e-mail.", messages.WARNING)

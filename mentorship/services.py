@@ -1,0 +1,101 @@
+"""Writes on the people side: accounts, mentor applications, services and hours."""
+
+from datetime import time
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import AvailabilityRule, MentorProfile, Service, User
+
+
+class MentorError(Exception):
+    """Something a mentor or applicant asked for that cannot happen; the message says why."""
+
+
+def account_update(user: User, *, display_name: str, time_zone: str) -> User:
+    user.display_name = display_name
+    user.time_zone = time_zone
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["display_name", "time_zone"])
+    return user
+
+
+def mentor_apply(user: User, *, headline: str, bio: str, expertise: str, motivation: str) -> MentorProfile:
+    """Apply to become a mentor; a refused applicant may apply again."""
+    with transaction.atomic():
+        profile = MentorProfile.objects.select_for_update().filter(user=user).first()
+        if profile is not None and profile.status != MentorProfile.Status.REJECTED:
+            raise MentorError("You have already applied. We'll e-mail you when staff have reviewed it.")
+        profile = profile or MentorProfile(user=user)
+        profile.headline, profile.bio, profile.expertise, profile.motivation = headline, bio, expertise, motivation
+        profile.status = MentorProfile.Status.APPLIED
+        profile.applied_at = timezone.now()
+        profile.review_note = ""
+        profile.save()
+    return profile
+
+
+def mentor_application_review(profile: MentorProfile, *, approve: bool, note: str = "") -> bool:
+    """Staff decide on an application; the applicant hears either way. False if already decided."""
+    new_status = MentorProfile.Status.APPROVED if approve else MentorProfile.Status.REJECTED
+    with transaction.atomic():
+        changed = MentorProfile.objects.filter(pk=profile.pk, status=MentorProfile.Status.APPLIED).update(
+            status=new_status, review_note=note, reviewed_at=timezone.now()
+        )
+        if changed:
+            transaction.on_commit(lambda: _tell_applicant(profile.pk))
+    return bool(changed)
+
+
+def _tell_applicant(profile_id: int) -> None:
+    profile = MentorProfile.objects.select_related("user").get(pk=profile_id)
+    if profile.is_approved:
+        subject = "You're approved as a mentor"
+        body = (
+            f"Hi {profile.user},\n\nWelcome aboard! Next: add your session types and prices, and set your weekly "
+            f"hours so mentees can book you: {settings.SITE_URL}{reverse('mentor_services')}\n"
+        )
+    else:
+        subject = "About your mentor application"
+        body = f"Hi {profile.user},\n\nThank you for applying. We can't approve it yet.\n\n{profile.review_note}\n"
+    send_mail(subject, body, None, [profile.user.email])
+
+
+def mentor_profile_update(profile: MentorProfile, *, headline: str, bio: str, expertise: str) -> MentorProfile:
+    profile.headline, profile.bio, profile.expertise = headline, bio, expertise
+    profile.save(update_fields=["headline", "bio", "expertise"])
+    return profile
+
+
+def service_save(
+    profile: MentorProfile,
+    *,
+    service: Service | None = None,
+    title: str,
+    description: str,
+    duration_minutes: int,
+    price_cents: int,
+    is_active: bool,
+) -> Service:
+    service = service or Service(mentor=profile)
+    if service.mentor_id != profile.pk:
+        raise MentorError("That session type belongs to another mentor.")
+    service.title, service.description = title, description
+    service.duration_minutes, service.price_cents, service.is_active = duration_minutes, price_cents, is_active
+    service.full_clean()
+    service.save()
+    return service
+
+
+def availability_replace(profile: MentorProfile, ranges: list[tuple[int, time, time]]) -> None:
+    """Set the mentor's weekly hours: (weekday, start, end) in the mentor's own zone."""
+    with transaction.atomic():
+        MentorProfile.objects.select_for_update().get(pk=profile.pk)
+        profile.availability.all().delete()
+        AvailabilityRule.objects.bulk_create(
+            AvailabilityRule(mentor=profile, weekday=weekday, start_time=start, end_time=end)
+            for weekday, start, end in ranges
+        )

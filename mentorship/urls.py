@@ -1,0 +1,33 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from bookings import views as booking_views
+from payments import views as payment_views
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("settings/", views.account_settings, name="account_settings"),
+    path("become-a-mentor/", views.become_mentor, name="become_mentor"),
+    path("mentor/profile/", views.mentor_profile_edit, name="mentor_profile_edit"),
+    path("mentor/services/", views.mentor_services, name="mentor_services"),
+    path("mentor/services/new/", views.mentor_service_edit, name="mentor_service_new"),
+    path("mentor/services/<int:service_id>/", views.mentor_service_edit, name="mentor_service_edit"),
+    path("mentor/availability/", views.mentor_availability, name="mentor_availability"),
+    path("mentor/bookings/", booking_views.mentor_bookings, name="mentor_bookings"),
+    path("mentor/earnings/", payment_views.earnings, name="earnings"),
+    path("mentors/<int:mentor_id>/", booking_views.mentor_profile, name="mentor_profile"),
+    path("mentors/<int:mentor_id>/book/", booking_views.book, name="book"),
+    path("bookings/", booking_views.my_bookings, name="my_bookings"),
+    path("bookings/<int:booking_id>/", booking_views.booking_detail, name="booking_detail"),
+    path("bookings/<int:booking_id>/confirm/", booking_views.confirm, name="booking_confirm"),
+    path("bookings/<int:booking_id>/decline/", booking_views.decline, name="booking_decline"),
+    path("bookings/<int:booking_id>/complete/", booking_views.complete, name="booking_complete"),
+    path("checkout/<int:booking_id>/", payment_views.checkout, name="checkout"),
+    path("checkout/<int:booking_id>/pay/", payment_views.pay, name="checkout_pay"),
+    path("checkout/<int:booking_id>/authenticated/", payment_views.authenticated, name="checkout_authenticated"),
+    path("payments/stripe/webhook/", payment_views.stripe_webhook, name="stripe_webhook"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,52 @@
+"""Telling people what happened to a booking: stored in-app, then e-mailed once."""
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from bookings.models import Booking
+
+from .models import Notification
+
+# kind -> (who hears about it, subject). Times in each e-mail are in the recipient's zone.
+BOOKING_MESSAGES = {
+    "booking_requested": ("mentor", "New booking request from {mentee}"),
+    "booking_paid": ("mentee", "Payment received — waiting for {mentor} to confirm"),
+    "booking_confirmed": ("mentee", "{mentor} confirmed your session"),
+    "booking_declined": ("mentee", "{mentor} declined your session — full refund on its way"),
+    "booking_completed": ("mentee", "Your session with {mentor} is complete"),
+}
+
+
+def send_booking_notification(booking_id: int, kind: str) -> Notification:
+    booking = Booking.objects.select_related("mentee", "mentor__user", "service").get(pk=booking_id)
+    audience, subject = BOOKING_MESSAGES[kind]
+    recipient = booking.mentor.user if audience == "mentor" else booking.mentee
+    context = {
+        "booking": booking,
+        "recipient": recipient,
+        "mentor": booking.mentor.user,
+        "mentee": booking.mentee,
+        "zone": recipient.time_zone,
+    }
+    with timezone.override(recipient.zone):
+        body = render_to_string(f"notifications/email/{kind}.txt", context)
+    try:
+        with transaction.atomic():
+            notification, _ = Notification.objects.get_or_create(
+                user=recipient,
+                booking=booking,
+                kind=kind,
+                defaults={"subject": subject.format(mentee=booking.mentee, mentor=booking.mentor.user), "body": body},
+            )
+    except IntegrityError:
+        notification = Notification.objects.get(user=recipient, booking=booking, kind=kind)
+    # Claim the e-mail with a conditional update so two workers never both send it.
+    if Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now()):
+        try:
+            send_mail(notification.subject, notification.body, None, [recipient.email])
+        except Exception:
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
+            raise
+    return notification

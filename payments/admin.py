@@ -1,0 +1,48 @@
+from django.contrib import admin
+
+from .models import LedgerEntry, Payment, Refund, WebhookEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money rows are written by services only; staff read them here."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "booking", "amount_cents", "currency", "status", "stripe_payment_intent_id", "created_at"]
+    list_filter = ["status"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["id", "payment", "amount_cents", "reason", "status", "stripe_refund_id", "created_at"]
+    list_filter = ["status", "reason"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "mentor",
+        "kind",
+        "amount_cents",
+        "gross_cents",
+        "platform_fee_cents",
+        "booking",
+        "created_at",
+    ]
+    list_filter = ["kind"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "type", "received_at"]

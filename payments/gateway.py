@@ -1,0 +1,115 @@
+"""The one module that talks to Stripe.
+
+Every write carries a deterministic idempotency key derived from our own row,
+and the row is written before the call (see payments.services).
+"""
+
+from dataclasses import dataclass
+
+import stripe
+from django.conf import settings
+
+
+class GatewayError(Exception):
+    """Stripe could not be reached or refused the request; the message is safe to show."""
+
+
+class CardDeclined(GatewayError):
+    """The bank said no; the message is the bank's reason."""
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    payment_intent_id: str
+    status: str  # Stripe's PaymentIntent status: succeeded, requires_action, ...
+    client_secret: str
+
+
+def is_test_mode() -> bool:
+    return settings.STRIPE_SECRET_KEY.startswith("sk_test_")
+
+
+def _client() -> stripe.StripeClient:
+    real_stripe = settings.STRIPE_API_BASE.startswith("https://api.stripe.com")
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": settings.STRIPE_API_BASE},
+        # The local server ignores idempotency keys, so a retry could charge twice.
+        max_network_retries=2 if real_stripe else 0,
+    )
+
+
+def _call(method, params: dict, idempotency_key: str | None = None):
+    options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+    try:
+        return method(params=params, options=options)
+    except stripe.CardError as error:
+        raise CardDeclined(error.user_message or "Your card was declined.") from error
+    except stripe.StripeError as error:
+        raise GatewayError(
+            "We could not reach our payment provider. Nothing was charged; please try again in a minute."
+        ) from error
+
+
+def create_customer(*, email: str, name: str, user_id: int) -> str:
+    customer = _call(
+        _client().v1.customers.create,
+        {"email": email, "name": name, "metadata": {"user_id": str(user_id)}},
+        idempotency_key=f"customer-user-{user_id}",
+    )
+    return customer.id
+
+
+def create_setup_intent(*, customer_id: str) -> str:
+    """A SetupIntent the page confirms with the card; returns its client secret."""
+    setup_intent = _call(
+        _client().v1.setup_intents.create,
+        {"customer": customer_id, "payment_method_types": ["card"], "usage": "on_session"},
+    )
+    return setup_intent.client_secret
+
+
+def charge(
+    *, payment_id: int, amount_cents: int, currency: str, customer_id: str, payment_method_id: str, metadata: dict
+) -> ChargeResult:
+    intent = _call(
+        _client().v1.payment_intents.create,
+        {
+            "amount": amount_cents,
+            "currency": currency,
+            "customer": customer_id,
+            "payment_method": payment_method_id,
+            "payment_method_types": ["card"],
+            "confirm": True,
+            "metadata": {**metadata, "payment_id": str(payment_id)},
+        },
+        idempotency_key=f"payment-{payment_id}-charge",
+    )
+    return ChargeResult(intent.id, intent.status, intent.client_secret)
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> ChargeResult:
+    """Stripe's current view of a payment: webhooks and 3-D Secure returns re-read it."""
+    try:
+        intent = _client().v1.payment_intents.retrieve(payment_intent_id)
+    except stripe.StripeError as error:
+        raise GatewayError("We could not check your payment with our payment provider. Please try again.") from error
+    return ChargeResult(intent.id, intent.status, intent.client_secret)
+
+
+def refund(*, refund_id: int, payment_intent_id: str, amount_cents: int) -> tuple[str, str]:
+    """Refund part or all of a payment; returns (Stripe refund id, status)."""
+    result = _call(
+        _client().v1.refunds.create,
+        {"payment_intent": payment_intent_id, "amount": amount_cents, "metadata": {"refund_id": str(refund_id)}},
+        idempotency_key=f"refund-{refund_id}",
+    )
+    return result.id, result.status
+
+
+def verify_webhook(payload: bytes, signature: str) -> stripe.Event:
+    """Parse a webhook body, raising ValueError unless Stripe signed it with our secret."""
+    try:
+        return stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    except (stripe.SignatureVerificationError, ValueError) as error:
+        raise ValueError(str(error)) from error

@@ -1,0 +1,104 @@
+"""Money: card payments, refunds, Stripe customers, webhook events and the mentor ledger."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, Sum
+
+from bookings.models import Booking
+from mentorship.models import MentorProfile
+
+
+class StripeCustomer(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stripe_customer")
+    customer_id = models.CharField(max_length=64, unique=True)
+
+
+class Payment(models.Model):
+    """One attempt to charge a card for a booking. Written before Stripe is called."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        REQUIRES_ACTION = "requires_action", "Needs authentication"
+        SUCCEEDED = "succeeded", "Paid"
+        FAILED = "failed", "Failed"
+
+    # An attempt that may still take money: one at a time per booking.
+    LIVE = (Status.PROCESSING, Status.REQUIRES_ACTION, Status.SUCCEEDED)
+
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSING)
+    stripe_payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking"],
+                condition=Q(status__in=["processing", "requires_action", "succeeded"]),
+                name="one_live_payment_per_booking",
+            )
+        ]
+
+    def __str__(self):
+        return f"Payment #{self.pk} for booking #{self.booking_id}: {self.amount_cents} {self.currency} {self.status}"
+
+    def refunded_cents(self) -> int:
+        return self.refunds.exclude(status=Refund.Status.FAILED).aggregate(total=Sum("amount_cents"))["total"] or 0
+
+
+class Refund(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Refunded"
+        FAILED = "failed", "Failed"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount_cents = models.PositiveIntegerField()
+    reason = models.CharField(max_length=40)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    stripe_refund_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Refund #{self.pk}: {self.amount_cents} of payment #{self.payment_id} ({self.status})"
+
+
+class WebhookEvent(models.Model):
+    """Each Stripe event id is stored once, so a redelivered event does nothing."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"
+
+
+class LedgerEntry(models.Model):
+    """Append-only record of what the platform owes a mentor. Balance = sum of amounts."""
+
+    class Kind(models.TextChoices):
+        SESSION_EARNING = "session_earning", "Session earning"
+
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.PROTECT, related_name="ledger_entries")
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    amount_cents = models.IntegerField(help_text="The mentor's share; negative for money going out.")
+    gross_cents = models.IntegerField(default=0, help_text="What the mentee paid.")
+    platform_fee_cents = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "kind"], name="one_ledger_entry_per_booking_and_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount_cents} for {self.mentor}"

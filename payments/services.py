@@ -1,0 +1,203 @@
+"""Charging at checkout, payment confirmation (page or webhook) and refunds.
+
+Our row is written and committed before each Stripe call, and the call's
+idempotency key comes from that row, so a retry never charges or refunds twice.
+"""
+
+import contextlib
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bookings import services as booking_services
+from bookings.models import Booking
+
+from . import gateway
+from .models import Payment, Refund, StripeCustomer, WebhookEvent
+
+log = logging.getLogger(__name__)
+
+
+class CheckoutError(Exception):
+    """Checkout cannot go on; the message is for the mentee."""
+
+    def __init__(self, message: str, *, hold_lost: bool = False):
+        super().__init__(message)
+        self.hold_lost = hold_lost
+
+
+class RefundFailed(Exception):
+    """Stripe did not take a refund; the job retries it."""
+
+
+HOLD_LOST = "Your hold on this time ran out and the time is no longer reserved. Please pick a time again."
+
+
+def customer_for(user) -> str:
+    existing = StripeCustomer.objects.filter(user=user).first()
+    if existing:
+        return existing.customer_id
+    customer_id = gateway.create_customer(email=user.email, name=str(user), user_id=user.pk)
+    # A parallel request may have stored it already: same idempotency key, so the same customer.
+    with contextlib.suppress(IntegrityError):
+        StripeCustomer.objects.create(user=user, customer_id=customer_id)
+    return customer_id
+
+
+def _payable_booking(booking_id: int, mentee) -> Booking:
+    booking = Booking.objects.select_for_update().get(pk=booking_id, mentee=mentee)
+    if booking.status != Booking.Status.HELD:
+        if booking.payments.filter(status=Payment.Status.SUCCEEDED).exists():
+            raise CheckoutError("This session is already paid for.")
+        raise CheckoutError(HOLD_LOST, hold_lost=True)
+    if booking.hold_expires_at <= timezone.now():
+        raise CheckoutError(HOLD_LOST, hold_lost=True)
+    return booking
+
+
+def checkout_setup(*, booking_id: int, mentee) -> str:
+    """Check the hold is still good and return a SetupIntent client secret for the card form."""
+    with transaction.atomic():
+        _payable_booking(booking_id, mentee)
+    return gateway.create_setup_intent(customer_id=customer_for(mentee))
+
+
+def checkout_pay(*, booking_id: int, mentee, payment_method_id: str) -> Payment:
+    """Charge the card the page just set up. Declines raise CheckoutError and keep the hold."""
+    with transaction.atomic():
+        booking = _payable_booking(booking_id, mentee)
+        if booking.payments.filter(status__in=Payment.LIVE).exists():
+            raise CheckoutError("Your payment is already being processed. Please wait a moment.")
+        payment = Payment.objects.create(booking=booking, amount_cents=booking.price_cents, currency=booking.currency)
+    try:
+        result = gateway.charge(
+            payment_id=payment.pk,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            customer_id=customer_for(mentee),
+            payment_method_id=payment_method_id,
+            metadata={"booking_id": str(booking_id)},
+        )
+    except gateway.GatewayError as error:
+        payment_failed(payment.pk, str(error))
+        raise CheckoutError(str(error)) from error
+    Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=result.payment_intent_id)
+    return _apply_intent_status(payment.pk, result)
+
+
+def checkout_after_authentication(*, booking_id: int, mentee) -> Payment:
+    """Re-read the payment from Stripe after the page ran 3-D Secure."""
+    payment = Payment.objects.filter(booking_id=booking_id, booking__mentee=mentee).order_by("-pk").first()
+    if payment is None or not payment.stripe_payment_intent_id:
+        raise CheckoutError("We found no payment to check. Please try again.")
+    result = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+    payment = _apply_intent_status(payment.pk, result)
+    if payment.status == Payment.Status.FAILED:
+        raise CheckoutError(payment.failure_message)
+    return payment
+
+
+def _apply_intent_status(payment_id: int, result: gateway.ChargeResult) -> Payment:
+    if result.status == "succeeded":
+        return payment_succeeded(payment_id)
+    if result.status == "requires_action":
+        Payment.objects.filter(pk=payment_id, status=Payment.Status.PROCESSING).update(
+            status=Payment.Status.REQUIRES_ACTION
+        )
+    elif result.status in ("requires_payment_method", "canceled"):
+        payment_failed(payment_id, "The card could not be authenticated. Please try again or use another card.")
+    return Payment.objects.get(pk=payment_id)
+
+
+def payment_succeeded(payment_id: int) -> Payment:
+    """Money arrived (from the page or the webhook, in any order): the booking goes to pending once."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status == Payment.Status.SUCCEEDED:
+            return payment
+        payment.status = Payment.Status.SUCCEEDED
+        payment.failure_message = ""
+        payment.save(update_fields=["status", "failure_message", "updated_at"])
+    try:
+        booking_services.booking_mark_paid(payment.booking_id)
+    except booking_services.BookingError:
+        # Paid for a time that someone else took after the hold ran out: give it all back.
+        log.warning("Payment %s arrived for booking %s whose time is gone; refunding", payment.pk, payment.booking_id)
+        refund_payment(payment, amount_cents=payment.amount_cents, reason="time_taken")
+    return payment
+
+
+def payment_failed(payment_id: int, message: str) -> None:
+    Payment.objects.filter(pk=payment_id).exclude(status=Payment.Status.SUCCEEDED).update(
+        status=Payment.Status.FAILED, failure_message=message[:300]
+    )
+
+
+def refund_payment(payment: Payment, *, amount_cents: int, reason: str) -> Refund:
+    """Refund part or all of a payment; never more than what is left of it."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        remaining = payment.amount_cents - payment.refunded_cents()
+        if payment.status != Payment.Status.SUCCEEDED or not 0 < amount_cents <= remaining:
+            raise ValueError(f"Cannot refund {amount_cents} of payment {payment.pk}: {remaining} left to refund.")
+        refund = Refund.objects.create(payment=payment, amount_cents=amount_cents, reason=reason)
+    return _send_refund(refund)
+
+
+def _send_refund(refund: Refund) -> Refund:
+    try:
+        stripe_id, status = gateway.refund(
+            refund_id=refund.pk,
+            payment_intent_id=refund.payment.stripe_payment_intent_id,
+            amount_cents=refund.amount_cents,
+        )
+    except gateway.GatewayError as error:
+        raise RefundFailed(f"Refund {refund.pk} was not accepted by Stripe") from error
+    refund.stripe_refund_id = stripe_id
+    refund.status = Refund.Status.SUCCEEDED if status == "succeeded" else Refund.Status.PENDING
+    refund.save(update_fields=["stripe_refund_id", "status"])
+    return refund
+
+
+def refund_booking_in_full(booking_id: int, *, reason: str) -> list[Refund]:
+    """Give back everything not yet refunded on a booking. Running it twice refunds once."""
+    refunds = []
+    for payment in Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED):
+        for unsent in payment.refunds.filter(status=Refund.Status.PENDING, stripe_refund_id=""):
+            refunds.append(_send_refund(unsent))  # an earlier attempt that did not reach Stripe
+        remaining = payment.amount_cents - payment.refunded_cents()
+        if remaining > 0:
+            refunds.append(refund_payment(payment, amount_cents=remaining, reason=reason))
+    return refunds
+
+
+def webhook_receive(payload: bytes, signature: str) -> bool:
+    """Verify and handle one Stripe event; False when the signature is wrong."""
+    try:
+        event = gateway.verify_webhook(payload, signature)
+    except ValueError:
+        return False
+    with transaction.atomic():
+        stored, first_time = WebhookEvent.objects.get_or_create(event_id=event.id, defaults={"type": event.type})
+    if not first_time:
+        return True
+    try:
+        if event.type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+            _sync_payment_intent(event.data.object)
+    except Exception:
+        stored.delete()  # not handled: let Stripe's redelivery try again
+        raise
+    return True
+
+
+def _sync_payment_intent(intent) -> None:
+    payment_id = (intent.get("metadata") or {}).get("payment_id")
+    payment = Payment.objects.filter(pk=payment_id).first() if payment_id else None
+    if payment is None:
+        log.warning("Webhook for unknown PaymentIntent %s", intent.get("id"))
+        return
+    if not payment.stripe_payment_intent_id:
+        Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=intent["id"])
+    # Events can arrive late or out of order: trust Stripe's current state, not the event's.
+    _apply_intent_status(payment.pk, gateway.retrieve_payment_intent(intent["id"]))

@@ -1,0 +1,17 @@
+"""Background jobs for money: each takes ids and calls one service; safe to run twice."""
+
+from celery import shared_task
+
+from . import ledger, services
+
+
+@shared_task(
+    name="payments.tasks.refund_booking", autoretry_for=(services.RefundFailed,), retry_backoff=30, max_retries=8
+)
+def refund_booking(booking_id: int, reason: str) -> None:
+    services.refund_booking_in_full(booking_id, reason=reason)
+
+
+@shared_task(name="payments.tasks.record_session_earning")
+def record_session_earning(booking_id: int) -> None:
+    ledger.record_session_earning(booking_id)

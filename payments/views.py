@@ -1,0 +1,138 @@
+"""Checkout, the Stripe webhook and the mentor's Earnings page."""
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from bookings.models import Booking
+from mentorship.views import approved_mentor_required
+
+from . import gateway, ledger, services
+from .models import LedgerEntry, Payment
+
+log = logging.getLogger(__name__)
+
+PAID_MESSAGE = "Payment received. Your session is pending until {mentor} confirms it; we'll e-mail you."
+
+
+def _own_booking(request, booking_id: int) -> Booking:
+    booking = (
+        Booking.objects.select_related("service", "mentor__user").filter(pk=booking_id, mentee=request.user).first()
+    )
+    if booking is None:
+        raise Http404("No such booking.")
+    return booking
+
+
+def _leave_checkout(request, booking: Booking, error: services.CheckoutError):
+    messages.error(request, str(error))
+    if error.hold_lost:
+        return redirect(f"{reverse('mentor_profile', args=[booking.mentor_id])}?service={booking.service_id}")
+    return redirect("booking_detail", booking_id=booking.pk)
+
+
+def _render_checkout(request, booking: Booking, *, client_secret: str = "", action_secret: str = "", error: str = ""):
+    return render(
+        request,
+        "payments/checkout.html",
+        {
+            "booking": booking,
+            "client_secret": client_secret,
+            "action_secret": action_secret,
+            "error": error,
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "test_mode": gateway.is_test_mode(),
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def checkout(request, booking_id: int):
+    booking = _own_booking(request, booking_id)
+    try:
+        client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
+    except services.CheckoutError as error:
+        return _leave_checkout(request, booking, error)
+    except gateway.GatewayError as error:
+        return _render_checkout(request, booking, error=str(error))
+    return _render_checkout(request, booking, client_secret=client_secret)
+
+
+@login_required
+@require_POST
+def pay(request, booking_id: int):
+    booking = _own_booking(request, booking_id)
+    payment_method_id = request.POST.get("payment_method", "")
+    if not payment_method_id.startswith("pm_"):
+        messages.error(request, "Enter your card details, then press Pay.")
+        return redirect("checkout", booking_id=booking.pk)
+    try:
+        payment = services.checkout_pay(booking_id=booking.pk, mentee=request.user, payment_method_id=payment_method_id)
+    except services.CheckoutError as error:
+        if error.hold_lost or booking.status != Booking.Status.HELD:
+            return _leave_checkout(request, booking, error)
+        # Declined: show the bank's reason on the checkout and keep the hold for another card.
+        client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
+        return _render_checkout(request, booking, client_secret=client_secret, error=str(error))
+    return _after_payment(request, booking, payment)
+
+
+@login_required
+@require_POST
+def authenticated(request, booking_id: int):
+    """The page finished 3-D Secure: re-check the payment with Stripe."""
+    booking = _own_booking(request, booking_id)
+    try:
+        payment = services.checkout_after_authentication(booking_id=booking.pk, mentee=request.user)
+    except services.CheckoutError as error:
+        if booking.status == Booking.Status.HELD:
+            client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
+            return _render_checkout(request, booking, client_secret=client_secret, error=str(error))
+        return _leave_checkout(request, booking, error)
+    return _after_payment(request, booking, payment)
+
+
+def _after_payment(request, booking: Booking, payment: Payment):
+    if payment.status == Payment.Status.REQUIRES_ACTION:
+        secret = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id).client_secret
+        return _render_checkout(request, booking, action_secret=secret)
+    booking.refresh_from_db()
+    if booking.status == Booking.Status.PENDING:
+        messages.success(request, PAID_MESSAGE.format(mentor=booking.mentor.user))
+    else:
+        messages.error(
+            request, "This time was just taken — please pick another. Your payment is being refunded in full."
+        )
+    return redirect("booking_detail", booking_id=booking.pk)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    if not services.webhook_receive(request.body, request.headers.get("Stripe-Signature", "")):
+        return HttpResponseBadRequest("Invalid signature")
+    return HttpResponse("ok")
+
+
+@approved_mentor_required
+def earnings(request, profile):
+    entries = LedgerEntry.objects.filter(mentor=profile).select_related("booking__service", "booking__mentee")
+    return render(
+        request,
+        "payments/earnings.html",
+        {
+            **ledger.summary(profile),
+            "entries": entries,
+            "fee_percent": settings.PLATFORM_FEE_PERCENT,
+            "payout_minimum_cents": settings.PAYOUT_MINIMUM_CENTS,
+        },
+    )

@@ -1,0 +1,19 @@
+// Tell the server which time zone this browser is in: preselect it in sign-up's
+// time-zone field, and remember it in a cookie so visitors see times in their zone.
+(function () {
+  var zone;
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+  if (!zone) { return; }
+  document.querySelectorAll("select[data-detect-time-zone]").forEach(function (select) {
+    if (select.dataset.touched) { return; }
+    var option = Array.prototype.find.call(select.options, function (o) { return o.value === zone; });
+    if (!option) {
+      option = new Option(zone.replace(/_/g, " "), zone);
+      select.add(option);
+    }
+    select.value = zone;
+  });
+  if (document.cookie.indexOf("tz=") === -1) {
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+  }
+})();
