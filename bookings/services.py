@@ -43,13 +43,22 @@ def _notify(booking: Booking, kind: str) -> None:
 
 
 def _transition(
-    booking_id: int, *, allowed_from: tuple[str, ...], to: str, actor=None, note: str = "", guard=None
+    booking_id: int,
+    *,
+    allowed_from: tuple[str, ...],
+    to: str,
+    actor=None,
+    mentor_only: bool = False,
+    note: str = "",
+    guard=None,
 ) -> Booking:
-    """Lock the booking, check it may move to `to`, move it and write the audit row.
+    """Lock the booking, check who asks and that it may move to `to`, move it and write the audit row.
 
     Must run inside transaction.atomic().
     """
     booking = Booking.objects.select_for_update().select_related("mentor__user", "service").get(pk=booking_id)
+    if mentor_only and (actor is None or booking.mentor.user_id != actor.pk):
+        raise BookingError("Only the mentor of this booking can do that.")
     if booking.status not in allowed_from:
         raise BookingError(
             f"This booking is {booking.get_status_display().lower()} now, so nothing was changed. "
@@ -62,14 +71,6 @@ def _transition(
     booking.save(update_fields=["status", "updated_at"])
     BookingEvent.objects.create(booking=booking, actor=actor, from_status=from_status, to_status=to, note=note)
     return booking
-
-
-def _require_mentor(actor):
-    def guard(booking: Booking) -> None:
-        if actor is None or booking.mentor.user_id != actor.pk:
-            raise BookingError("Only the mentor of this booking can do that.")
-
-    return guard
 
 
 def booking_hold(
@@ -144,7 +145,7 @@ def booking_mark_paid(booking_id: int) -> Booking:
 def booking_confirm(booking_id: int, *, actor) -> Booking:
     with transaction.atomic():
         booking = _transition(
-            booking_id, allowed_from=(Status.PENDING,), to=Status.CONFIRMED, actor=actor, guard=_require_mentor(actor)
+            booking_id, allowed_from=(Status.PENDING,), to=Status.CONFIRMED, actor=actor, mentor_only=True
         )
         _notify(booking, "booking_confirmed")
     return booking
@@ -158,8 +159,8 @@ def booking_decline(booking_id: int, *, actor, reason: str = "") -> Booking:
             allowed_from=(Status.PENDING,),
             to=Status.DECLINED,
             actor=actor,
+            mentor_only=True,
             note=reason.strip()[:300],
-            guard=_require_mentor(actor),
         )
         _on_commit_task("payments.tasks.refund_booking", booking.pk, "declined")
         _notify(booking, "booking_declined")
@@ -170,14 +171,13 @@ def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> 
     """After the session the mentor marks it complete; their share enters the ledger."""
     now = now or timezone.now()
 
-    def guard(booking: Booking) -> None:
-        _require_mentor(actor)(booking)
+    def ended(booking: Booking) -> None:
         if booking.end > now:
             raise BookingError("You can mark a session complete once it has ended.")
 
     with transaction.atomic():
         booking = _transition(
-            booking_id, allowed_from=(Status.CONFIRMED,), to=Status.COMPLETED, actor=actor, guard=guard
+            booking_id, allowed_from=(Status.CONFIRMED,), to=Status.COMPLETED, actor=actor, mentor_only=True, guard=ended
         )
         _on_commit_task("payments.tasks.record_session_earning", booking.pk)
         _notify(booking, "booking_completed")

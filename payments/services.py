@@ -179,19 +179,19 @@ def webhook_receive(payload: bytes, signature: str) -> bool:
     except ValueError:
         return False
     with transaction.atomic():
-        stored, first_time = WebhookEvent.objects.get_or_create(event_id=event.id, defaults={"type": event.type})
+        stored, first_time = WebhookEvent.objects.get_or_create(event_id=event["id"], defaults={"type": event["type"]})
     if not first_time:
         return True
     try:
-        if event.type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-            _sync_payment_intent(event.data.object)
+        if event["type"] in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+            _sync_payment_intent(event["data"]["object"])
     except Exception:
         stored.delete()  # not handled: let Stripe's redelivery try again
         raise
     return True
 
 
-def _sync_payment_intent(intent) -> None:
+def _sync_payment_intent(intent: dict) -> None:
     payment_id = (intent.get("metadata") or {}).get("payment_id")
     payment = Payment.objects.filter(pk=payment_id).first() if payment_id else None
     if payment is None:

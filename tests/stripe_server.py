@@ -71,6 +71,23 @@ class LocalStripe:
         data = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
         urllib.request.urlopen(f"{self.base}/_config/webhooks/mentorship", data=data, timeout=5).close()
 
+    def confirm_card_setup(self, client_secret: str, number: str = "4242424242424242") -> str:
+        """Do what Stripe.js's confirmCardSetup does in the page; returns the payment method id."""
+        setup_intent = client_secret.split("_secret_")[0]
+        body = {
+            "key": "pk_test_localstripe",
+            "client_secret": client_secret,
+            "payment_method_data": {
+                "type": "card",
+                "card": {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
+            },
+        }
+        request = urllib.request.Request(
+            f"{self.base}/v1/setup_intents/{setup_intent}/confirm", data=json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.load(response)["payment_method"]
+
     def get(self, path: str) -> dict:
         request = urllib.request.Request(f"{self.base}{path}", headers={"Authorization": "Bearer sk_test_localstripe"})
         with urllib.request.urlopen(request, timeout=5) as response:

@@ -1,0 +1,100 @@
+"""Test infrastructure: the local Stripe server, Chromium through Playwright, and data factories."""
+
+import os
+import shutil
+
+import pytest
+
+from mentorship.celery import app as celery_app
+
+from .stripe_server import LocalStripe
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls from
+# the test body are still synchronous, so allow them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def skip_or_fail(reason: str):
+    """A missing service or browser skips a test on a newcomer's machine and fails it in CI."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: required here)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_eager(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(scope="session")
+def _stripe_process():
+    server = LocalStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_server(_stripe_process, settings):
+    """localstripe over HTTP, with our settings pointing at it."""
+    settings.STRIPE_SECRET_KEY = "sk_test_localstripe"
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
+    settings.STRIPE_API_BASE = _stripe_process.base
+    settings.STRIPE_JS_URL = f"{_stripe_process.base}/js.stripe.com/v3/"
+    return _stripe_process
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not executable:
+        skip_or_fail("No Chromium found: install Debian's `chromium` package to run browser tests")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def new_page(browser, live_server, request):
+    """Open a page in a fresh browser context (its own cookies), e.g. one for the mentee, one for the mentor."""
+    contexts = []
+
+    def open_page(time_zone: str = "UTC"):
+        context = browser.new_context(base_url=live_server.url, timezone_id=time_zone, viewport={"width": 1200, "height": 900})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for index, context in enumerate(contexts):
+        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+            os.makedirs("test-artifacts", exist_ok=True)
+            for page_index, page in enumerate(context.pages):
+                page.screenshot(path=f"test-artifacts/{request.node.name}-{index}-{page_index}.png", full_page=True)
+        context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

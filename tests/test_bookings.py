@@ -1,0 +1,121 @@
+"""Booking transitions through the real services: guards, audit rows, hold expiry and slot pages."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import selectors, services
+from bookings.models import Booking, BookingEvent
+
+from .factories import UserFactory, bookable_mentor
+
+pytestmark = pytest.mark.django_db
+
+
+def first_open_slot(service):
+    now = timezone.now()
+    return selectors.open_slots(service, start=now, end=now + timedelta(days=7))[0]
+
+
+@pytest.fixture
+def mentor():
+    return bookable_mentor()
+
+
+@pytest.fixture
+def intro(mentor):
+    return mentor.services.get(duration_minutes=30)
+
+
+def test_a_hold_takes_the_slot_and_a_second_hold_is_told_it_is_taken(mentor, intro):
+    start = first_open_slot(intro)
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=start, message=" Help with my CV ")
+    assert booking.status == Booking.Status.HELD and booking.message == "Help with my CV"
+    assert booking.end - booking.start == timedelta(minutes=30)
+    assert start not in selectors.open_slots(intro, start=start, end=start + timedelta(hours=1))
+
+    with pytest.raises(services.BookingError, match="just taken"):
+        services.booking_hold(mentee=UserFactory(), service=intro, start=start)
+    # The 60-minute service overlaps it too: the mentor's time is one calendar.
+    deep_dive = mentor.services.get(duration_minutes=60)
+    with pytest.raises(services.BookingError, match="just taken"):
+        services.booking_hold(mentee=UserFactory(), service=deep_dive, start=start - timedelta(minutes=30))
+    assert Booking.objects.count() == 1
+
+
+def test_a_time_outside_the_mentors_hours_cannot_be_held(intro):
+    start = first_open_slot(intro).replace(minute=10)
+    with pytest.raises(services.BookingError):
+        services.booking_hold(mentee=UserFactory(), service=intro, start=start)
+    assert not Booking.objects.exists()
+
+
+def test_expired_holds_are_released_once_and_free_the_slot(intro):
+    start = first_open_slot(intro)
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=start)
+    assert services.release_expired_holds() == 0
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        assert services.release_expired_holds() == 1
+        assert services.release_expired_holds() == 0
+        booking.refresh_from_db()
+        assert booking.status == Booking.Status.ABANDONED
+        assert start in selectors.open_slots(intro, start=start, end=start + timedelta(minutes=1))
+    assert list(booking.events.values_list("to_status", flat=True)) == ["held", "abandoned"]
+
+
+def test_only_the_mentor_confirms_and_a_second_click_changes_nothing(mentor, intro):
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=first_open_slot(intro))
+    services.booking_mark_paid(booking.pk)
+    with pytest.raises(services.BookingError, match="Only the mentor"):
+        services.booking_confirm(booking.pk, actor=booking.mentee)
+    services.booking_confirm(booking.pk, actor=mentor.user)
+    with pytest.raises(services.BookingError, match="confirmed now"):
+        services.booking_confirm(booking.pk, actor=mentor.user)
+    assert BookingEvent.objects.filter(booking=booking, to_status="confirmed").count() == 1
+
+
+def test_complete_only_after_the_session_ends(mentor, intro):
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=first_open_slot(intro))
+    services.booking_mark_paid(booking.pk)
+    services.booking_confirm(booking.pk, actor=mentor.user)
+    with pytest.raises(services.BookingError, match="once it has ended"):
+        services.booking_complete(booking.pk, actor=mentor.user)
+    services.booking_complete(booking.pk, actor=mentor.user, now=booking.end)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.COMPLETED
+
+
+def test_another_users_booking_page_is_not_found(client, intro):
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=first_open_slot(intro))
+    client.force_login(UserFactory())
+    assert client.get(reverse("booking_detail", args=[booking.pk])).status_code == 404
+    response = client.post(reverse("booking_confirm", args=[booking.pk]), follow=True)
+    assert "Only the mentor" in response.content.decode()
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.HELD
+
+
+def test_profile_names_the_zone_and_costs_the_same_queries_with_many_bookings(client, django_assert_max_num_queries, mentor, intro):
+    viewer = UserFactory(time_zone="Asia/Kolkata")
+    client.force_login(viewer)
+    url = reverse("mentor_profile", args=[mentor.pk])
+    with django_assert_max_num_queries(8):
+        response = client.get(url)
+    assert "your time zone, Asia/Kolkata" in response.content.decode()
+    for _ in range(40):
+        services.booking_hold(mentee=UserFactory(), service=intro, start=first_open_slot(intro))
+    Booking.objects.update(status=Booking.Status.PENDING)
+    with django_assert_max_num_queries(8):
+        client.get(url)
+
+
+def test_bad_slot_input_gets_a_message_and_books_nothing(client, mentor, intro):
+    client.force_login(UserFactory())
+    response = client.post(
+        reverse("book", args=[mentor.pk]), {"service": intro.pk, "start": "not-a-time"}, follow=True
+    )
+    assert "Pick a time from the calendar." in response.content.decode()
+    assert not Booking.objects.exists()

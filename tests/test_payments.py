@@ -1,0 +1,140 @@
+"""Charging, refunds, the ledger and webhooks: the real stripe SDK against the local Stripe server."""
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings import selectors
+from bookings import services as booking_services
+from bookings.models import Booking
+from payments import ledger, services
+from payments.models import LedgerEntry, Payment, Refund, WebhookEvent
+
+from .factories import UserFactory, bookable_mentor
+
+# Real commits: refunds, ledger entries and e-mails are queued to run after commit.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
+
+
+@pytest.fixture
+def held_booking():
+    mentor = bookable_mentor()
+    intro = mentor.services.get(duration_minutes=30)
+    now = timezone.now()
+    start = selectors.open_slots(intro, start=now, end=now + timedelta(days=7))[0]
+    return booking_services.booking_hold(mentee=UserFactory(), service=intro, start=start, message="My CV")
+
+
+def pay(stripe_server, booking, number="4242424242424242"):
+    secret = services.checkout_setup(booking_id=booking.pk, mentee=booking.mentee)
+    payment_method = stripe_server.confirm_card_setup(secret, number)
+    return services.checkout_pay(booking_id=booking.pk, mentee=booking.mentee, payment_method_id=payment_method)
+
+
+def test_a_good_card_is_charged_once_and_the_booking_waits_for_the_mentor(stripe_server, held_booking):
+    payment = pay(stripe_server, held_booking)
+    held_booking.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED and held_booking.status == Booking.Status.PENDING
+    intent = stripe_server.get(f"/v1/payment_intents/{payment.stripe_payment_intent_id}")
+    assert (intent["amount"], intent["status"], intent["metadata"]["booking_id"]) == (4000, "succeeded", str(held_booking.pk))
+    assert {m.to[0] for m in mail.outbox} == {held_booking.mentee.email, held_booking.mentor.user.email}
+    # A second click on Pay is refused and charges nothing.
+    with pytest.raises(services.CheckoutError, match="already paid"):
+        pay(stripe_server, held_booking)
+    assert Payment.objects.count() == 1
+
+
+def test_a_declined_card_shows_the_banks_reason_and_keeps_the_hold(stripe_server, held_booking):
+    with pytest.raises(services.CheckoutError, match="declined"):
+        pay(stripe_server, held_booking, number="4000000000000341")
+    held_booking.refresh_from_db()
+    assert held_booking.status == Booking.Status.HELD
+    assert Payment.objects.get().status == Payment.Status.FAILED
+    # Another card works.
+    assert pay(stripe_server, held_booking).status == Payment.Status.SUCCEEDED
+
+
+def test_an_expired_hold_cannot_be_paid(stripe_server, held_booking):
+    Booking.objects.filter(pk=held_booking.pk).update(hold_expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(services.CheckoutError, match="ran out") as error:
+        services.checkout_setup(booking_id=held_booking.pk, mentee=held_booking.mentee)
+    assert error.value.hold_lost
+
+
+def test_decline_refunds_in_full_on_stripe_and_only_once(stripe_server, held_booking):
+    payment = pay(stripe_server, held_booking)
+    booking_services.booking_decline(held_booking.pk, actor=held_booking.mentor.user, reason="Ill that week")
+    refund = Refund.objects.get()
+    assert (refund.amount_cents, refund.status, refund.reason) == (4000, Refund.Status.SUCCEEDED, "declined")
+    on_stripe = stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
+    assert [r["amount"] for r in on_stripe] == [4000]
+    # The job runs again (a retry, a second worker): nothing more is refunded.
+    assert services.refund_booking_in_full(held_booking.pk, reason="declined") == []
+    assert len(stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]) == 1
+    with pytest.raises(ValueError):
+        services.refund_payment(payment, amount_cents=1, reason="extra")
+
+
+def test_completion_credits_the_mentors_share_once(stripe_server, held_booking, settings):
+    settings.PLATFORM_FEE_PERCENT = 15
+    pay(stripe_server, held_booking)
+    mentor_user = held_booking.mentor.user
+    booking_services.booking_confirm(held_booking.pk, actor=mentor_user)
+    booking_services.booking_complete(held_booking.pk, actor=mentor_user, now=held_booking.end)
+    ledger.record_session_earning(held_booking.pk)  # the job ran twice
+    entry = LedgerEntry.objects.get()
+    assert (entry.gross_cents, entry.platform_fee_cents, entry.amount_cents) == (4000, 600, 3400)
+    assert ledger.summary(held_booking.mentor) == {"balance_cents": 3400, "earned_cents": 3400}
+
+
+def signed(payload: dict, secret: str) -> tuple[bytes, str]:
+    body = json.dumps(payload).encode()
+    stamp = int(time.time())
+    signature = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, f"t={stamp},v1={signature}"
+
+
+def test_webhook_completes_a_payment_whose_tab_was_closed_and_ignores_repeats(client, stripe_server, held_booking, settings):
+    secret = services.checkout_setup(booking_id=held_booking.pk, mentee=held_booking.mentee)
+    payment_method = stripe_server.confirm_card_setup(secret)
+    # The mentee pays, but the page never hears back: our row says processing.
+    payment = Payment.objects.create(booking=held_booking, amount_cents=4000, currency="usd")
+    from payments import gateway
+
+    result = gateway.charge(
+        payment_id=payment.pk,
+        amount_cents=4000,
+        currency="usd",
+        customer_id=services.customer_for(held_booking.mentee),
+        payment_method_id=payment_method,
+        metadata={"booking_id": str(held_booking.pk)},
+    )
+    event = {
+        "id": "evt_closed_tab",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"id": result.payment_intent_id, "object": "payment_intent", "metadata": {"payment_id": str(payment.pk)}}},
+    }
+    body, signature = signed(event, settings.STRIPE_WEBHOOK_SECRET)
+    url = reverse("stripe_webhook")
+    for _ in range(2):
+        response = client.post(url, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+        assert response.status_code == 200
+    held_booking.refresh_from_db()
+    assert held_booking.status == Booking.Status.PENDING
+    assert WebhookEvent.objects.count() == 1
+    assert held_booking.events.filter(to_status="pending").count() == 1
+
+
+def test_a_tampered_webhook_is_refused_and_changes_nothing(client, stripe_server, held_booking, settings):
+    body, signature = signed({"id": "evt_x", "type": "payment_intent.succeeded", "data": {"object": {}}}, "whsec_wrong")
+    response = client.post(reverse("stripe_webhook"), body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
