@@ -177,7 +177,12 @@ def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> 
 
     with transaction.atomic():
         booking = _transition(
-            booking_id, allowed_from=(Status.CONFIRMED,), to=Status.COMPLETED, actor=actor, mentor_only=True, guard=ended
+            booking_id,
+            allowed_from=(Status.CONFIRMED,),
+            to=Status.COMPLETED,
+            actor=actor,
+            mentor_only=True,
+            guard=ended,
         )
         _on_commit_task("payments.tasks.record_session_earning", booking.pk)
         _notify(booking, "booking_completed")

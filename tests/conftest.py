@@ -79,7 +79,9 @@ def new_page(browser, live_server, request):
     contexts = []
 
     def open_page(time_zone: str = "UTC"):
-        context = browser.new_context(base_url=live_server.url, timezone_id=time_zone, viewport={"width": 1200, "height": 900})
+        context = browser.new_context(
+            base_url=live_server.url, timezone_id=time_zone, viewport={"width": 1200, "height": 900}
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

@@ -98,7 +98,9 @@ def test_another_users_booking_page_is_not_found(client, intro):
     assert booking.status == Booking.Status.HELD
 
 
-def test_profile_names_the_zone_and_costs_the_same_queries_with_many_bookings(client, django_assert_max_num_queries, mentor, intro):
+def test_profile_names_the_zone_and_costs_the_same_queries_with_many_bookings(
+    client, django_assert_max_num_queries, mentor, intro
+):
     viewer = UserFactory(time_zone="Asia/Kolkata")
     client.force_login(viewer)
     url = reverse("mentor_profile", args=[mentor.pk])
@@ -114,8 +116,6 @@ def test_profile_names_the_zone_and_costs_the_same_queries_with_many_bookings(cl
 
 def test_bad_slot_input_gets_a_message_and_books_nothing(client, mentor, intro):
     client.force_login(UserFactory())
-    response = client.post(
-        reverse("book", args=[mentor.pk]), {"service": intro.pk, "start": "not-a-time"}, follow=True
-    )
+    response = client.post(reverse("book", args=[mentor.pk]), {"service": intro.pk, "start": "not-a-time"}, follow=True)
     assert "Pick a time from the calendar." in response.content.decode()
     assert not Booking.objects.exists()

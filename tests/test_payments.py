@@ -43,7 +43,11 @@ def test_a_good_card_is_charged_once_and_the_booking_waits_for_the_mentor(stripe
     held_booking.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED and held_booking.status == Booking.Status.PENDING
     intent = stripe_server.get(f"/v1/payment_intents/{payment.stripe_payment_intent_id}")
-    assert (intent["amount"], intent["status"], intent["metadata"]["booking_id"]) == (4000, "succeeded", str(held_booking.pk))
+    assert (intent["amount"], intent["status"], intent["metadata"]["booking_id"]) == (
+        4000,
+        "succeeded",
+        str(held_booking.pk),
+    )
     assert {m.to[0] for m in mail.outbox} == {held_booking.mentee.email, held_booking.mentor.user.email}
     # A second click on Pay is refused and charges nothing.
     with pytest.raises(services.CheckoutError, match="already paid"):
@@ -101,7 +105,9 @@ def signed(payload: dict, secret: str) -> tuple[bytes, str]:
     return body, f"t={stamp},v1={signature}"
 
 
-def test_webhook_completes_a_payment_whose_tab_was_closed_and_ignores_repeats(client, stripe_server, held_booking, settings):
+def test_webhook_completes_a_payment_whose_tab_was_closed_and_ignores_repeats(
+    client, stripe_server, held_booking, settings
+):
     secret = services.checkout_setup(booking_id=held_booking.pk, mentee=held_booking.mentee)
     payment_method = stripe_server.confirm_card_setup(secret)
     # The mentee pays, but the page never hears back: our row says processing.
@@ -120,7 +126,13 @@ def test_webhook_completes_a_payment_whose_tab_was_closed_and_ignores_repeats(cl
         "id": "evt_closed_tab",
         "object": "event",
         "type": "payment_intent.succeeded",
-        "data": {"object": {"id": result.payment_intent_id, "object": "payment_intent", "metadata": {"payment_id": str(payment.pk)}}},
+        "data": {
+            "object": {
+                "id": result.payment_intent_id,
+                "object": "payment_intent",
+                "metadata": {"payment_id": str(payment.pk)},
+            }
+        },
     }
     body, signature = signed(event, settings.STRIPE_WEBHOOK_SECRET)
     url = reverse("stripe_webhook")
@@ -135,6 +147,8 @@ def test_webhook_completes_a_payment_whose_tab_was_closed_and_ignores_repeats(cl
 
 def test_a_tampered_webhook_is_refused_and_changes_nothing(client, stripe_server, held_booking, settings):
     body, signature = signed({"id": "evt_x", "type": "payment_intent.succeeded", "data": {"object": {}}}, "whsec_wrong")
-    response = client.post(reverse("stripe_webhook"), body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+    response = client.post(
+        reverse("stripe_webhook"), body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()

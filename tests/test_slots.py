@@ -51,5 +51,5 @@ def test_busy_time_and_notice_remove_slots():
 def test_slots_group_by_the_viewers_day():
     sydney = ZoneInfo("Australia/Sydney")
     result = slots([WeeklyRange(2, time(9), time(10))], day=datetime(2026, 6, 10).date(), duration=30)
-    (day, times), = group_by_local_day(result, sydney)
+    ((day, times),) = group_by_local_day(result, sydney)
     assert str(day) == "2026-06-10" and [t.strftime("%H:%M") for t in times] == ["23:00", "23:30"]

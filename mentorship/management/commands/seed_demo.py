@@ -18,8 +18,7 @@ MENTORS = [
         "zone": "America/New_York",
         "headline": "Staff engineer · Django, system design and growing into senior roles",
         "bio": (
-            "Twelve years building web products. "
-            "I help engineers design systems, review code and plan their next step."
+            "Twelve years building web products. I help engineers design systems, review code and plan their next step."
         ),
         "expertise": "Django, Python, system design, career growth",
         "hours": (time(9), time(17)),
