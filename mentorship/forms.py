@@ -1,11 +1,13 @@
 """Forms for accounts and the mentor side. They validate; services write."""
 
+import json
 from datetime import time
 
 import pytz
 from django import forms
 
 from .models import AvailabilityRule, MentorProfile, Service, validate_time_zone
+from .zones import BROWSER_ALIASES, canonical_zone
 
 TIME_ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in pytz.common_timezones]
 
@@ -16,8 +18,11 @@ class TimeZoneField(forms.ChoiceField):
         kwargs.setdefault("help_text", "We show every time in this zone. We picked the one your browser uses.")
         super().__init__(choices=TIME_ZONE_CHOICES, validators=[validate_time_zone], **kwargs)
 
+    def to_python(self, value):
+        return canonical_zone(super().to_python(value))
+
     def valid_value(self, value):
-        # Any IANA zone is fine, even one outside the common list (e.g. a browser's alias).
+        # Any IANA zone is fine, even one outside the common list; the validator checks it exists.
         return True
 
 
@@ -31,7 +36,9 @@ class SignupForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].widget.attrs["data-detect-time-zone"] = "true"
+        self.fields["time_zone"].widget.attrs.update(
+            {"data-detect-time-zone": "true", "data-aliases": json.dumps(BROWSER_ALIASES)}
+        )
 
     def signup(self, request, user):
         user.display_name = self.cleaned_data["display_name"]

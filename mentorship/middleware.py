@@ -4,6 +4,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.utils import timezone
 
+from .zones import canonical_zone
+
 BROWSER_ZONE_COOKIE = "tz"
 
 
@@ -12,7 +14,7 @@ def viewer_zone_name(request) -> str:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return user.time_zone
-    browser_zone = request.COOKIES.get(BROWSER_ZONE_COOKIE, "")
+    browser_zone = canonical_zone(request.COOKIES.get(BROWSER_ZONE_COOKIE, ""))
     return browser_zone if browser_zone in available_timezones() else "UTC"
 
 

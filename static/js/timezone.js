@@ -5,7 +5,9 @@
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
   if (!zone) { return; }
   document.querySelectorAll("select[data-detect-time-zone]").forEach(function (select) {
-    if (select.dataset.touched) { return; }
+    if (select.value && select.value !== "UTC") { return; }  // chosen already (e.g. a form shown again)
+    var aliases = JSON.parse(select.dataset.aliases || "{}");
+    zone = aliases[zone] || zone;
     var option = Array.prototype.find.call(select.options, function (o) { return o.value === zone; });
     if (!option) {
       option = new Option(zone.replace(/_/g, " "), zone);
