@@ -1,6 +1,7 @@
 """Forms for accounts and the mentor side. They validate; services write."""
 
 import json
+from decimal import Decimal
 from datetime import time
 
 import pytz
@@ -78,7 +79,7 @@ class ServiceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.order_fields(["title", "description", "duration_minutes", "price", "is_active"])
         if self.instance.pk:
-            self.fields["price"].initial = self.instance.price_cents / 100
+            self.fields["price"].initial = Decimal(self.instance.price_cents).scaleb(-2)
 
     def clean(self):
         cleaned = super().clean()
