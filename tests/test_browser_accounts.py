@@ -1,0 +1,99 @@
+"""Account flows in Chromium: becoming a mentor (staff approve in admin), setting up, resetting a password."""
+
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from mentorship.models import MentorProfile
+
+from .factories import PASSWORD, UserFactory
+from .test_browser_flow import log_in, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_mentee_applies_staff_approve_and_the_mentor_sets_up_to_be_booked(new_page):
+    applicant = UserFactory(display_name="Noor Applicant", time_zone="Asia/Kolkata")
+    UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+
+    page = new_page("Asia/Kolkata")
+    log_in(page, applicant.email)
+    page.get_by_role("link", name="Become a mentor").click()
+    page.get_by_label("Headline:").fill("Data engineer who loves SQL")
+    page.get_by_label("Bio:").fill("Ten years of pipelines.")
+    page.get_by_label("Expertise:").fill("SQL, Airflow")
+    page.get_by_label("Why do you want to mentor?").fill("To give back.")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("status")).to_contain_text("Thanks for applying")
+    expect(page.get_by_text("Waiting for review")).to_be_visible()
+
+    staff = new_page()
+    staff.goto("/admin/")
+    staff.get_by_label("E-mail address:").fill("staff@example.com")
+    staff.get_by_label("Password:").fill(PASSWORD)
+    staff.get_by_role("button", name="Log in").click()
+    staff.get_by_role("link", name="Mentor profiles").click()
+    staff.get_by_role("row", name=re.compile("Noor Applicant")).get_by_role("checkbox").check()
+    staff.get_by_label("Action:").select_option(label="Approve selected applications")
+    staff.get_by_role("button", name="Go").click()
+    expect(staff.get_by_text("Approved 1 application(s)")).to_be_visible()
+    assert any(m.subject == "You're approved as a mentor" and m.to == [applicant.email] for m in mail.outbox)
+
+    page.reload()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Services").click()
+    page.get_by_role("link", name="Add a session type").click()
+    page.get_by_label("Title:").fill("45-min SQL review")
+    page.get_by_label("Duration (minutes):").fill("45")
+    page.get_by_label("Price (USD):").fill("35")
+    page.get_by_role("button", name="Save session type").click()
+    expect(page.get_by_role("cell", name="$35.00")).to_be_visible()
+
+    nav.get_by_role("link", name="Schedule").click()
+    expect(page.get_by_text("your time zone, Asia/Kolkata")).to_be_visible()
+    page.get_by_label("Available on Saturday").check()
+    page.get_by_label("Saturday from").fill("10:00")
+    page.get_by_label("Saturday until").fill("09:00")
+    page.get_by_role("button", name="Save hours").click()
+    expect(page.get_by_role("alert")).to_contain_text("On Saturday the end time must be after the start time.")
+    assert not MentorProfile.objects.get(user=applicant).availability.exists()
+    page.get_by_label("Saturday until").fill("13:00")
+    page.get_by_label("Available on Sunday").check()  # two days, so some time is always inside this week
+    page.get_by_label("Sunday from").fill("10:00")
+    page.get_by_label("Sunday until").fill("13:00")
+    page.get_by_role("button", name="Save hours").click()
+    expect(page.get_by_role("status")).to_contain_text("weekly hours are saved")
+    shot(page, "9-schedule")
+
+    visitor = new_page("Asia/Kolkata")
+    log_in(visitor, UserFactory(time_zone="Asia/Kolkata").email)
+    visitor.get_by_role("link", name="Noor Applicant").click()
+    expect(visitor.get_by_text("45-min SQL review")).to_be_visible()
+    expect(visitor.get_by_role("radio").first).to_be_attached()
+    first_time = visitor.locator(".slot").first.inner_text()
+    assert first_time in {"10:00", "10:30", "11:00", "11:30", "12:00"}  # weekend hours, in the same zone
+
+
+def test_a_forgotten_password_is_reset_by_e_mail(new_page):
+    user = UserFactory()
+    page = new_page()
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_role("button", name="Reset My Password").click()
+    expect(page.get_by_role("heading", name="Password Reset")).to_be_visible()
+
+    link = re.search(r"http://\S+/accounts/password/reset/key/\S+", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    page.get_by_label("New Password:", exact=True).fill("another-long-passphrase")
+    page.get_by_label("New Password (again):").fill("another-long-passphrase")
+    page.get_by_role("button", name="Change Password").click()
+    expect(page.get_by_text("Your password is now changed.")).to_be_visible()
+
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("another-long-passphrase")
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
