@@ -50,6 +50,7 @@ class MentorProfileAdmin(admin.ModelAdmin):
         done = sum(services.mentor_application_review(p, approve=False, note=p.review_note) for p in queryset)
         self.message_user(request, f"Refused {done} application(s); each applicant gets an e-mail.", messages.WARNING)
 
+
 admin.site.site_header = "Mentorship staff"
 admin.site.site_title = "Mentorship staff"
 admin.site.index_title = "Mentors, bookings and money"

@@ -1,8 +1,8 @@
 """Forms for accounts and the mentor side. They validate; services write."""
 
 import json
-from decimal import Decimal
 from datetime import time
+from decimal import Decimal
 
 import pytz
 from django import forms
