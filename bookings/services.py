@@ -85,6 +85,12 @@ def booking_hold(
             raise BookingError("This session type is not available for booking.")
         if mentor.user_id == mentee.pk:
             raise BookingError("You can't book a session with yourself.")
+        # A double click or a second tab on the same time gets the same checkout.
+        same = Booking.objects.filter(
+            mentee=mentee, service=service, start=start, status=Status.HELD, hold_expires_at__gt=now
+        ).first()
+        if same is not None:
+            return same
         # One checkout at a time: a new hold lets go of the mentee's earlier ones.
         for held_id in Booking.objects.filter(mentee=mentee, status=Status.HELD).values_list("pk", flat=True):
             _transition(

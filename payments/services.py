@@ -129,9 +129,14 @@ def payment_succeeded(payment_id: int) -> Payment:
 
 
 def payment_failed(payment_id: int, message: str) -> None:
-    Payment.objects.filter(pk=payment_id).exclude(status=Payment.Status.SUCCEEDED).update(
-        status=Payment.Status.FAILED, failure_message=message[:300]
-    )
+    Payment.objects.filter(
+        pk=payment_id, status__in=[Payment.Status.PROCESSING, Payment.Status.REQUIRES_ACTION]
+    ).update(status=Payment.Status.FAILED, failure_message=message[:300])
+
+
+def authentication_secret(payment: Payment) -> str:
+    """The client secret the page needs to run 3-D Secure for this payment."""
+    return gateway.retrieve_payment_intent(payment.stripe_payment_intent_id).client_secret
 
 
 def refund_payment(payment: Payment, *, amount_cents: int, reason: str) -> Refund:

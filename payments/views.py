@@ -103,8 +103,7 @@ def authenticated(request, booking_id: int):
 
 def _after_payment(request, booking: Booking, payment: Payment):
     if payment.status == Payment.Status.REQUIRES_ACTION:
-        secret = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id).client_secret
-        return _render_checkout(request, booking, action_secret=secret)
+        return _render_checkout(request, booking, action_secret=services.authentication_secret(payment))
     booking.refresh_from_db()
     if booking.status == Booking.Status.PENDING:
         messages.success(request, PAID_MESSAGE.format(mentor=booking.mentor.user))

@@ -87,8 +87,9 @@ def new_page(browser, live_server, request):
         return context.new_page()
 
     yield open_page
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     for index, context in enumerate(contexts):
-        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
+        if failed:  # keep what each browser showed, for the person reading the failure
             os.makedirs("test-artifacts", exist_ok=True)
             for page_index, page in enumerate(context.pages):
                 page.screenshot(path=f"test-artifacts/{request.node.name}-{index}-{page_index}.png", full_page=True)

@@ -119,3 +119,14 @@ def test_bad_slot_input_gets_a_message_and_books_nothing(client, mentor, intro):
     response = client.post(reverse("book", args=[mentor.pk]), {"service": intro.pk, "start": "not-a-time"}, follow=True)
     assert "Pick a time from the calendar." in response.content.decode()
     assert not Booking.objects.exists()
+
+
+def test_booking_the_same_time_twice_returns_the_same_checkout(intro):
+    mentee = UserFactory()
+    start = first_open_slot(intro)
+    first = services.booking_hold(mentee=mentee, service=intro, start=start)
+    assert services.booking_hold(mentee=mentee, service=intro, start=start) == first
+    # Picking another time lets the first one go: one checkout at a time.
+    other = services.booking_hold(mentee=mentee, service=intro, start=start + timedelta(minutes=30))
+    first.refresh_from_db()
+    assert (first.status, other.status) == (Booking.Status.ABANDONED, Booking.Status.HELD)

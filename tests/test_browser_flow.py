@@ -53,11 +53,7 @@ def book_and_pay(page, mentor, *, message: str) -> Booking:
     expect(cart).to_contain_text("$40.00")
     expect(cart).to_contain_text(slot_label.split(" ", 1)[1].rsplit(" ", 1)[0])  # the day we picked
     expect(page.get_by_text("4242 4242 4242 4242").first).to_be_visible()
-    page.get_by_placeholder("number").fill("4242424242424242")
-    page.get_by_placeholder("exp_month").fill("12")
-    page.get_by_placeholder("exp_year").fill("34")
-    page.get_by_placeholder("cvc").fill("123")
-    page.get_by_placeholder("postal_code").fill("10001")
+    fill_card(page, "4242424242424242")
     shot(page, "2-checkout")
     page.get_by_role("button", name="Pay $40.00").click()
 
@@ -159,3 +155,36 @@ def test_sign_up_saves_the_browsers_time_zone(new_page):
     user = User.objects.get(email="priya@example.com")
     assert (user.display_name, user.time_zone) == ("Priya Learner", "Asia/Kolkata")
     expect(page.get_by_text("Times are shown in Asia/Kolkata")).to_be_visible()
+
+
+def fill_card(page, number: str) -> None:
+    page.get_by_placeholder("number").fill(number)
+    page.get_by_placeholder("exp_month").fill("12")
+    page.get_by_placeholder("exp_year").fill("34")
+    page.get_by_placeholder("cvc").fill("123")
+    page.get_by_placeholder("postal_code").fill("10001")
+
+
+def test_a_declined_card_keeps_the_hold_and_3d_secure_completes_the_payment(new_page, people, stripe_server):
+    mentor, mentee = people
+    page = new_page("Europe/London")
+    log_in(page, mentee.email)
+    page.goto(f"/mentors/{mentor.pk}/")
+    page.locator(".slot").first.click()
+    page.get_by_role("button", name="Book session").click()
+
+    fill_card(page, "4000000000000341")
+    page.get_by_role("button", name="Pay $40.00").click()
+    expect(page.get_by_role("alert")).to_have_text("Your card was declined.")
+    expect(page.get_by_text("We're holding this time for you")).to_be_visible()
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.HELD
+
+    fill_card(page, "4000002500003155")
+    page.get_by_role("button", name="Pay $40.00").click()
+    page.get_by_role("button", name="Complete authentication").click()  # saving the card
+    page.get_by_role("button", name="Complete authentication").click()  # the charge
+    expect(page.locator(".badge")).to_have_text("Pending")
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.PENDING
+    assert [p.status for p in booking.payments.order_by("pk")] == ["failed", "succeeded"]
