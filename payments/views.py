@@ -78,11 +78,7 @@ def pay(request, booking_id: int):
     try:
         payment = services.checkout_pay(booking_id=booking.pk, mentee=request.user, payment_method_id=payment_method_id)
     except services.CheckoutError as error:
-        if error.hold_lost or booking.status != Booking.Status.HELD:
-            return _leave_checkout(request, booking, error)
-        # Declined: show the bank's reason on the checkout and keep the hold for another card.
-        client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
-        return _render_checkout(request, booking, client_secret=client_secret, error=str(error))
+        return _payment_refused(request, booking, error)
     return _after_payment(request, booking, payment)
 
 
@@ -94,11 +90,19 @@ def authenticated(request, booking_id: int):
     try:
         payment = services.checkout_after_authentication(booking_id=booking.pk, mentee=request.user)
     except services.CheckoutError as error:
-        if booking.status == Booking.Status.HELD:
-            client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
-            return _render_checkout(request, booking, client_secret=client_secret, error=str(error))
-        return _leave_checkout(request, booking, error)
+        return _payment_refused(request, booking, error)
     return _after_payment(request, booking, payment)
+
+
+def _payment_refused(request, booking: Booking, error: services.CheckoutError):
+    """Declined or not authenticated: show why on the checkout and keep the hold for another card."""
+    if error.hold_lost or booking.status != Booking.Status.HELD:
+        return _leave_checkout(request, booking, error)
+    try:
+        client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
+    except services.CheckoutError as lost:
+        return _leave_checkout(request, booking, lost)
+    return _render_checkout(request, booking, client_secret=client_secret, error=str(error))
 
 
 def _after_payment(request, booking: Booking, payment: Payment):
