@@ -26,11 +26,11 @@ class BookSessionForm(forms.Form):
     def clean_start(self) -> datetime:
         try:
             start = datetime.fromisoformat(self.cleaned_data["start"])
-        except ValueError:
+            if start.tzinfo is None or not 2000 <= start.year <= 2200:
+                raise ValueError("not a time we offer")
+            return start.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise forms.ValidationError("Pick a time from the calendar.") from None
-        if start.tzinfo is None:
-            raise forms.ValidationError("Pick a time from the calendar.")
-        return start.astimezone(UTC)
 
 
 class DeclineForm(forms.Form):

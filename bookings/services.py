@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
@@ -128,7 +129,8 @@ def booking_mark_paid(booking_id: int) -> Booking:
         MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)
 
         def time_still_free(locked: Booking) -> None:
-            if locked.status == Status.ABANDONED and (
+            # The hold may have run out (released or not) and someone else taken the time meanwhile.
+            if (
                 selectors.blocking_bookings(locked.mentor, start=locked.start, end=locked.end, now=timezone.now())
                 .exclude(pk=locked.pk)
                 .exists()
@@ -148,10 +150,21 @@ def booking_mark_paid(booking_id: int) -> Booking:
     return booking
 
 
-def booking_confirm(booking_id: int, *, actor) -> Booking:
+def booking_confirm(booking_id: int, *, actor, now: datetime | None = None) -> Booking:
+    now = now or timezone.now()
+
+    def not_started(booking: Booking) -> None:
+        if booking.start <= now:
+            raise BookingError("This session's start time has passed, so it can no longer be confirmed.")
+
     with transaction.atomic():
         booking = _transition(
-            booking_id, allowed_from=(Status.PENDING,), to=Status.CONFIRMED, actor=actor, mentor_only=True
+            booking_id,
+            allowed_from=(Status.PENDING,),
+            to=Status.CONFIRMED,
+            actor=actor,
+            mentor_only=True,
+            guard=not_started,
         )
         _notify(booking, "booking_confirmed")
     return booking
@@ -193,6 +206,31 @@ def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> 
         _on_commit_task("payments.tasks.record_session_earning", booking.pk)
         _notify(booking, "booking_completed")
     return booking
+
+
+def expire_pending_bookings(*, now: datetime | None = None) -> int:
+    """Requests the mentor left unanswered expire, with a full refund, at the earlier of
+    created + BOOKING_PENDING_TIMEOUT and the start time. Safe to run twice or late."""
+    now = now or timezone.now()
+    due = Booking.objects.filter(status=Status.PENDING).filter(
+        Q(start__lte=now) | Q(created_at__lte=now - settings.BOOKING_PENDING_TIMEOUT)
+    )
+    expired = 0
+    for booking_id in due.values_list("pk", flat=True):
+        try:
+            with transaction.atomic():
+                booking = _transition(
+                    booking_id,
+                    allowed_from=(Status.PENDING,),
+                    to=Status.EXPIRED,
+                    note="The mentor did not answer in time",
+                )
+                _on_commit_task("payments.tasks.refund_booking", booking.pk, "expired")
+                _notify(booking, "booking_expired")
+            expired += 1
+        except BookingError:
+            continue  # answered meanwhile
+    return expired
 
 
 def release_expired_holds(*, now: datetime | None = None) -> int:

@@ -8,3 +8,8 @@ from . import services
 @shared_task(name="bookings.tasks.release_expired_holds")
 def release_expired_holds() -> int:
     return services.release_expired_holds()
+
+
+@shared_task(name="bookings.tasks.expire_pending_bookings")
+def expire_pending_bookings() -> int:
+    return services.expire_pending_bookings()

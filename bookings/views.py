@@ -1,6 +1,7 @@
 """Booking pages: a mentor's profile with free times, My Bookings, the mentor's Bookings."""
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -69,7 +70,7 @@ def book(request, mentor_id: int):
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, errors[0])
-        return redirect(f"{back}?service={request.POST.get('service', '')}")
+        return redirect(f"{back}?{urlencode({'service': request.POST.get('service', '')})}")
     try:
         booking = services.booking_hold(
             mentee=request.user,

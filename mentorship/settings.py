@@ -133,6 +133,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.release_expired_holds",
         "schedule": timedelta(minutes=1),
     },
+    "expire-pending-bookings": {
+        "task": "bookings.tasks.expire_pending_bookings",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Accounts -------------------------------------------------------------------

@@ -16,6 +16,7 @@ BOOKING_MESSAGES = {
     "booking_confirmed": ("mentee", "{mentor} confirmed your session"),
     "booking_declined": ("mentee", "{mentor} declined your session — full refund on its way"),
     "booking_completed": ("mentee", "Your session with {mentor} is complete"),
+    "booking_expired": ("mentee", "{mentor} did not answer in time — full refund on its way"),
 }
 
 

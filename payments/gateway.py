@@ -5,6 +5,7 @@ and the row is written before the call (see payments.services).
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 import stripe
 from django.conf import settings
@@ -47,7 +48,8 @@ def _call(method, params: dict, idempotency_key: str | None = None):
         raise CardDeclined(error.user_message or "Your card was declined.") from error
     except stripe.StripeError as error:
         raise GatewayError(
-            "We could not reach our payment provider. Nothing was charged; please try again in a minute."
+            "We could not reach our payment provider. Please try again in a minute; "
+            "if your card was charged anyway, your booking goes through or the money comes back on its own."
         ) from error
 
 
@@ -94,6 +96,15 @@ def retrieve_payment_intent(payment_intent_id: str) -> ChargeResult:
         intent = _client().v1.payment_intents.retrieve(payment_intent_id)
     except stripe.StripeError as error:
         raise GatewayError("We could not check your payment with our payment provider. Please try again.") from error
+    return ChargeResult(intent.id, intent.status, intent.client_secret)
+
+
+def cancel_payment_intent(payment_intent_id: str) -> ChargeResult:
+    intent = _call(
+        partial(_client().v1.payment_intents.cancel, payment_intent_id),
+        {},
+        idempotency_key=f"cancel-{payment_intent_id}",
+    )
     return ChargeResult(intent.id, intent.status, intent.client_secret)
 
 

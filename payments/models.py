@@ -22,8 +22,8 @@ class Payment(models.Model):
         SUCCEEDED = "succeeded", "Paid"
         FAILED = "failed", "Failed"
 
-    # An attempt that may still take money: one at a time per booking.
-    LIVE = (Status.PROCESSING, Status.REQUIRES_ACTION, Status.SUCCEEDED)
+    # An attempt still under way: one at a time per booking.
+    IN_FLIGHT = (Status.PROCESSING, Status.REQUIRES_ACTION)
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
     amount_cents = models.PositiveIntegerField()
@@ -39,8 +39,8 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["booking"],
-                condition=Q(status__in=["processing", "requires_action", "succeeded"]),
-                name="one_live_payment_per_booking",
+                condition=Q(status__in=["processing", "requires_action"]),
+                name="one_payment_attempt_at_a_time",
             )
         ]
 

@@ -60,14 +60,20 @@ def checkout_setup(*, booking_id: int, mentee) -> str:
     """Check the hold is still good and return a SetupIntent client secret for the card form."""
     with transaction.atomic():
         _payable_booking(booking_id, mentee)
-    return gateway.create_setup_intent(customer_id=customer_for(mentee))
+    try:
+        return gateway.create_setup_intent(customer_id=customer_for(mentee))
+    except gateway.GatewayError as error:
+        raise CheckoutError(str(error)) from error
 
 
 def checkout_pay(*, booking_id: int, mentee, payment_method_id: str) -> Payment:
     """Charge the card the page just set up. Declines raise CheckoutError and keep the hold."""
+    _give_up_unfinished_authentication(booking_id)
     with transaction.atomic():
         booking = _payable_booking(booking_id, mentee)
-        if booking.payments.filter(status__in=Payment.LIVE).exists():
+        if booking.payments.filter(status=Payment.Status.SUCCEEDED).exists():
+            raise CheckoutError("This session is already paid for.")
+        if booking.payments.filter(status__in=Payment.IN_FLIGHT).exists():
             raise CheckoutError("Your payment is already being processed. Please wait a moment.")
         payment = Payment.objects.create(booking=booking, amount_cents=booking.price_cents, currency=booking.currency)
     try:
@@ -80,10 +86,21 @@ def checkout_pay(*, booking_id: int, mentee, payment_method_id: str) -> Payment:
             metadata={"booking_id": str(booking_id)},
         )
     except gateway.GatewayError as error:
+        # If Stripe charged after all, its webhook finds this row and the money is kept or refunded.
         payment_failed(payment.pk, str(error))
         raise CheckoutError(str(error)) from error
     Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=result.payment_intent_id)
     return _apply_intent_status(payment.pk, result)
+
+
+def _give_up_unfinished_authentication(booking_id: int) -> None:
+    """A mentee who left 3-D Secure half-way may pay with another card: cancel the old attempt first."""
+    for payment in Payment.objects.filter(booking_id=booking_id, status=Payment.Status.REQUIRES_ACTION):
+        try:
+            result = gateway.cancel_payment_intent(payment.stripe_payment_intent_id)
+        except gateway.GatewayError:
+            result = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+        _apply_intent_status(payment.pk, result)
 
 
 def checkout_after_authentication(*, booking_id: int, mentee) -> Payment:
@@ -91,11 +108,22 @@ def checkout_after_authentication(*, booking_id: int, mentee) -> Payment:
     payment = Payment.objects.filter(booking_id=booking_id, booking__mentee=mentee).order_by("-pk").first()
     if payment is None or not payment.stripe_payment_intent_id:
         raise CheckoutError("We found no payment to check. Please try again.")
-    result = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+    try:
+        result = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+    except gateway.GatewayError as error:
+        raise CheckoutError(str(error)) from error
     payment = _apply_intent_status(payment.pk, result)
     if payment.status == Payment.Status.FAILED:
         raise CheckoutError(payment.failure_message)
     return payment
+
+
+def authentication_secret(payment: Payment) -> str:
+    """The client secret the page needs to run 3-D Secure for this payment."""
+    try:
+        return gateway.retrieve_payment_intent(payment.stripe_payment_intent_id).client_secret
+    except gateway.GatewayError as error:
+        raise CheckoutError(str(error)) from error
 
 
 def _apply_intent_status(payment_id: int, result: gateway.ChargeResult) -> Payment:
@@ -111,32 +139,47 @@ def _apply_intent_status(payment_id: int, result: gateway.ChargeResult) -> Payme
 
 
 def payment_succeeded(payment_id: int) -> Payment:
-    """Money arrived (from the page or the webhook, in any order): the booking goes to pending once."""
+    """Money arrived (from the page or the webhook, in any order): the booking goes to pending once.
+
+    The payment and the booking change in one transaction, so a crash never leaves a
+    charge without its booking. Money that cannot buy the time (a second charge, or a
+    time taken after the hold ran out) is refunded by a job that retries.
+    """
+    Status = Booking.Status
     with transaction.atomic():
+        payment = Payment.objects.get(pk=payment_id)
+        # Lock the booking first: payments of one booking are settled one after another.
+        booking = Booking.objects.select_for_update().get(pk=payment.booking_id)
         payment = Payment.objects.select_for_update().get(pk=payment_id)
-        if payment.status == Payment.Status.SUCCEEDED:
-            return payment
-        payment.status = Payment.Status.SUCCEEDED
-        payment.failure_message = ""
-        payment.save(update_fields=["status", "failure_message", "updated_at"])
-    try:
-        booking_services.booking_mark_paid(payment.booking_id)
-    except booking_services.BookingError:
-        # Paid for a time that someone else took after the hold ran out: give it all back.
-        log.warning("Payment %s arrived for booking %s whose time is gone; refunding", payment.pk, payment.booking_id)
-        refund_payment(payment, amount_cents=payment.amount_cents, reason="time_taken")
+        newly_paid = payment.status != Payment.Status.SUCCEEDED
+        if newly_paid:
+            payment.status = Payment.Status.SUCCEEDED
+            payment.failure_message = ""
+            payment.save(update_fields=["status", "failure_message", "updated_at"])
+        already_paid = booking.payments.filter(status=Payment.Status.SUCCEEDED).exclude(pk=payment.pk).exists()
+        if newly_paid and already_paid:
+            log.warning("Payment %s is a second charge for booking %s; refunding it", payment.pk, booking.pk)
+            _refund_on_commit(payment, "duplicate")
+        elif booking.status in (Status.HELD, Status.ABANDONED) and not payment.refunded_cents():
+            try:
+                with transaction.atomic():
+                    booking_services.booking_mark_paid(booking.pk)
+            except booking_services.BookingError:
+                log.warning("Payment %s arrived for booking %s whose time is gone; refunding", payment.pk, booking.pk)
+                _refund_on_commit(payment, "time_taken")
     return payment
 
 
+def _refund_on_commit(payment: Payment, reason: str) -> None:
+    from . import tasks
+
+    transaction.on_commit(lambda: tasks.refund_payment.delay(payment.pk, reason))
+
+
 def payment_failed(payment_id: int, message: str) -> None:
-    Payment.objects.filter(
-        pk=payment_id, status__in=[Payment.Status.PROCESSING, Payment.Status.REQUIRES_ACTION]
-    ).update(status=Payment.Status.FAILED, failure_message=message[:300])
-
-
-def authentication_secret(payment: Payment) -> str:
-    """The client secret the page needs to run 3-D Secure for this payment."""
-    return gateway.retrieve_payment_intent(payment.stripe_payment_intent_id).client_secret
+    Payment.objects.filter(pk=payment_id, status__in=Payment.IN_FLIGHT).update(
+        status=Payment.Status.FAILED, failure_message=message[:300]
+    )
 
 
 def refund_payment(payment: Payment, *, amount_cents: int, reason: str) -> Refund:
@@ -165,16 +208,20 @@ def _send_refund(refund: Refund) -> Refund:
     return refund
 
 
+def refund_payment_in_full(payment_id: int, *, reason: str) -> Refund | None:
+    """Give back what is left of one payment; running it twice refunds once."""
+    payment = Payment.objects.get(pk=payment_id)
+    for unsent in payment.refunds.filter(status=Refund.Status.PENDING, stripe_refund_id=""):
+        _send_refund(unsent)  # an earlier attempt that did not reach Stripe
+    remaining = payment.amount_cents - payment.refunded_cents()
+    return refund_payment(payment, amount_cents=remaining, reason=reason) if remaining > 0 else None
+
+
 def refund_booking_in_full(booking_id: int, *, reason: str) -> list[Refund]:
     """Give back everything not yet refunded on a booking. Running it twice refunds once."""
-    refunds = []
-    for payment in Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED):
-        for unsent in payment.refunds.filter(status=Refund.Status.PENDING, stripe_refund_id=""):
-            refunds.append(_send_refund(unsent))  # an earlier attempt that did not reach Stripe
-        remaining = payment.amount_cents - payment.refunded_cents()
-        if remaining > 0:
-            refunds.append(refund_payment(payment, amount_cents=remaining, reason=reason))
-    return refunds
+    payments = Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED)
+    refunds = [refund_payment_in_full(payment.pk, reason=reason) for payment in payments]
+    return [refund for refund in refunds if refund is not None]
 
 
 def webhook_receive(payload: bytes, signature: str) -> bool:
@@ -201,6 +248,9 @@ def _sync_payment_intent(intent: dict) -> None:
     payment = Payment.objects.filter(pk=payment_id).first() if payment_id else None
     if payment is None:
         log.warning("Webhook for unknown PaymentIntent %s", intent.get("id"))
+        return
+    if payment.stripe_payment_intent_id and payment.stripe_payment_intent_id != intent["id"]:
+        log.warning("Webhook PaymentIntent %s does not match payment %s; ignored", intent["id"], payment.pk)
         return
     if not payment.stripe_payment_intent_id:
         Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=intent["id"])

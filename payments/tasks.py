@@ -15,3 +15,10 @@ def refund_booking(booking_id: int, reason: str) -> None:
 @shared_task(name="payments.tasks.record_session_earning")
 def record_session_earning(booking_id: int) -> None:
     ledger.record_session_earning(booking_id)
+
+
+@shared_task(
+    name="payments.tasks.refund_payment", autoretry_for=(services.RefundFailed,), retry_backoff=30, max_retries=8
+)
+def refund_payment(payment_id: int, reason: str) -> None:
+    services.refund_payment_in_full(payment_id, reason=reason)

@@ -61,9 +61,9 @@ def checkout(request, booking_id: int):
     try:
         client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
     except services.CheckoutError as error:
-        return _leave_checkout(request, booking, error)
-    except gateway.GatewayError as error:
-        return _render_checkout(request, booking, error=str(error))
+        if error.hold_lost or booking.status != Booking.Status.HELD:
+            return _leave_checkout(request, booking, error)
+        return _render_checkout(request, booking, error=str(error))  # Stripe unreachable: say so, keep the hold
     return _render_checkout(request, booking, client_secret=client_secret)
 
 
@@ -107,7 +107,10 @@ def _payment_refused(request, booking: Booking, error: services.CheckoutError):
 
 def _after_payment(request, booking: Booking, payment: Payment):
     if payment.status == Payment.Status.REQUIRES_ACTION:
-        return _render_checkout(request, booking, action_secret=services.authentication_secret(payment))
+        try:
+            return _render_checkout(request, booking, action_secret=services.authentication_secret(payment))
+        except services.CheckoutError as error:
+            return _payment_refused(request, booking, error)
     booking.refresh_from_db()
     if booking.status == Booking.Status.PENDING:
         messages.success(request, PAID_MESSAGE.format(mentor=booking.mentor.user))

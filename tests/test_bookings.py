@@ -130,3 +130,27 @@ def test_booking_the_same_time_twice_returns_the_same_checkout(intro):
     other = services.booking_hold(mentee=mentee, service=intro, start=start + timedelta(minutes=30))
     first.refresh_from_db()
     assert (first.status, other.status) == (Booking.Status.ABANDONED, Booking.Status.HELD)
+
+
+def test_a_request_cannot_be_confirmed_after_its_start(mentor, intro):
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=first_open_slot(intro))
+    services.booking_mark_paid(booking.pk)
+    with pytest.raises(services.BookingError, match="start time has passed"):
+        services.booking_confirm(booking.pk, actor=mentor.user, now=booking.start)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.PENDING
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:30+01:00", "2026-12-01T10:00", "tomorrow"])
+def test_tampered_times_get_a_message_and_book_nothing(client, mentor, intro, start):
+    client.force_login(UserFactory())
+    response = client.post(reverse("book", args=[mentor.pk]), {"service": intro.pk, "start": start}, follow=True)
+    assert "Pick a time from the calendar." in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_a_tampered_service_value_is_refused_cleanly(client, mentor):
+    client.force_login(UserFactory())
+    response = client.post(reverse("book", args=[mentor.pk]), {"service": "1\r\nX: y", "start": "x"}, follow=True)
+    assert response.status_code == 200
+    assert "That session type is not available." in response.content.decode()

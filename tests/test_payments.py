@@ -152,3 +152,75 @@ def test_a_tampered_webhook_is_refused_and_changes_nothing(client, stripe_server
     )
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
+
+
+def charge_outside_checkout(booking, stripe_server, status=Payment.Status.PROCESSING) -> Payment:
+    """A charge that reaches Stripe while our page never hears back (slow 3-D Secure, a closed tab)."""
+    from payments import gateway
+
+    customer = services.customer_for(booking.mentee)
+    setup_secret = gateway.create_setup_intent(customer_id=customer)
+    payment = Payment.objects.create(booking=booking, amount_cents=booking.price_cents, currency="usd", status=status)
+    result = gateway.charge(
+        payment_id=payment.pk,
+        amount_cents=payment.amount_cents,
+        currency="usd",
+        customer_id=customer,
+        payment_method_id=stripe_server.confirm_card_setup(setup_secret),
+        metadata={"booking_id": str(booking.pk)},
+    )
+    Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=result.payment_intent_id)
+    return payment
+
+
+def test_money_for_a_time_someone_took_after_the_hold_ran_out_is_refunded(stripe_server, held_booking):
+    intro = held_booking.service
+    Booking.objects.filter(pk=held_booking.pk).update(hold_expires_at=timezone.now() - timedelta(seconds=1))
+    other = booking_services.booking_hold(mentee=UserFactory(), service=intro, start=held_booking.start)
+    pay(stripe_server, other)
+
+    late = charge_outside_checkout(held_booking, stripe_server)
+    services.payment_succeeded(late.pk)
+    held_booking.refresh_from_db()
+    assert held_booking.status != Booking.Status.PENDING
+    refund = Refund.objects.get(payment=late)
+    assert (refund.reason, refund.amount_cents, refund.status) == ("time_taken", 4000, Refund.Status.SUCCEEDED)
+    assert Booking.objects.filter(start=held_booking.start, status=Booking.Status.PENDING).count() == 1
+
+
+def test_a_second_charge_for_one_booking_is_refunded_and_the_first_is_kept(stripe_server, held_booking):
+    first = pay(stripe_server, held_booking)
+    # An attempt we had marked failed (the network broke) turns out to have been charged.
+    second = charge_outside_checkout(held_booking, stripe_server, status=Payment.Status.FAILED)
+    services.payment_succeeded(second.pk)
+    services.payment_succeeded(second.pk)  # the webhook again
+    services.payment_succeeded(first.pk)  # and the first one's webhook
+    assert [(r.payment_id, r.reason) for r in Refund.objects.all()] == [(second.pk, "duplicate")]
+    held_booking.refresh_from_db()
+    assert held_booking.status == Booking.Status.PENDING
+
+
+def test_unanswered_requests_expire_with_a_full_refund(stripe_server, held_booking):
+    payment = pay(stripe_server, held_booking)
+    mail.outbox.clear()
+    assert booking_services.expire_pending_bookings() == 0
+    later = min(held_booking.start, held_booking.created_at + timedelta(days=7))
+    assert booking_services.expire_pending_bookings(now=later) == 1
+    assert booking_services.expire_pending_bookings(now=later) == 0
+    held_booking.refresh_from_db()
+    assert held_booking.status == Booking.Status.EXPIRED
+    assert Refund.objects.get(payment=payment).amount_cents == 4000
+    assert [m.to for m in mail.outbox] == [[held_booking.mentee.email]]
+    assert "did not answer" in mail.outbox[0].subject
+    with pytest.raises(booking_services.BookingError):
+        booking_services.booking_confirm(held_booking.pk, actor=held_booking.mentor.user)
+
+
+def test_leaving_3d_secure_half_way_does_not_block_another_card(stripe_server, held_booking):
+    waiting = pay(stripe_server, held_booking, number="4000002500003155")
+    assert waiting.status == Payment.Status.REQUIRES_ACTION
+    paid = pay(stripe_server, held_booking)
+    waiting.refresh_from_db()
+    assert (waiting.status, paid.status) == (Payment.Status.FAILED, Payment.Status.SUCCEEDED)
+    intent = stripe_server.get(f"/v1/payment_intents/{waiting.stripe_payment_intent_id}")
+    assert intent["status"] == "canceled"
