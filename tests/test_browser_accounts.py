@@ -97,3 +97,19 @@ def test_a_forgotten_password_is_reset_by_e_mail(new_page):
     page.get_by_label("Password").fill("another-long-passphrase")
     page.get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def test_time_zone_is_changed_in_settings_and_logging_out_works(new_page):
+    user = UserFactory(time_zone="Europe/London")
+    page = new_page()
+    log_in(page, user.email)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Time zone:").select_option("America/Sao_Paulo")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Times are now shown in America/Sao_Paulo")
+    expect(page.get_by_role("contentinfo")).to_contain_text("Times are shown in America/Sao_Paulo")
+    user.refresh_from_db()
+    assert user.time_zone == "America/Sao_Paulo"
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
