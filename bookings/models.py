@@ -27,6 +27,9 @@ class Booking(models.Model):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
     start = models.DateTimeField(help_text="Stored in UTC.")
     end = models.DateTimeField()
+    # The session widened by its buffers: no two blocking bookings of a mentor may overlap here.
+    blocked_start = models.DateTimeField()
+    blocked_end = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.HELD)
     message = models.TextField(blank=True, help_text="What the mentee wants to work on.")
     # A copy of the price at booking time: later price changes must not touch it.
@@ -44,7 +47,13 @@ class Booking(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="booking_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(blocked_start__lte=models.F("start"), blocked_end__gte=models.F("end")),
+                name="booking_blocks_at_least_its_session",
+            ),
         ]
+        # PostgreSQL also holds an exclusion constraint (migration 0003): blocking bookings
+        # of one mentor never overlap, buffers included.
 
     def __str__(self):
         return f"Booking #{self.pk}: {self.service} with {self.mentor.user} ({self.status})"

@@ -1,6 +1,6 @@
 """Reads about bookings and free time."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -8,37 +8,62 @@ from django.utils import timezone
 from mentorship.models import MentorProfile, Service
 
 from .models import Booking
-from .slots import Interval, WeeklyRange, free_slots
+from .slots import Interval, Schedule, WeeklyRange, free_slots
 
 
 def blocking_bookings(mentor: MentorProfile, *, start: datetime, end: datetime, now: datetime) -> QuerySet[Booking]:
-    """Bookings that take the mentor's time in [start, end): held (until the hold runs out), pending, confirmed."""
-    return Booking.objects.filter(mentor=mentor, start__lt=end, end__gt=start).filter(
+    """Bookings whose blocked time (session plus buffers) meets [start, end): held until the
+    hold runs out, pending and confirmed."""
+    return Booking.objects.filter(mentor=mentor, blocked_start__lt=end, blocked_end__gt=start).filter(
         Q(status__in=[Booking.Status.PENDING, Booking.Status.CONFIRMED])
         | Q(status=Booking.Status.HELD, hold_expires_at__gt=now)
     )
 
 
+def mentor_schedule(mentor: MentorProfile, *, first_day: date, last_day: date) -> Schedule:
+    """The mentor's rules for the dates [first_day, last_day]: three queries."""
+    overrides: dict[date, list[tuple]] = {}
+    for override in mentor.date_overrides.filter(date__range=(first_day, last_day)):
+        ranges = overrides.setdefault(override.date, [])
+        if not override.is_day_off:
+            ranges.append((override.start_time, override.end_time))
+    return Schedule(
+        zone=mentor.user.zone,
+        weekly=tuple(WeeklyRange(r.weekday, r.start_time, r.end_time) for r in mentor.availability.all()),
+        overrides={day: tuple(ranges) for day, ranges in overrides.items()},
+        vacations=tuple(
+            mentor.vacations.filter(start_date__lte=last_day, end_date__gte=first_day).values_list(
+                "start_date", "end_date"
+            )
+        ),
+        interval=timedelta(minutes=mentor.slot_interval_minutes),
+        max_per_day=mentor.max_sessions_per_day,
+    )
+
+
 def open_slots(service: Service, *, start: datetime, end: datetime, now: datetime | None = None) -> list[datetime]:
-    """Free start times (UTC) of `service` in [start, end): two queries whatever the bookings."""
+    """Free start times (UTC) of `service` in [start, end). A fixed number of queries, whatever the bookings."""
     now = now or timezone.now()
     mentor = service.mentor
-    horizon = now + timedelta(days=mentor.booking_horizon_days)
-    end = min(end, horizon)
+    end = min(end, now + timedelta(days=mentor.booking_horizon_days))
     if end <= start:
         return []
-    ranges = [WeeklyRange(r.weekday, r.start_time, r.end_time) for r in mentor.availability.all()]
-    busy = [
-        Interval(b_start, b_end)
-        for b_start, b_end in blocking_bookings(
-            mentor, start=start - timedelta(days=1), end=end + timedelta(days=1), now=now
-        ).values_list("start", "end")
-    ]
+    zone = mentor.user.zone
+    # Whole local days around the window, so the daily cap counts every session of a day.
+    margin = timedelta(days=1)
+    schedule = mentor_schedule(
+        mentor, first_day=(start - margin).astimezone(zone).date(), last_day=(end + margin).astimezone(zone).date()
+    )
+    taken = blocking_bookings(mentor, start=start - margin, end=end + margin, now=now).values_list(
+        "start", "blocked_start", "blocked_end"
+    )
     return free_slots(
-        ranges=ranges,
-        zone=mentor.user.zone,
+        schedule,
         duration=service.duration,
-        busy=busy,
+        buffer_before=service.buffer_before,
+        buffer_after=service.buffer_after,
+        busy=[Interval(blocked_start, blocked_end) for _, blocked_start, blocked_end in taken],
+        booked_starts=[session_start for session_start, _, _ in taken],
         window_start=start,
         window_end=end,
         earliest=now + mentor.minimum_notice,

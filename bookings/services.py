@@ -8,7 +8,7 @@ run after commit, through the other apps' tasks.
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -99,18 +99,37 @@ def booking_hold(
             )
         if not selectors.is_open(service, start, now=now):
             raise BookingError(SLOT_TAKEN)
-        booking = Booking.objects.create(
-            mentee=mentee,
+        end = start + service.duration
+        blocked_start, blocked_end = start - service.buffer_before, end + service.buffer_after
+        # Holds that ran out but were not released yet still count in the database's
+        # overlap constraint: let go of those in the way first.
+        stale = Booking.objects.filter(
             mentor=mentor,
-            service=service,
-            start=start,
-            end=start + service.duration,
             status=Status.HELD,
-            message=message.strip(),
-            price_cents=service.price_cents,
-            currency=settings.PLATFORM_CURRENCY,
-            hold_expires_at=now + settings.BOOKING_HOLD_TIMEOUT,
+            hold_expires_at__lte=now,
+            blocked_start__lt=blocked_end,
+            blocked_end__gt=blocked_start,
         )
+        for stale_id in stale.values_list("pk", flat=True):
+            _transition(stale_id, allowed_from=(Status.HELD,), to=Status.ABANDONED, note="Checkout time ran out")
+        try:
+            with transaction.atomic():
+                booking = Booking.objects.create(
+                    mentee=mentee,
+                    mentor=mentor,
+                    service=service,
+                    start=start,
+                    end=end,
+                    blocked_start=blocked_start,
+                    blocked_end=blocked_end,
+                    status=Status.HELD,
+                    message=message.strip(),
+                    price_cents=service.price_cents,
+                    currency=settings.PLATFORM_CURRENCY,
+                    hold_expires_at=now + settings.BOOKING_HOLD_TIMEOUT,
+                )
+        except IntegrityError:  # the database's overlap constraint: someone else was faster
+            raise BookingError(SLOT_TAKEN) from None
         BookingEvent.objects.create(booking=booking, actor=mentee, to_status=Status.HELD, note="Checkout started")
     return booking
 
@@ -130,20 +149,23 @@ def booking_mark_paid(booking_id: int) -> Booking:
 
         def time_still_free(locked: Booking) -> None:
             # The hold may have run out (released or not) and someone else taken the time meanwhile.
-            if (
-                selectors.blocking_bookings(locked.mentor, start=locked.start, end=locked.end, now=timezone.now())
-                .exclude(pk=locked.pk)
-                .exists()
-            ):
+            taken = selectors.blocking_bookings(
+                locked.mentor, start=locked.blocked_start, end=locked.blocked_end, now=timezone.now()
+            )
+            if taken.exclude(pk=locked.pk).exists():
                 raise BookingError(SLOT_TAKEN)
 
-        booking = _transition(
-            booking_id,
-            allowed_from=(Status.HELD, Status.ABANDONED),
-            to=Status.PENDING,
-            note="Payment received",
-            guard=time_still_free,
-        )
+        try:
+            with transaction.atomic():
+                booking = _transition(
+                    booking_id,
+                    allowed_from=(Status.HELD, Status.ABANDONED),
+                    to=Status.PENDING,
+                    note="Payment received",
+                    guard=time_still_free,
+                )
+        except IntegrityError:  # an unreleased, expired hold of someone else on the same time
+            raise BookingError(SLOT_TAKEN) from None
         Booking.objects.filter(pk=booking.pk).update(hold_expires_at=None)
         _notify(booking, "booking_requested")
         _notify(booking, "booking_paid")

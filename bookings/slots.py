@@ -1,13 +1,23 @@
-"""The slot engine: from a mentor's weekly hours and busy time to free start times.
+"""The slot engine: from a mentor's schedule and busy time to the free start times of a session.
 
-Pure functions, no database. Weekly hours are wall-clock times in the mentor's
-zone; everything returned is an aware UTC datetime. Within a range, starts are
-stepped in absolute time from the range's start, so a range that crosses a
-daylight-saving change yields only times that exist, each once.
+Pure functions, no database. A schedule is wall-clock time in the mentor's zone:
+weekly hours, replaced on some dates by overrides (other hours, or a day off),
+and vacations with no hours at all. Everything returned is an aware UTC datetime.
+
+Daylight saving: a wall-clock range is turned into the real interval it surely
+covers. A range edge that does not exist (skipped by a spring-forward change) or
+exists twice (repeated by a fall-back change) is taken at the instant that keeps
+the range shortest, so we never offer a time outside the mentor's hours. Within
+a range, starts step in real time from the range start, so every offered time
+exists and none is offered twice; a wall-clock time that occurs twice on a
+fall-back day can appear twice, once per offset, and `LocalSlot.label` then
+names the offset.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,58 +38,109 @@ class Interval:
         return start < self.end and self.start < end
 
 
-def wall_clock_to_utc(day: date, at: time, zone: ZoneInfo, *, fold: int = 0) -> datetime:
-    """The UTC instant of a wall-clock time; a time skipped by DST maps forward."""
-    return datetime.combine(day, at, tzinfo=zone).replace(fold=fold).astimezone(UTC)
+@dataclass(frozen=True)
+class Schedule:
+    zone: ZoneInfo
+    weekly: tuple[WeeklyRange, ...] = ()
+    # date -> ranges that replace the weekly hours on that date; an empty tuple is a day off.
+    overrides: Mapping[date, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+    vacations: tuple[tuple[date, date], ...] = ()  # inclusive date ranges
+    interval: timedelta = timedelta(minutes=30)
+    max_per_day: int | None = None
+
+    def hours_on(self, day: date) -> list[tuple[time, time]]:
+        if any(first <= day <= last for first, last in self.vacations):
+            return []
+        if day in self.overrides:
+            return list(self.overrides[day])
+        return [(r.start, r.end) for r in self.weekly if r.weekday == day.weekday()]
+
+
+def _instants(day: date, at: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Both readings of a wall-clock time (equal unless DST skips or repeats it), in UTC."""
+    return tuple(datetime.combine(day, at, tzinfo=zone).replace(fold=fold).astimezone(UTC) for fold in (0, 1))
+
+
+def range_in_utc(day: date, start: time, end: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The real interval a wall-clock range surely covers on `day` (shortest reading at DST edges)."""
+    return max(_instants(day, start, zone)), min(_instants(day, end, zone))
+
+
+def _merged(busy: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for interval in sorted(busy, key=lambda b: b.start):
+        if merged and interval.start <= merged[-1].end:
+            merged[-1] = Interval(merged[-1].start, max(merged[-1].end, interval.end))
+        else:
+            merged.append(interval)
+    return merged
 
 
 def free_slots(
+    schedule: Schedule,
     *,
-    ranges: Iterable[WeeklyRange],
-    zone: ZoneInfo,
     duration: timedelta,
     busy: Iterable[Interval],
     window_start: datetime,
     window_end: datetime,
     earliest: datetime,
-    interval: timedelta = timedelta(minutes=30),
+    buffer_before: timedelta = timedelta(0),
+    buffer_after: timedelta = timedelta(0),
+    booked_starts: Iterable[datetime] = (),
 ) -> list[datetime]:
     """Free start times (UTC, sorted) for a session of `duration`.
 
-    A start is free when the whole session lies inside one weekly range on that
-    local day, starts at or after `earliest` (now + minimum notice) and inside
-    [window_start, window_end), and overlaps no busy interval.
+    A start is free when
+    - the session lies inside one range of the mentor's hours for that local day,
+    - it starts at or after `earliest` (now + minimum notice) and in [window_start, window_end)
+      (the caller caps window_end at the booking horizon),
+    - the session widened by its buffers overlaps no `busy` interval (other bookings,
+      each already widened by its own buffers), and
+    - the mentor's local day has fewer than `max_per_day` sessions in `booked_starts`.
     """
-    ranges = list(ranges)
-    busy = sorted(busy, key=lambda b: b.start)
-    first_day = window_start.astimezone(zone).date() - timedelta(days=1)
-    last_day = window_end.astimezone(zone).date()
+    busy = _merged(busy)
+    busy_ends = [b.end for b in busy]
+    per_day = Counter(start.astimezone(schedule.zone).date() for start in booked_starts)
     found: set[datetime] = set()
-    day = first_day
+    day = window_start.astimezone(schedule.zone).date() - timedelta(days=1)
+    last_day = window_end.astimezone(schedule.zone).date()
     while day <= last_day:
-        for weekly in ranges:
-            if weekly.weekday != day.weekday():
-                continue
-            range_start = wall_clock_to_utc(day, weekly.start, zone)
-            range_end = wall_clock_to_utc(day, weekly.end, zone, fold=1)
+        if schedule.max_per_day is not None and per_day[day] >= schedule.max_per_day:
+            day += timedelta(days=1)
+            continue
+        for range_start_time, range_end_time in schedule.hours_on(day):
+            range_start, range_end = range_in_utc(day, range_start_time, range_end_time, schedule.zone)
             start = range_start
             while start + duration <= range_end:
-                end = start + duration
-                if (
-                    start >= earliest
-                    and window_start <= start < window_end
-                    and not any(b.overlaps(start, end) for b in busy if b.start < end)
-                ):
-                    found.add(start)
-                start += interval
+                if start >= earliest and window_start <= start < window_end:
+                    blocked_start, blocked_end = start - buffer_before, start + duration + buffer_after
+                    # The first busy interval ending after blocked_start is the only one that can overlap.
+                    index = bisect_right(busy_ends, blocked_start)
+                    if index == len(busy) or busy[index].start >= blocked_end:
+                        found.add(start)
+                start += schedule.interval
         day += timedelta(days=1)
     return sorted(found)
 
 
-def group_by_local_day(slots: Iterable[datetime], zone: ZoneInfo) -> list[tuple[date, list[datetime]]]:
-    """Slots grouped by the viewer's calendar day, each converted to the viewer's zone."""
-    days: dict[date, list[datetime]] = {}
+@dataclass(frozen=True)
+class LocalSlot:
+    start: datetime  # UTC, the value a booking form sends
+    local: datetime  # in the viewer's zone
+
+    @property
+    def label(self) -> str:
+        """ "14:30", or "01:30 EDT" when that wall-clock time happens twice that day."""
+        other = self.local.replace(fold=1 - self.local.fold)
+        if other.utcoffset() != self.local.utcoffset():
+            return f"{self.local:%H:%M} {self.local.tzname()}"
+        return f"{self.local:%H:%M}"
+
+
+def group_by_local_day(slots: Iterable[datetime], zone: ZoneInfo) -> list[tuple[date, list[LocalSlot]]]:
+    """Slots grouped by the viewer's calendar day, in the viewer's zone."""
+    days: dict[date, list[LocalSlot]] = {}
     for slot in slots:
         local = slot.astimezone(zone)
-        days.setdefault(local.date(), []).append(local)
+        days.setdefault(local.date(), []).append(LocalSlot(slot, local))
     return sorted(days.items())

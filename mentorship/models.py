@@ -91,10 +91,42 @@ class MentorProfile(models.Model):
     review_note = models.TextField(blank=True, help_text="Reason given to the applicant when not approved.")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(default=timezone.now)
-    minimum_notice = models.DurationField(
-        default=timezone.timedelta(hours=12), help_text="How soon before a session it can still be booked."
+
+    # Scheduling rules (the Schedule page). Times are in the mentor's own zone.
+    class DisplayZone(models.TextChoices):
+        VIEWER = "viewer", "The visitor's time zone"
+        MENTOR = "mentor", "My time zone"
+
+    minimum_notice_hours = models.PositiveIntegerField(
+        default=12,
+        validators=[MaxValueValidator(24 * 30)],
+        help_text="How soon before a session it can still be booked.",
     )
-    booking_horizon_days = models.PositiveIntegerField(default=60, help_text="How far ahead sessions can be booked.")
+    booking_horizon_days = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="How far ahead it can be booked.",
+    )
+    slot_interval_minutes = models.PositiveIntegerField(
+        default=30,
+        choices=[(15, "Every 15 minutes"), (20, "Every 20 minutes"), (30, "Every 30 minutes"), (60, "Every hour")],
+        help_text="How often a session may start.",
+    )
+    buffer_before_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(240)], help_text="Free time kept before each session."
+    )
+    buffer_after_minutes = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(240)], help_text="Free time kept after each session."
+    )
+    max_sessions_per_day = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Leave empty for no limit."
+    )
+    slot_display_zone = models.CharField(
+        max_length=8,
+        choices=DisplayZone.choices,
+        default=DisplayZone.VIEWER,
+        help_text="Which zone your profile shows times in first; visitors can switch.",
+    )
 
     class Meta:
         ordering = ["user__display_name"]
@@ -105,6 +137,10 @@ class MentorProfile(models.Model):
     @property
     def is_approved(self) -> bool:
         return self.status == self.Status.APPROVED
+
+    @property
+    def minimum_notice(self):
+        return timezone.timedelta(hours=self.minimum_notice_hours)
 
     @property
     def expertise_list(self) -> list[str]:
@@ -122,6 +158,12 @@ class Service(models.Model):
         validators=[MinValueValidator(100)], help_text="Price in cents, e.g. 4000 for $40.00."
     )
     is_active = models.BooleanField(default=True)
+    buffer_before_minutes = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(240)], help_text="Empty: your schedule's buffer."
+    )
+    buffer_after_minutes = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(240)], help_text="Empty: your schedule's buffer."
+    )
 
     class Meta:
         ordering = ["duration_minutes", "price_cents"]
@@ -132,6 +174,16 @@ class Service(models.Model):
     @property
     def duration(self):
         return timezone.timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer_before(self):
+        minutes = self.buffer_before_minutes
+        return timezone.timedelta(minutes=self.mentor.buffer_before_minutes if minutes is None else minutes)
+
+    @property
+    def buffer_after(self):
+        minutes = self.buffer_after_minutes
+        return timezone.timedelta(minutes=self.mentor.buffer_after_minutes if minutes is None else minutes)
 
 
 class AvailabilityRule(models.Model):
@@ -165,3 +217,53 @@ class AvailabilityRule(models.Model):
 
     def __str__(self):
         return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+class DateOverride(models.Model):
+    """Different hours on one date. A row without times makes the date a day off.
+
+    Any override on a date replaces the weekly hours for that date.
+    """
+
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="date_overrides")
+    date = models.DateField()
+    start_time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_time__isnull=True, end_time__isnull=True) | Q(end_time__gt=models.F("start_time")),
+                name="override_day_off_or_end_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        if self.start_time is None:
+            return f"{self.date}: day off"
+        return f"{self.date}: {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+    @property
+    def is_day_off(self) -> bool:
+        return self.start_time is None
+
+
+class Vacation(models.Model):
+    """Dates (inclusive, in the mentor's zone) with no availability at all."""
+
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="vacations")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    note = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")), name="vacation_end_not_before_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.start_date} – {self.end_date}"
