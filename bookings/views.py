@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,8 +13,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from mentorship.forms import TIME_ZONE_CHOICES
 from mentorship.models import MentorProfile
 from mentorship.views import approved_mentor_required
+from mentorship.zones import canonical_zone
 
 from . import selectors, services
 from .forms import BookSessionForm, DeclineForm
@@ -21,6 +24,16 @@ from .models import Booking
 from .slots import group_by_local_day
 
 DAYS_PER_PAGE = 7
+
+
+def _shown_zone(request, mentor: MentorProfile) -> str:
+    """The zone the calendar shows: the one picked on the page, else the mentor's preference."""
+    picked = canonical_zone(request.GET.get("tz", ""))
+    if picked in available_timezones():
+        return picked
+    if mentor.slot_display_zone == MentorProfile.DisplayZone.MENTOR:
+        return mentor.user.time_zone
+    return request.viewer_zone
 
 
 def mentor_profile(request, mentor_id: int):
@@ -36,7 +49,8 @@ def mentor_profile(request, mentor_id: int):
         week = max(0, min(int(request.GET.get("week", 0)), 52))
     except ValueError:
         week = 0
-    zone = timezone.get_current_timezone()
+    shown_zone = _shown_zone(request, mentor)
+    zone = ZoneInfo(shown_zone)
     today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     window_start = today + timedelta(days=DAYS_PER_PAGE * week)
     window_end = window_start + timedelta(days=DAYS_PER_PAGE)
@@ -44,21 +58,28 @@ def mentor_profile(request, mentor_id: int):
     if selected:
         slots = selectors.open_slots(selected, start=window_start, end=window_end)
         days = group_by_local_day(slots, zone)
-    return render(
-        request,
-        "bookings/mentor_profile.html",
-        {
-            "mentor": mentor,
-            "services": services_,
-            "selected": selected,
-            "days": days,
-            "week": week,
-            "window_start": window_start,
-            "window_end": window_end - timedelta(days=1),
-            "form": form,
-            "mentor_zone": mentor.user.time_zone,
-        },
-    )
+    with timezone.override(zone):
+        return render(
+            request,
+            "bookings/mentor_profile.html",
+            {
+                "mentor": mentor,
+                "services": services_,
+                "selected": selected,
+                "days": days,
+                "week": week,
+                "window_start": window_start,
+                "window_end": window_end - timedelta(days=1),
+                "form": form,
+                "mentor_zone": mentor.user.time_zone,
+                "own_zone": request.viewer_zone,
+                "viewer_zone": shown_zone,
+                "zone_choices": TIME_ZONE_CHOICES,
+                "tz_param": request.GET.get("tz", "")
+                if shown_zone == canonical_zone(request.GET.get("tz", ""))
+                else "",
+            },
+        )
 
 
 @login_required

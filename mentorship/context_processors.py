@@ -6,6 +6,7 @@ def site(request):
     user = getattr(request, "user", None)
     return {
         "viewer_zone": getattr(request, "viewer_zone", "UTC"),
+        "viewer_zone_known": getattr(request, "viewer_zone_known", True),
         "payments_test_mode": settings.STRIPE_SECRET_KEY.startswith("sk_test_"),
         "mentor_profile": getattr(user, "mentor_profile", None) if user and user.is_authenticated else None,
     }

@@ -1,12 +1,13 @@
 """Forms for accounts and the mentor side. They validate; services write."""
 
 import json
-from datetime import time
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytz
 from django import forms
 
+from . import hours
 from .models import AvailabilityRule, MentorProfile, Service, validate_time_zone
 from .zones import BROWSER_ALIASES, canonical_zone
 
@@ -71,13 +72,25 @@ class ServiceForm(forms.ModelForm):
 
     class Meta:
         model = Service
-        fields = ["title", "description", "duration_minutes", "is_active"]
-        labels = {"duration_minutes": "Duration (minutes)", "is_active": "Open for booking"}
+        fields = [
+            "title",
+            "description",
+            "duration_minutes",
+            "is_active",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+        ]
+        labels = {
+            "duration_minutes": "Duration (minutes)",
+            "is_active": "Open for booking",
+            "buffer_before_minutes": "Buffer before (minutes)",
+            "buffer_after_minutes": "Buffer after (minutes)",
+        }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_fields(["title", "description", "duration_minutes", "price", "is_active"])
+        self.order_fields(["title", "description", "duration_minutes", "price", "buffer_before_minutes"])
         if self.instance.pk:
             self.fields["price"].initial = Decimal(self.instance.price_cents).scaleb(-2)
 
@@ -88,46 +101,87 @@ class ServiceForm(forms.ModelForm):
         return cleaned
 
 
-class WeekdayHoursForm(forms.Form):
-    """One weekday of the weekly availability: open or not, from and until."""
+class HoursField(forms.CharField):
+    """Ranges typed as text; cleans to a list of (start, end) times."""
 
-    available = forms.BooleanField(required=False)
-    start_time = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    end_time = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": hours.EXAMPLE, "autocomplete": "off"}))
+        super().__init__(**kwargs)
 
-    def __init__(self, *args, weekday: int, **kwargs):
+    def clean(self, value):
+        return hours.parse_ranges(super().clean(value))
+
+
+class WeeklyHoursForm(forms.Form):
+    """The mentor's zone and weekly hours: one line of ranges per weekday, empty for a day off."""
+
+    time_zone = TimeZoneField(help_text="Your hours are in this zone; mentees see them in theirs.")
+
+    def __init__(self, *args, profile, **kwargs):
         super().__init__(*args, **kwargs)
-        self.weekday = weekday
-        self.weekday_name = AvailabilityRule.Weekday(weekday).label
-        self.fields["available"].label = f"Available on {self.weekday_name}"
-        self.fields["start_time"].label = f"{self.weekday_name} from"
-        self.fields["end_time"].label = f"{self.weekday_name} until"
-        for field in self.fields.values():
-            field.widget.attrs["aria-label"] = field.label
+        by_day: dict[int, list] = {}
+        for rule in profile.availability.all():
+            by_day.setdefault(rule.weekday, []).append((rule.start_time, rule.end_time))
+        self.fields["time_zone"].initial = profile.user.time_zone
+        for weekday in AvailabilityRule.Weekday:
+            self.fields[f"day_{weekday.value}"] = HoursField(
+                label=weekday.label, initial=hours.format_ranges(by_day.get(weekday.value, []))
+            )
+
+    def day_fields(self):
+        return [self[f"day_{weekday.value}"] for weekday in AvailabilityRule.Weekday]
+
+    def weekly_ranges(self) -> list[tuple[int, time, time]]:
+        return [
+            (weekday.value, start, end)
+            for weekday in AvailabilityRule.Weekday
+            for start, end in self.cleaned_data[f"day_{weekday.value}"]
+        ]
+
+
+class ScheduleRulesForm(forms.ModelForm):
+    class Meta:
+        model = MentorProfile
+        fields = [
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "minimum_notice_hours",
+            "booking_horizon_days",
+            "slot_interval_minutes",
+            "max_sessions_per_day",
+            "slot_display_zone",
+        ]
+        labels = {
+            "buffer_before_minutes": "Buffer before sessions (minutes)",
+            "buffer_after_minutes": "Buffer after sessions (minutes)",
+            "minimum_notice_hours": "Minimum notice (hours)",
+            "booking_horizon_days": "Booking horizon (days)",
+            "slot_interval_minutes": "Sessions can start",
+            "max_sessions_per_day": "Maximum sessions per day",
+            "slot_display_zone": "Show times on my profile in",
+        }
+
+
+class DateOverrideForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    hours = HoursField(label="Hours that day", help_text="Leave empty for a day off.")
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if day < date.today() - timedelta(days=1):
+            raise forms.ValidationError("That date has passed.")
+        return day
+
+
+class VacationForm(forms.Form):
+    start_date = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label="Until (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(required=False, max_length=100, label="Note (only you see it)")
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("available"):
-            start, end = cleaned.get("start_time"), cleaned.get("end_time")
-            if start is None or end is None:
-                raise forms.ValidationError(f"Give a start and an end time for {self.weekday_name}.")
-            if end <= start:
-                raise forms.ValidationError(f"On {self.weekday_name} the end time must be after the start time.")
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end < start:
+            raise forms.ValidationError("The vacation ends before it starts.")
         return cleaned
-
-
-def weekly_hours_forms(rules, data=None) -> list[WeekdayHoursForm]:
-    """One form per weekday, filled from the mentor's current rules (the first range of each day)."""
-    by_day = {}
-    for rule in rules:
-        by_day.setdefault(rule.weekday, rule)
-    forms_ = []
-    for weekday in range(7):
-        rule = by_day.get(weekday)
-        initial = (
-            {"available": True, "start_time": rule.start_time, "end_time": rule.end_time}
-            if rule
-            else {"available": False, "start_time": time(9), "end_time": time(17)}
-        )
-        forms_.append(WeekdayHoursForm(data, weekday=weekday, initial=initial, prefix=f"day{weekday}"))
-    return forms_

@@ -1,6 +1,6 @@
 """Writes on the people side: accounts, mentor applications, services and hours."""
 
-from datetime import time
+from datetime import date, time
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import AvailabilityRule, MentorProfile, Service, User
+from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
 
 
 class MentorError(Exception):
@@ -79,23 +79,57 @@ def service_save(
     duration_minutes: int,
     price_cents: int,
     is_active: bool,
+    buffer_before_minutes: int | None = None,
+    buffer_after_minutes: int | None = None,
 ) -> Service:
     service = service or Service(mentor=profile)
     if service.mentor_id != profile.pk:
         raise MentorError("That session type belongs to another mentor.")
     service.title, service.description = title, description
     service.duration_minutes, service.price_cents, service.is_active = duration_minutes, price_cents, is_active
+    service.buffer_before_minutes, service.buffer_after_minutes = buffer_before_minutes, buffer_after_minutes
     service.full_clean()
     service.save()
     return service
 
 
-def availability_replace(profile: MentorProfile, ranges: list[tuple[int, time, time]]) -> None:
-    """Set the mentor's weekly hours: (weekday, start, end) in the mentor's own zone."""
+def schedule_update(profile: MentorProfile, *, time_zone: str, weekly: list[tuple[int, time, time]], rules: dict):
+    """Save the mentor's zone, weekly hours and booking rules together, or nothing."""
     with transaction.atomic():
         MentorProfile.objects.select_for_update().get(pk=profile.pk)
+        account_update(profile.user, display_name=profile.user.display_name, time_zone=time_zone)
+        for name, value in rules.items():
+            setattr(profile, name, value)
+        profile.full_clean(exclude=["user"])
+        profile.save(update_fields=list(rules))
         profile.availability.all().delete()
         AvailabilityRule.objects.bulk_create(
             AvailabilityRule(mentor=profile, weekday=weekday, start_time=start, end_time=end)
-            for weekday, start, end in ranges
+            for weekday, start, end in weekly
         )
+
+
+def date_override_set(profile: MentorProfile, *, day: date, ranges: list[tuple[time, time]]) -> None:
+    """Replace the hours of one date: the given ranges, or a day off when there are none."""
+    with transaction.atomic():
+        profile.date_overrides.filter(date=day).delete()
+        DateOverride.objects.bulk_create(
+            [DateOverride(mentor=profile, date=day, start_time=start, end_time=end) for start, end in ranges]
+            or [DateOverride(mentor=profile, date=day)]
+        )
+
+
+def date_override_remove(profile: MentorProfile, *, day: date) -> None:
+    profile.date_overrides.filter(date=day).delete()
+
+
+def vacation_add(profile: MentorProfile, *, start_date: date, end_date: date, note: str = "") -> Vacation:
+    vacation = Vacation(mentor=profile, start_date=start_date, end_date=end_date, note=note)
+    vacation.full_clean()
+    vacation.save()
+    return vacation
+
+
+def vacation_remove(profile: MentorProfile, *, vacation_id: int) -> bool:
+    deleted, _ = profile.vacations.filter(pk=vacation_id).delete()
+    return bool(deleted)

@@ -5,9 +5,10 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
-from . import forms, services
+from . import forms, hours, selectors, services
 from .models import MentorProfile, Service
 
 
@@ -98,6 +99,8 @@ def mentor_service_edit(request, profile, service_id=None):
             duration_minutes=data["duration_minutes"],
             price_cents=int(data["price"] * 100),
             is_active=data["is_active"],
+            buffer_before_minutes=data["buffer_before_minutes"],
+            buffer_after_minutes=data["buffer_after_minutes"],
         )
         messages.success(request, f"“{data['title']}” is saved.")
         return redirect("mentor_services")
@@ -106,17 +109,74 @@ def mentor_service_edit(request, profile, service_id=None):
 
 @approved_mentor_required
 @require_http_methods(["GET", "POST"])
-def mentor_availability(request, profile):
-    day_forms = forms.weekly_hours_forms(profile.availability.all(), request.POST or None)
-    if request.method == "POST" and all(f.is_valid() for f in day_forms):
-        services.availability_replace(
+def mentor_schedule(request, profile):
+    data = request.POST if request.method == "POST" else None
+    hours_form = forms.WeeklyHoursForm(data, profile=profile)
+    rules_form = forms.ScheduleRulesForm(data, instance=MentorProfile.objects.get(pk=profile.pk))
+    if data is not None and hours_form.is_valid() and rules_form.is_valid():
+        services.schedule_update(
             profile,
-            [
-                (f.weekday, f.cleaned_data["start_time"], f.cleaned_data["end_time"])
-                for f in day_forms
-                if f.cleaned_data["available"]
-            ],
+            time_zone=hours_form.cleaned_data["time_zone"],
+            weekly=hours_form.weekly_ranges(),
+            rules={name: rules_form.cleaned_data[name] for name in rules_form.Meta.fields},
         )
-        messages.success(request, f"Your weekly hours are saved (in {request.user.time_zone}).")
-        return redirect("mentor_availability")
-    return render(request, "mentorship/mentor_availability.html", {"day_forms": day_forms, "profile": profile})
+        messages.success(request, f"Your schedule is saved (in {hours_form.cleaned_data['time_zone']}).")
+        return redirect("mentor_schedule")
+    if data is not None:
+        messages.error(request, "Nothing was saved: please correct the marked fields.")
+    return _render_schedule(request, profile, hours_form=hours_form, rules_form=rules_form)
+
+
+def _render_schedule(request, profile, **forms_):
+    context = {
+        "profile": profile,
+        "hours_form": forms.WeeklyHoursForm(profile=profile),
+        "rules_form": forms.ScheduleRulesForm(instance=profile),
+        "override_form": forms.DateOverrideForm(),
+        "vacation_form": forms.VacationForm(),
+        "overrides": selectors.upcoming_overrides(profile),
+        "vacations": profile.vacations.filter(end_date__gte=timezone.localdate()),
+        **forms_,
+    }
+    status = 400 if any(form.errors for form in forms_.values()) else 200
+    return render(request, "mentorship/mentor_schedule.html", context, status=status)
+
+
+@approved_mentor_required
+@require_POST
+def mentor_date_override(request, profile):
+    if "remove" in request.POST:
+        form = forms.DateOverrideForm({"date": request.POST.get("remove")})
+        if form.is_valid():
+            services.date_override_remove(profile, day=form.cleaned_data["date"])
+            messages.success(request, f"{form.cleaned_data['date']:%A %-d %B} follows your weekly hours again.")
+        return redirect("mentor_schedule")
+    form = forms.DateOverrideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was saved: please correct the date override.")
+        return _render_schedule(request, profile, override_form=form)
+    day, ranges = form.cleaned_data["date"], form.cleaned_data["hours"]
+    services.date_override_set(profile, day=day, ranges=ranges)
+    what = f"hours {hours.format_ranges(ranges)}" if ranges else "a day off"
+    messages.success(request, f"{day:%A %-d %B} is now {what}.")
+    return redirect("mentor_schedule")
+
+
+@approved_mentor_required
+@require_POST
+def mentor_vacation(request, profile):
+    if "remove" in request.POST:
+        if services.vacation_remove(profile, vacation_id=_int(request.POST["remove"])):
+            messages.success(request, "Vacation removed.")
+        return redirect("mentor_schedule")
+    form = forms.VacationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was saved: please correct the vacation.")
+        return _render_schedule(request, profile, vacation_form=form)
+    services.vacation_add(profile, **form.cleaned_data)
+    messages.success(request, "Vacation added: nobody can book you on those days.")
+    return redirect("mentor_schedule")
+
+
+def _int(value: str) -> int:
+    return int(value) if value.isdigit() else 0

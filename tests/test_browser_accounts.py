@@ -52,19 +52,17 @@ def test_a_mentee_applies_staff_approve_and_the_mentor_sets_up_to_be_booked(new_
     expect(page.get_by_role("cell", name="$35.00")).to_be_visible()
 
     nav.get_by_role("link", name="Schedule").click()
-    expect(page.get_by_text("your time zone, Asia/Kolkata")).to_be_visible()
-    page.get_by_label("Available on Saturday").check()
-    page.get_by_label("Saturday from").fill("10:00")
-    page.get_by_label("Saturday until").fill("09:00")
-    page.get_by_role("button", name="Save hours").click()
-    expect(page.get_by_role("alert")).to_contain_text("On Saturday the end time must be after the start time.")
+    expect(page.get_by_label("Time zone:")).to_have_value("Asia/Kolkata")
+    page.get_by_label("Saturday:").fill("10:00-09:00")
+    page.get_by_role("button", name="Save schedule").click()
+    expect(page.get_by_role("alert").filter(has_text="Saturday:")).to_have_text(
+        "Saturday: 10:00–09:00 ends before it starts."
+    )
     assert not MentorProfile.objects.get(user=applicant).availability.exists()
-    page.get_by_label("Saturday until").fill("13:00")
-    page.get_by_label("Available on Sunday").check()  # two days, so some time is always inside this week
-    page.get_by_label("Sunday from").fill("10:00")
-    page.get_by_label("Sunday until").fill("13:00")
-    page.get_by_role("button", name="Save hours").click()
-    expect(page.get_by_role("status")).to_contain_text("weekly hours are saved")
+    page.get_by_label("Saturday:").fill("10:00–13:00")
+    page.get_by_label("Sunday:").fill("10:00–13:00")  # two days, so some time is always inside this week
+    page.get_by_role("button", name="Save schedule").click()
+    expect(page.get_by_role("status")).to_contain_text("Your schedule is saved")
     shot(page, "9-schedule")
 
     visitor = new_page("Asia/Kolkata")

@@ -16,6 +16,16 @@
     select.value = zone;
   });
   if (document.cookie.indexOf("tz=") === -1) {
-    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";  // zone names are cookie-safe
+    // The page was drawn in UTC because the server did not know this browser's zone yet.
+    if (document.body.dataset.zoneUnknown === "true" && zone !== "UTC" && document.cookie.indexOf("tz=") !== -1) {
+      window.location.reload();
+    }
   }
+  // Zone selectors that change the page: no need to press a button when JavaScript runs.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+    var button = select.form.querySelector("[data-autosubmit-button]");
+    if (button) { button.hidden = true; }
+  });
 })();
