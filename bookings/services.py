@@ -180,6 +180,8 @@ def booking_confirm(booking_id: int, *, actor, now: datetime | None = None) -> B
             raise BookingError("This session's start time has passed, so it can no longer be confirmed.")
 
     with transaction.atomic():
+        # Every path that keeps time blocked takes the mentor lock, so paths never interleave.
+        MentorProfile.objects.select_for_update().filter(bookings__pk=booking_id).first()
         booking = _transition(
             booking_id,
             allowed_from=(Status.PENDING,),

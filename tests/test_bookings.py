@@ -170,3 +170,25 @@ def test_a_tampered_service_value_is_refused_cleanly(client, mentor):
     response = client.post(reverse("book", args=[mentor.pk]), {"service": "1\r\nX: y", "start": "x"}, follow=True)
     assert response.status_code == 200
     assert "That session type is not available." in response.content.decode()
+
+
+def test_a_services_own_buffers_keep_the_time_around_its_bookings_free(mentor):
+    deep_dive = mentor.services.get(duration_minutes=60)
+    deep_dive.buffer_after_minutes = 30
+    deep_dive.save()
+    intro = mentor.services.get(duration_minutes=30)
+    start = first_open_slot(deep_dive)
+    booking = services.booking_hold(mentee=UserFactory(), service=deep_dive, start=start)
+    assert (booking.blocked_start, booking.blocked_end) == (start, start + timedelta(minutes=90))
+    later = selectors.open_slots(intro, start=start, end=start + timedelta(hours=3))
+    assert start + timedelta(minutes=60) not in later  # inside the 30-minute buffer
+    assert start + timedelta(minutes=90) in later
+
+
+def test_notice_and_horizon_come_from_the_mentors_rules(mentor, intro):
+    now = timezone.now()
+    mentor.minimum_notice_hours, mentor.booking_horizon_days = 48, 5
+    mentor.save()
+    slots = selectors.open_slots(intro, start=now, end=now + timedelta(days=30))
+    assert slots and min(slots) >= now + timedelta(hours=48)
+    assert max(slots) < now + timedelta(days=5)
