@@ -41,21 +41,28 @@ def mentor_schedule(mentor: MentorProfile, *, first_day: date, last_day: date) -
     )
 
 
-def open_slots(service: Service, *, start: datetime, end: datetime, now: datetime | None = None) -> list[datetime]:
-    """Free start times (UTC) of `service` in [start, end). A fixed number of queries, whatever the bookings."""
+def open_slots(
+    service: Service, *, start: datetime, end: datetime, now: datetime | None = None, ignoring: int | None = None
+) -> list[datetime]:
+    """Free start times (UTC) of `service` in [start, end). A fixed number of queries, whatever the bookings.
+
+    `ignoring` leaves one booking out of the busy time (a late payment re-checking its own time).
+    """
     now = now or timezone.now()
     mentor = service.mentor
     end = min(end, now + timedelta(days=mentor.booking_horizon_days))
     if end <= start:
         return []
     zone = mentor.user.zone
-    # Whole local days around the window, so the daily cap counts every session of a day.
-    margin = timedelta(days=1)
+    # Whole local days around the window (a day can last 25 hours), so the daily cap counts every session.
+    margin = timedelta(days=2)
     schedule = mentor_schedule(
         mentor, first_day=(start - margin).astimezone(zone).date(), last_day=(end + margin).astimezone(zone).date()
     )
-    taken = blocking_bookings(mentor, start=start - margin, end=end + margin, now=now).values_list(
-        "start", "blocked_start", "blocked_end"
+    taken = (
+        blocking_bookings(mentor, start=start - margin, end=end + margin, now=now)
+        .exclude(pk=ignoring)
+        .values_list("start", "blocked_start", "blocked_end")
     )
     return free_slots(
         schedule,
@@ -70,8 +77,8 @@ def open_slots(service: Service, *, start: datetime, end: datetime, now: datetim
     )
 
 
-def is_open(service: Service, start: datetime, *, now: datetime | None = None) -> bool:
-    return start in open_slots(service, start=start, end=start + timedelta(seconds=1), now=now)
+def is_open(service: Service, start: datetime, *, now: datetime | None = None, ignoring: int | None = None) -> bool:
+    return start in open_slots(service, start=start, end=start + timedelta(seconds=1), now=now, ignoring=ignoring)
 
 
 def bookings_for_mentee(user) -> QuerySet[Booking]:

@@ -148,11 +148,10 @@ def booking_mark_paid(booking_id: int) -> Booking:
         MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)
 
         def time_still_free(locked: Booking) -> None:
-            # The hold may have run out (released or not) and someone else taken the time meanwhile.
-            taken = selectors.blocking_bookings(
-                locked.mentor, start=locked.blocked_start, end=locked.blocked_end, now=timezone.now()
-            )
-            if taken.exclude(pk=locked.pk).exists():
+            # A hold that ran out (released or not) kept nothing: the time must still be bookable
+            # under every rule (overlap, daily cap, days off added meanwhile), as for a new hold.
+            still_held = locked.status == Status.HELD and locked.hold_expires_at > timezone.now()
+            if not still_held and not selectors.is_open(locked.service, locked.start, ignoring=locked.pk):
                 raise BookingError(SLOT_TAKEN)
 
         try:

@@ -7,11 +7,10 @@ and vacations with no hours at all. Everything returned is an aware UTC datetime
 Daylight saving: a wall-clock range is turned into the real interval it surely
 covers. A range edge that does not exist (skipped by a spring-forward change) or
 exists twice (repeated by a fall-back change) is taken at the instant that keeps
-the range shortest, so we never offer a time outside the mentor's hours. Within
-a range, starts step in real time from the range start, so every offered time
-exists and none is offered twice; a wall-clock time that occurs twice on a
-fall-back day can appear twice, once per offset, and `LocalSlot.label` then
-names the offset.
+the range shortest, so we never offer a time outside the mentor's hours. Starts
+sit on the wall-clock grid from the range start (09:00, 09:30 …), also in zones
+whose DST change is 30 minutes; a grid time DST skips is not offered, and one it
+repeats is offered once per offset, which `LocalSlot.label` then names.
 """
 
 from bisect import bisect_right
@@ -20,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from mentorship.hours import END_OF_DAY
 
 
 @dataclass(frozen=True)
@@ -49,21 +50,41 @@ class Schedule:
     max_per_day: int | None = None
 
     def hours_on(self, day: date) -> list[tuple[time, time]]:
+        """The day's ranges, sorted, with touching or overlapping ranges joined (09–12 and 12–17 is 09–17)."""
         if any(first <= day <= last for first, last in self.vacations):
             return []
         if day in self.overrides:
-            return list(self.overrides[day])
-        return [(r.start, r.end) for r in self.weekly if r.weekday == day.weekday()]
+            ranges = sorted(self.overrides[day])
+        else:
+            ranges = sorted((r.start, r.end) for r in self.weekly if r.weekday == day.weekday())
+        joined: list[tuple[time, time]] = []
+        for start, end in ranges:
+            if joined and start <= joined[-1][1]:
+                joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+            else:
+                joined.append((start, end))
+        return joined
 
 
-def _instants(day: date, at: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """Both readings of a wall-clock time (equal unless DST skips or repeats it), in UTC."""
-    return tuple(datetime.combine(day, at, tzinfo=zone).replace(fold=fold).astimezone(UTC) for fold in (0, 1))
+def _wall_clock(day: date, at: time) -> datetime:
+    if at == END_OF_DAY:
+        return datetime.combine(day + timedelta(days=1), time(0))
+    return datetime.combine(day, at)
+
+
+def _instants(local: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Both readings of a naive wall-clock time (equal unless DST skips or repeats it), in UTC."""
+    return tuple(local.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1))
+
+
+def existing_instants(local: datetime, zone: ZoneInfo) -> set[datetime]:
+    """The real instants a wall-clock time names: none if DST skips it, two if DST repeats it."""
+    return {instant for instant in _instants(local, zone) if instant.astimezone(zone).replace(tzinfo=None) == local}
 
 
 def range_in_utc(day: date, start: time, end: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """The real interval a wall-clock range surely covers on `day` (shortest reading at DST edges)."""
-    return max(_instants(day, start, zone)), min(_instants(day, end, zone))
+    return max(_instants(_wall_clock(day, start), zone)), min(_instants(_wall_clock(day, end), zone))
 
 
 def _merged(busy: Iterable[Interval]) -> list[Interval]:
@@ -110,15 +131,19 @@ def free_slots(
             continue
         for range_start_time, range_end_time in schedule.hours_on(day):
             range_start, range_end = range_in_utc(day, range_start_time, range_end_time, schedule.zone)
-            start = range_start
-            while start + duration <= range_end:
-                if start >= earliest and window_start <= start < window_end:
-                    blocked_start, blocked_end = start - buffer_before, start + duration + buffer_after
-                    # The first busy interval ending after blocked_start is the only one that can overlap.
-                    index = bisect_right(busy_ends, blocked_start)
-                    if index == len(busy) or busy[index].start >= blocked_end:
-                        found.add(start)
-                start += schedule.interval
+            # Starts sit on the wall-clock grid (09:00, 09:30 …) whatever DST does that day.
+            local, local_end = _wall_clock(day, range_start_time), _wall_clock(day, range_end_time)
+            while local < local_end:
+                for start in existing_instants(local, schedule.zone):
+                    if not (range_start <= start and start + duration <= range_end):
+                        continue
+                    if start >= earliest and window_start <= start < window_end:
+                        blocked_start, blocked_end = start - buffer_before, start + duration + buffer_after
+                        # The first busy interval ending after blocked_start is the only one that can overlap.
+                        index = bisect_right(busy_ends, blocked_start)
+                        if index == len(busy) or busy[index].start >= blocked_end:
+                            found.add(start)
+                local += schedule.interval
         day += timedelta(days=1)
     return sorted(found)
 

@@ -87,11 +87,13 @@ def mentor_profile(request, mentor_id: int):
 def book(request, mentor_id: int):
     mentor = get_object_or_404(MentorProfile, pk=mentor_id, status=MentorProfile.Status.APPROVED)
     form = BookSessionForm(request.POST, mentor=mentor)
-    back = reverse("mentor_profile", args=[mentor.pk])
+    # Back to the calendar as the mentee left it: same service, week and zone.
+    where = {key: request.POST.get(key, "") for key in ("service", "week", "tz")}
+    back = f"{reverse('mentor_profile', args=[mentor.pk])}?{urlencode({k: v for k, v in where.items() if v})}"
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, errors[0])
-        return redirect(f"{back}?{urlencode({'service': request.POST.get('service', '')})}")
+        return redirect(back)
     try:
         booking = services.booking_hold(
             mentee=request.user,
@@ -101,7 +103,7 @@ def book(request, mentor_id: int):
         )
     except services.BookingError as error:
         messages.error(request, str(error))
-        return redirect(f"{back}?service={form.cleaned_data['service'].pk}")
+        return redirect(back)
     return redirect("checkout", booking_id=booking.pk)
 
 

@@ -1,11 +1,12 @@
 """Forms for accounts and the mentor side. They validate; services write."""
 
 import json
-from datetime import date, time, timedelta
+from datetime import time
 from decimal import Decimal
 
 import pytz
 from django import forms
+from django.utils import timezone
 
 from . import hours
 from .models import AvailabilityRule, MentorProfile, Service, validate_time_zone
@@ -19,6 +20,11 @@ class TimeZoneField(forms.ChoiceField):
         kwargs.setdefault("label", "Time zone")
         kwargs.setdefault("help_text", "We show every time in this zone. We picked the one your browser uses.")
         super().__init__(choices=TIME_ZONE_CHOICES, validators=[validate_time_zone], **kwargs)
+
+    def offer(self, value: str) -> None:
+        """Make sure a zone shows as an option (a rarer IANA name the user already has), so it stays selected."""
+        if value and value not in dict(self.choices):
+            self.choices = [*self.choices, (value, value.replace("_", " "))]
 
     def to_python(self, value):
         return canonical_zone(super().to_python(value))
@@ -51,6 +57,10 @@ class SignupForm(forms.Form):
 class AccountSettingsForm(forms.Form):
     display_name = forms.CharField(label="Your name", max_length=80)
     time_zone = TimeZoneField(help_text="We show every time in this zone.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].offer(self.initial.get("time_zone", ""))
 
 
 class MentorProfileForm(forms.ModelForm):
@@ -124,6 +134,7 @@ class WeeklyHoursForm(forms.Form):
         for rule in profile.availability.all():
             by_day.setdefault(rule.weekday, []).append((rule.start_time, rule.end_time))
         self.fields["time_zone"].initial = profile.user.time_zone
+        self.fields["time_zone"].offer(profile.user.time_zone)
         for weekday in AvailabilityRule.Weekday:
             self.fields[f"day_{weekday.value}"] = HoursField(
                 label=weekday.label, initial=hours.format_ranges(by_day.get(weekday.value, []))
@@ -169,7 +180,7 @@ class DateOverrideForm(forms.Form):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        if day < date.today() - timedelta(days=1):
+        if day < timezone.localdate():  # today in the mentor's zone (the page's current zone)
             raise forms.ValidationError("That date has passed.")
         return day
 

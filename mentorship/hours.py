@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 RANGE_SEPARATORS = re.compile(r"\s*(?:–|—|-|to)\s*")
 TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 EXAMPLE = "09:00–12:00, 13:00–17:00"
+# "24:00", the midnight that ends a day, is stored as the last time of the day.
+END_OF_DAY = time.max
 
 
 def _time(text: str) -> time:
@@ -16,7 +18,7 @@ def _time(text: str) -> time:
         raise ValidationError(f"“{text.strip()}” is not a time. Write ranges like {EXAMPLE}.")
     hour, minute = int(match[1]), int(match[2] or 0)
     if hour == 24 and minute == 0:
-        return time(23, 59)
+        return END_OF_DAY
     if hour == 24:
         raise ValidationError(f"“{text.strip()}” is not a time. Write ranges like {EXAMPLE}.")
     return time(hour, minute)
@@ -31,14 +33,24 @@ def parse_ranges(text: str) -> list[tuple[time, time]]:
             raise ValidationError(f"“{part}” is not a range. Write ranges like {EXAMPLE}.")
         start, end = _time(pieces[0]), _time(pieces[1])
         if end <= start:
-            raise ValidationError(f"{start:%H:%M}–{end:%H:%M} ends before it starts.")
+            raise ValidationError(f"{_text(start)}–{_text(end)} ends before it starts.")
         ranges.append((start, end))
     ranges.sort()
-    for (a_start, a_end), (b_start, b_end) in zip(ranges, ranges[1:], strict=False):
-        if b_start < a_end:
-            raise ValidationError(f"{a_start:%H:%M}–{a_end:%H:%M} and {b_start:%H:%M}–{b_end:%H:%M} overlap.")
-    return ranges
+    joined: list[tuple[time, time]] = []
+    for start, end in ranges:
+        if joined and start < joined[-1][1]:
+            a_start, a_end = joined[-1]
+            raise ValidationError(f"{_text(a_start)}–{_text(a_end)} and {_text(start)}–{_text(end)} overlap.")
+        if joined and start == joined[-1][1]:
+            joined[-1] = (joined[-1][0], end)  # 09:00–12:00, 12:00–17:00 is one range
+        else:
+            joined.append((start, end))
+    return joined
+
+
+def _text(at: time) -> str:
+    return "24:00" if at == END_OF_DAY else f"{at:%H:%M}"
 
 
 def format_ranges(ranges) -> str:
-    return ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in ranges)
+    return ", ".join(f"{_text(start)}–{_text(end)}" for start, end in ranges)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from bookings import services as booking_services
 from bookings.models import Booking
+from mentorship.models import MentorProfile
 
 from . import gateway
 from .models import Payment, Refund, StripeCustomer, WebhookEvent
@@ -147,8 +148,9 @@ def payment_succeeded(payment_id: int) -> Payment:
     """
     Status = Booking.Status
     with transaction.atomic():
-        payment = Payment.objects.get(pk=payment_id)
-        # Lock the booking first: payments of one booking are settled one after another.
+        payment = Payment.objects.select_related("booking").get(pk=payment_id)
+        # Locks in the order every booking path takes them: mentor, booking, payment.
+        MentorProfile.objects.select_for_update().get(pk=payment.booking.mentor_id)
         booking = Booking.objects.select_for_update().get(pk=payment.booking_id)
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         newly_paid = payment.status != Payment.Status.SUCCEEDED

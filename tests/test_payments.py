@@ -224,3 +224,25 @@ def test_leaving_3d_secure_half_way_does_not_block_another_card(stripe_server, h
     assert (waiting.status, paid.status) == (Payment.Status.FAILED, Payment.Status.SUCCEEDED)
     intent = stripe_server.get(f"/v1/payment_intents/{waiting.stripe_payment_intent_id}")
     assert intent["status"] == "canceled"
+
+
+def test_a_late_payment_respects_the_daily_cap(stripe_server, held_booking):
+    mentor = held_booking.mentor
+    mentor.max_sessions_per_day = 1
+    mentor.save()
+    Booking.objects.filter(pk=held_booking.pk).update(hold_expires_at=timezone.now() - timedelta(seconds=1))
+    same_day = [
+        s
+        for s in selectors.open_slots(
+            held_booking.service, start=held_booking.end, end=held_booking.start + timedelta(hours=8)
+        )
+        if s.astimezone(mentor.user.zone).date() == held_booking.start.astimezone(mentor.user.zone).date()
+    ]
+    other = booking_services.booking_hold(mentee=UserFactory(), service=held_booking.service, start=same_day[-1])
+    pay(stripe_server, other)
+
+    late = charge_outside_checkout(held_booking, stripe_server)
+    services.payment_succeeded(late.pk)
+    held_booking.refresh_from_db()
+    assert held_booking.status != Booking.Status.PENDING
+    assert Refund.objects.get(payment=late).reason == "time_taken"

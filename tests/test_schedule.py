@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
         ("", []),
         ("9-12", [(time(9), time(12))]),
         ("13:00–17:30, 09:00 to 12:00", [(time(9), time(12)), (time(13), time(17, 30))]),
-        ("20:00-24:00", [(time(20), time(23, 59))]),
+        ("20:00-24:00", [(time(20), time.max)]),
+        ("09:00-12:00, 12:00-17:00", [(time(9), time(17))]),
     ],
 )
 def test_hours_are_read_the_way_people_type_them(text, expected):

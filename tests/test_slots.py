@@ -197,3 +197,28 @@ def test_local_slots_group_by_the_viewers_day():
     ((day, slots),) = group_by_local_day(result, sydney)
     assert str(day) == "2026-06-10" and [s.label for s in slots] == ["23:00", "23:30"]
     assert isinstance(slots[0], LocalSlot) and slots[0].start == result[0]
+
+
+def test_starts_stay_on_the_wall_clock_grid_when_dst_moves_30_minutes():
+    lord_howe = ZoneInfo("Australia/Lord_Howe")  # 4 Oct 2026: 02:00 → 02:30
+    schedule = Schedule(lord_howe, weekly=(WeeklyRange(6, time(0), time(6)),), interval=timedelta(hours=1))
+    assert local_times(day_slots(schedule, date(2026, 10, 4), duration=30), lord_howe) == [
+        "00:00",
+        "01:00",
+        "03:00",
+        "04:00",
+        "05:00",
+    ]
+
+
+def test_a_day_can_end_at_midnight_and_touching_ranges_join():
+    schedule = Schedule(
+        NEW_YORK,
+        weekly=(
+            WeeklyRange(2, time(22), time.max),
+            WeeklyRange(3, time(9), time(12)),
+            WeeklyRange(3, time(12), time(14)),
+        ),
+    )
+    assert local_times(day_slots(schedule, date(2026, 6, 10))) == ["22:00", "22:30", "23:00"]
+    assert "11:30" in local_times(day_slots(schedule, date(2026, 6, 11)))  # 11:30–12:30 spans the join

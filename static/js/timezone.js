@@ -15,10 +15,12 @@
     }
     select.value = zone;
   });
-  if (document.cookie.indexOf("tz=") === -1) {
+  var stored = (document.cookie.match(/(?:^|; )tz=([^;]*)/) || [])[1];
+  if (stored !== zone) {
     document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";  // zone names are cookie-safe
-    // The page was drawn in UTC because the server did not know this browser's zone yet.
-    if (document.body.dataset.zoneUnknown === "true" && zone !== "UTC" && document.cookie.indexOf("tz=") !== -1) {
+    // A visitor's page was drawn in a zone we guessed (none yet, or where they were last time): redraw it.
+    var source = document.body.dataset.zoneSource;
+    if (source !== "account" && document.cookie.indexOf("tz=" + zone) !== -1) {
       window.location.reload();
     }
   }
