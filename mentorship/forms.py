@@ -116,7 +116,8 @@ class HoursField(forms.CharField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": hours.EXAMPLE, "autocomplete": "off"}))
+        # An empty field means no hours that day, so say that rather than show example hours.
+        kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "Day off", "autocomplete": "off"}))
         super().__init__(**kwargs)
 
     def clean(self, value):
