@@ -137,6 +137,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.expire_pending_bookings",
         "schedule": timedelta(minutes=1),
     },
+    "retry-refunds": {
+        "task": "payments.tasks.retry_refunds",
+        "schedule": timedelta(minutes=10),
+    },
 }
 
 # --- Accounts -------------------------------------------------------------------

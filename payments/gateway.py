@@ -118,6 +118,14 @@ def refund(*, refund_id: int, payment_intent_id: str, amount_cents: int) -> tupl
     return result.id, result.status
 
 
+def retrieve_refund(refund_id: str) -> str:
+    """A refund's current status on Stripe: pending, succeeded, failed or canceled."""
+    try:
+        return _client().v1.refunds.retrieve(refund_id).status
+    except stripe.StripeError as error:
+        raise GatewayError("We could not check a refund with our payment provider.") from error
+
+
 def verify_webhook(payload: bytes, signature: str) -> dict:
     """The event as a plain dict, or ValueError unless Stripe signed the raw body with our secret."""
     try:

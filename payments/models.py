@@ -61,8 +61,11 @@ class Refund(models.Model):
     amount_cents = models.PositiveIntegerField()
     reason = models.CharField(max_length=40)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    stripe_refund_id = models.CharField(max_length=64, blank=True)
+    stripe_refund_id = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A refund Stripe reported failed is tried again once, as a new row pointing here.
+    retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retried_by")
+    attempt = models.PositiveSmallIntegerField(default=1)
 
     def __str__(self):
         return f"Refund #{self.pk}: {self.amount_cents} of payment #{self.payment_id} ({self.status})"

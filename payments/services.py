@@ -6,6 +6,7 @@ idempotency key comes from that row, so a retry never charges or refunds twice.
 
 import contextlib
 import logging
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,7 +16,7 @@ from bookings.models import Booking
 from mentorship.models import MentorProfile
 
 from . import gateway
-from .models import Payment, Refund, StripeCustomer, WebhookEvent
+from .models import Payment, Refund, StripeCustomer
 
 log = logging.getLogger(__name__)
 
@@ -226,35 +227,64 @@ def refund_booking_in_full(booking_id: int, *, reason: str) -> list[Refund]:
     return [refund for refund in refunds if refund is not None]
 
 
-def webhook_receive(payload: bytes, signature: str) -> bool:
-    """Verify and handle one Stripe event; False when the signature is wrong."""
-    try:
-        event = gateway.verify_webhook(payload, signature)
-    except ValueError:
-        return False
-    with transaction.atomic():
-        stored, first_time = WebhookEvent.objects.get_or_create(event_id=event["id"], defaults={"type": event["type"]})
-    if not first_time:
-        return True
-    try:
-        if event["type"] in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-            _sync_payment_intent(event["data"]["object"])
-    except Exception:
-        stored.delete()  # not handled: let Stripe's redelivery try again
-        raise
-    return True
+RETRY_AFTER = timedelta(minutes=5)
+MAX_REFUND_ATTEMPTS = 3
 
 
-def _sync_payment_intent(intent: dict) -> None:
-    payment_id = (intent.get("metadata") or {}).get("payment_id")
-    payment = Payment.objects.filter(pk=payment_id).first() if payment_id else None
+def refunds_retry(*, now=None) -> int:
+    """Send refunds that never reached Stripe, and try again those Stripe reported failed. Safe to run twice."""
+    now = now or timezone.now()
+    sent = 0
+    unsent = Refund.objects.filter(status=Refund.Status.PENDING, stripe_refund_id="", created_at__lte=now - RETRY_AFTER)
+    for refund in unsent.select_related("payment"):
+        with contextlib.suppress(RefundFailed):
+            _send_refund(refund)
+            sent += 1
+    for failed in Refund.objects.filter(status=Refund.Status.FAILED, retried_by__isnull=True).select_related("payment"):
+        if failed.attempt >= MAX_REFUND_ATTEMPTS:
+            continue  # reconciliation reports it to staff
+        with transaction.atomic():
+            failed = Refund.objects.select_for_update().get(pk=failed.pk)
+            if Refund.objects.filter(retry_of=failed).exists():
+                continue
+            retry = Refund.objects.create(
+                payment=failed.payment,
+                amount_cents=failed.amount_cents,
+                reason=failed.reason,
+                retry_of=failed,
+                attempt=failed.attempt + 1,
+            )
+        with contextlib.suppress(RefundFailed):
+            _send_refund(retry)
+            sent += 1
+    return sent
+
+
+def refund_sync(stripe_refund_id: str) -> Refund | None:
+    """Take a refund's status from Stripe (after a webhook said it changed)."""
+    refund = Refund.objects.filter(stripe_refund_id=stripe_refund_id).first()
+    if refund is None:
+        return None
+    status = gateway.retrieve_refund(stripe_refund_id)
+    new_status = {
+        "succeeded": Refund.Status.SUCCEEDED,
+        "failed": Refund.Status.FAILED,
+        "canceled": Refund.Status.FAILED,
+    }
+    Refund.objects.filter(pk=refund.pk).update(status=new_status.get(status, Refund.Status.PENDING))
+    refund.refresh_from_db()
+    return refund
+
+
+def payment_sync(intent_id: str, payment_id: str | None) -> None:
+    """Take a payment's status from Stripe: events arrive late or out of order, so the event itself is not trusted."""
+    payment = Payment.objects.filter(pk=payment_id).first() if payment_id and payment_id.isdigit() else None
     if payment is None:
-        log.warning("Webhook for unknown PaymentIntent %s", intent.get("id"))
+        log.warning("Webhook for unknown PaymentIntent %s", intent_id)
         return
-    if payment.stripe_payment_intent_id and payment.stripe_payment_intent_id != intent["id"]:
-        log.warning("Webhook PaymentIntent %s does not match payment %s; ignored", intent["id"], payment.pk)
+    if payment.stripe_payment_intent_id and payment.stripe_payment_intent_id != intent_id:
+        log.warning("Webhook PaymentIntent %s does not match payment %s; ignored", intent_id, payment.pk)
         return
     if not payment.stripe_payment_intent_id:
-        Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=intent["id"])
-    # Events can arrive late or out of order: trust Stripe's current state, not the event's.
-    _apply_intent_status(payment.pk, gateway.retrieve_payment_intent(intent["id"]))
+        Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=intent_id)
+    _apply_intent_status(payment.pk, gateway.retrieve_payment_intent(intent_id))

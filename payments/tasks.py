@@ -22,3 +22,8 @@ def record_session_earning(booking_id: int) -> None:
 )
 def refund_payment(payment_id: int, reason: str) -> None:
     services.refund_payment_in_full(payment_id, reason=reason)
+
+
+@shared_task(name="payments.tasks.retry_refunds")
+def retry_refunds() -> int:
+    return services.refunds_retry()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from bookings.models import Booking
 from mentorship.views import approved_mentor_required
 
-from . import gateway, ledger, services
+from . import gateway, ledger, services, webhooks
 from .models import LedgerEntry, Payment
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def _after_payment(request, booking: Booking, payment: Payment):
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    if not services.webhook_receive(request.body, request.headers.get("Stripe-Signature", "")):
+    if not webhooks.receive(request.body, request.headers.get("Stripe-Signature", "")):
         return HttpResponseBadRequest("Invalid signature")
     return HttpResponse("ok")
 

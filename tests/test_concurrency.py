@@ -114,3 +114,89 @@ def mentor_and_slot():
     now = timezone.now()
     slots = selectors.open_slots(intro, start=now, end=now + timedelta(days=7))
     return mentor, intro, slots[2]
+
+
+def run_together(count: int, work) -> list:
+    """Run work(index) in `count` threads at once; returns each result or exception."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def run(index):
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def paid_booking(stripe_server, mentor_and_slot):
+    from bookings import services as booking_services
+    from payments import services as payment_services
+
+    mentor, service, start = mentor_and_slot
+    booking = booking_services.booking_hold(mentee=UserFactory(), service=service, start=start)
+    secret = payment_services.checkout_setup(booking_id=booking.pk, mentee=booking.mentee)
+    payment_method = stripe_server.confirm_card_setup(secret)
+    payment = payment_services.checkout_pay(
+        booking_id=booking.pk, mentee=booking.mentee, payment_method_id=payment_method
+    )
+    return booking, payment
+
+
+def test_a_webhook_delivered_20_times_at_once_changes_state_once(stripe_server, mentor_and_slot, settings):
+    from payments import gateway, services
+    from payments.models import Payment, WebhookEvent
+
+    from .test_payments import signed
+
+    mentor, service, start = mentor_and_slot
+    from bookings import services as booking_services
+
+    booking = booking_services.booking_hold(mentee=UserFactory(), service=service, start=start)
+    secret = services.checkout_setup(booking_id=booking.pk, mentee=booking.mentee)
+    payment = Payment.objects.create(booking=booking, amount_cents=4000, currency="usd")
+    result = gateway.charge(
+        payment_id=payment.pk,
+        amount_cents=4000,
+        currency="usd",
+        customer_id=services.customer_for(booking.mentee),
+        payment_method_id=stripe_server.confirm_card_setup(secret),
+        metadata={"booking_id": str(booking.pk)},
+    )
+    event = {
+        "id": "evt_concurrent",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"id": result.payment_intent_id, "metadata": {"payment_id": str(payment.pk)}}},
+    }
+    body, signature = signed(event, settings.STRIPE_WEBHOOK_SECRET)
+    url = reverse("stripe_webhook")
+    responses = run_together(
+        20, lambda _: Client().post(url, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
+    )
+    assert [getattr(r, "status_code", r) for r in responses] == [200] * 20
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.PENDING
+    assert booking.events.filter(to_status="pending").count() == 1
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_concurrent_refunds_never_exceed_the_charge(stripe_server, paid_booking):
+    from payments import services
+    from payments.models import Refund
+
+    booking, payment = paid_booking
+    results = run_together(20, lambda _: services.refund_payment(payment, amount_cents=1500, reason="partial"))
+    assert sum(isinstance(r, Refund) for r in results) == 2  # 2 × 1500 ≤ 4000 < 3 × 1500
+    assert all(isinstance(r, Refund | ValueError) for r in results)
+    on_stripe = stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
+    assert sum(r["amount"] for r in on_stripe) == 3000

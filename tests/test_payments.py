@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -136,7 +137,7 @@ def test_webhook_completes_a_payment_whose_tab_was_closed_and_ignores_repeats(
     }
     body, signature = signed(event, settings.STRIPE_WEBHOOK_SECRET)
     url = reverse("stripe_webhook")
-    for _ in range(2):
+    for _ in range(100):  # Stripe may deliver an event many times
         response = client.post(url, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
         assert response.status_code == 200
     held_booking.refresh_from_db()
@@ -246,3 +247,40 @@ def test_a_late_payment_respects_the_daily_cap(stripe_server, held_booking):
     held_booking.refresh_from_db()
     assert held_booking.status != Booking.Status.PENDING
     assert Refund.objects.get(payment=late).reason == "time_taken"
+
+
+def test_refund_webhooks_take_the_status_from_stripe(client, stripe_server, held_booking, settings):
+    pay(stripe_server, held_booking)
+    booking_services.booking_decline(held_booking.pk, actor=held_booking.mentor.user)
+    refund = Refund.objects.get()
+    Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.PENDING)  # as Stripe first reports many refunds
+    event = {
+        "id": "evt_refund_updated",
+        "type": "refund.updated",
+        "data": {"object": {"id": refund.stripe_refund_id, "object": "refund", "status": "pending"}},
+    }
+    body, signature = signed(event, settings.STRIPE_WEBHOOK_SECRET)
+    response = client.post(
+        reverse("stripe_webhook"), body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+    assert response.status_code == 200
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED  # Stripe's current word, not the event's copy
+
+
+def test_refunds_that_never_reached_stripe_or_failed_there_are_sent_again(stripe_server, held_booking):
+    payment = pay(stripe_server, held_booking)
+    unsent = Refund.objects.create(payment=payment, amount_cents=1000, reason="declined")
+    failed = Refund.objects.create(
+        payment=payment, amount_cents=500, reason="declined", status=Refund.Status.FAILED, stripe_refund_id="re_gone"
+    )
+    assert services.refunds_retry() == 1  # the unsent one is too recent to touch; the failed one is retried
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert services.refunds_retry() == 1
+        assert services.refunds_retry() == 0
+    unsent.refresh_from_db()
+    assert unsent.status == Refund.Status.SUCCEEDED and unsent.stripe_refund_id
+    assert failed.retried_by.status == Refund.Status.SUCCEEDED and failed.retried_by.attempt == 2
+    on_stripe = stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
+    assert sorted(r["amount"] for r in on_stripe) == [500, 1000]
+    assert payment.refunded_cents() == 1500

@@ -1,0 +1,55 @@
+"""Stripe webhooks: verified over the raw body, each event handled once, in any order.
+
+Handlers never trust the event's copy of an object: they re-read it from Stripe,
+so a late or repeated event cannot move anything backwards.
+"""
+
+import logging
+
+from django.db import transaction
+
+from . import gateway, services
+from .models import WebhookEvent
+
+log = logging.getLogger(__name__)
+
+
+def _payment_intent(obj: dict) -> None:
+    services.payment_sync(obj["id"], (obj.get("metadata") or {}).get("payment_id"))
+
+
+def _refund(obj: dict) -> None:
+    services.refund_sync(obj["id"])
+
+
+def _charge_refunded(obj: dict) -> None:
+    for refund in (obj.get("refunds") or {}).get("data", []):
+        services.refund_sync(refund["id"])
+
+
+HANDLERS = {
+    "payment_intent.succeeded": _payment_intent,
+    "payment_intent.payment_failed": _payment_intent,
+    "refund.updated": _refund,
+    "refund.failed": _refund,
+    "charge.refunded": _charge_refunded,
+}
+
+
+def receive(payload: bytes, signature: str) -> bool:
+    """Verify and handle one event; False when the signature is wrong. A repeated event does nothing."""
+    try:
+        event = gateway.verify_webhook(payload, signature)
+    except ValueError:
+        return False
+    handler = HANDLERS.get(event["type"])
+    with transaction.atomic():
+        stored, first_time = WebhookEvent.objects.get_or_create(event_id=event["id"], defaults={"type": event["type"]})
+    if not first_time or handler is None:
+        return True
+    try:
+        handler(event["data"]["object"])
+    except Exception:
+        stored.delete()  # not handled: Stripe's redelivery will try again
+        raise
+    return True
