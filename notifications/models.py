@@ -10,6 +10,8 @@ class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40)
+    # What this notice is about, once: "booking-12-booking_confirmed-user-3", "payout-7".
+    key = models.CharField(max_length=100, unique=True)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -18,9 +20,6 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "booking", "kind"], name="one_notification_per_booking_and_kind"),
-        ]
 
     def __str__(self):
         return f"{self.kind} to {self.user}"

@@ -33,16 +33,26 @@ def send_booking_notification(booking_id: int, kind: str) -> Notification:
     }
     with timezone.override(recipient.zone):
         body = render_to_string(f"notifications/email/{kind}.txt", context)
+    return notify(
+        recipient,
+        kind=kind,
+        key=f"booking-{booking.pk}-{kind}-user-{recipient.pk}",
+        subject=subject.format(mentee=booking.mentee, mentor=booking.mentor.user),
+        body=body,
+        booking=booking,
+    )
+
+
+def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=None) -> Notification:
+    """Store the notice and e-mail it, once per key however often this runs."""
     try:
         with transaction.atomic():
             notification, _ = Notification.objects.get_or_create(
-                user=recipient,
-                booking=booking,
-                kind=kind,
-                defaults={"subject": subject.format(mentee=booking.mentee, mentor=booking.mentor.user), "body": body},
+                key=key,
+                defaults={"user": recipient, "booking": booking, "kind": kind, "subject": subject, "body": body},
             )
     except IntegrityError:
-        notification = Notification.objects.get(user=recipient, booking=booking, kind=kind)
+        notification = Notification.objects.get(key=key)
     # Claim the e-mail with a conditional update so two workers never both send it.
     if Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now()):
         try:

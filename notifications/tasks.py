@@ -8,3 +8,10 @@ from . import services
 @shared_task(name="notifications.tasks.send_booking_notification")
 def send_booking_notification(booking_id: int, kind: str) -> None:
     services.send_booking_notification(booking_id, kind)
+
+
+@shared_task(name="notifications.tasks.send_notification")
+def send_notification(user_id: int, kind: str, key: str, subject: str, body: str) -> None:
+    from django.contrib.auth import get_user_model
+
+    services.notify(get_user_model().objects.get(pk=user_id), kind=kind, key=key, subject=subject, body=body)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import LedgerEntry, Payment, Refund, WebhookEvent
+from .models import ConnectedAccount, LedgerEntry, Payment, Payout, Refund, WebhookEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,17 +30,20 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "mentor",
-        "kind",
-        "amount_cents",
-        "gross_cents",
-        "platform_fee_cents",
-        "booking",
-        "created_at",
-    ]
-    list_filter = ["kind"]
+    list_display = ["id", "mentor", "account", "kind", "amount_cents", "source", "created_at"]
+    list_filter = ["account", "kind"]
+    search_fields = ["mentor__user__email", "source"]
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = ["id", "mentor", "amount_cents", "currency", "status", "stripe_transfer_id", "created_at", "paid_at"]
+    list_filter = ["status"]
+
+
+@admin.register(ConnectedAccount)
+class ConnectedAccountAdmin(ReadOnlyAdmin):
+    list_display = ["mentor", "stripe_account_id", "details_submitted", "payouts_enabled", "updated_at"]
 
 
 @admin.register(WebhookEvent)

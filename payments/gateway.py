@@ -118,6 +118,61 @@ def refund(*, refund_id: int, payment_intent_id: str, amount_cents: int) -> tupl
     return result.id, result.status
 
 
+def create_connected_account(*, mentor_id: int, email: str) -> str:
+    account = _call(
+        _client().v1.accounts.create,
+        {
+            "type": "express",
+            "email": email,
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"mentor_id": str(mentor_id)},
+        },
+        idempotency_key=f"account-mentor-{mentor_id}",
+    )
+    return account.id
+
+
+def account_onboarding_link(*, account_id: str, return_url: str, refresh_url: str) -> str:
+    link = _call(
+        _client().v1.account_links.create,
+        {"account": account_id, "return_url": return_url, "refresh_url": refresh_url, "type": "account_onboarding"},
+    )
+    return link.url
+
+
+def account_status(account_id: str) -> tuple[bool, bool]:
+    """(details submitted, payouts enabled) for a connected account."""
+    account = _call(partial(_client().v1.accounts.retrieve, account_id), {})
+    return bool(account.details_submitted), bool(account.payouts_enabled)
+
+
+def transfer(*, payout_id: int, account_id: str, amount_cents: int, currency: str) -> str:
+    result = _call(
+        _client().v1.transfers.create,
+        {
+            "amount": amount_cents,
+            "currency": currency,
+            "destination": account_id,
+            "metadata": {"payout_id": str(payout_id)},
+        },
+        idempotency_key=f"payout-{payout_id}-transfer",
+    )
+    return result.id
+
+
+def pay_out_connected_account(*, payout_id: int, account_id: str, amount_cents: int, currency: str) -> str:
+    """Send the transferred money on from the connected account to the mentor's bank."""
+    options = {"idempotency_key": f"payout-{payout_id}-payout", "stripe_account": account_id}
+    try:
+        result = _client().v1.payouts.create(
+            params={"amount": amount_cents, "currency": currency, "metadata": {"payout_id": str(payout_id)}},
+            options=options,
+        )
+    except stripe.StripeError as error:
+        raise GatewayError(error.user_message or "Stripe did not accept the payout.") from error
+    return result.id
+
+
 def retrieve_refund(refund_id: str) -> str:
     """A refund's current status on Stripe: pending, succeeded, failed or canceled."""
     try:

@@ -1,4 +1,8 @@
-"""The mentor ledger: append-only entries; a mentor's balance is their sum."""
+"""The ledger: append-only entries of what the platform owes each mentor and what it keeps.
+
+A mentor's balance is the sum of their mentor-account entries. Every entry names
+its cause in `source` (unique), so a job that runs twice writes it once.
+"""
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -6,38 +10,79 @@ from django.db.models import Q, Sum
 
 from bookings.models import Booking
 
-from .models import LedgerEntry
+from .models import LedgerEntry, Payment, Refund
+
+Kind, Account = LedgerEntry.Kind, LedgerEntry.Account
 
 
 def platform_fee_cents(gross_cents: int) -> int:
     return round(gross_cents * settings.PLATFORM_FEE_PERCENT / 100)
 
 
-def record_session_earning(booking_id: int) -> LedgerEntry:
-    """A completed session's price, less the platform fee, goes to the mentor. Once per booking."""
-    booking = Booking.objects.get(pk=booking_id, status=Booking.Status.COMPLETED)
-    existing = LedgerEntry.objects.filter(booking=booking, kind=LedgerEntry.Kind.SESSION_EARNING).first()
-    if existing:
-        return existing
-    fee = platform_fee_cents(booking.price_cents)
+def _write(**fields) -> LedgerEntry:
+    """Write an entry once per source; a second attempt returns the first."""
     try:
         with transaction.atomic():
-            return LedgerEntry.objects.create(
-                mentor_id=booking.mentor_id,
-                booking=booking,
-                kind=LedgerEntry.Kind.SESSION_EARNING,
-                amount_cents=booking.price_cents - fee,
-                gross_cents=booking.price_cents,
-                platform_fee_cents=fee,
-            )
-    except IntegrityError:  # a concurrent run won
-        return LedgerEntry.objects.get(booking=booking, kind=LedgerEntry.Kind.SESSION_EARNING)
+            return LedgerEntry.objects.create(**fields)
+    except IntegrityError:
+        return LedgerEntry.objects.get(source=fields["source"])
+
+
+def record_session_earning(booking_id: int) -> LedgerEntry:
+    """A completed session: what the mentee paid (less any refund so far) splits into the mentor's share
+    and the platform fee."""
+    booking = Booking.objects.get(pk=booking_id, status=Booking.Status.COMPLETED)
+    paid = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
+    gross = sum(p.amount_cents - p.refunded_cents() for p in paid)
+    fee = platform_fee_cents(gross)
+    common = {"mentor_id": booking.mentor_id, "booking": booking}
+    _write(
+        account=Account.PLATFORM, kind=Kind.PLATFORM_FEE, amount_cents=fee, source=f"booking-{booking.pk}-fee", **common
+    )
+    return _write(
+        account=Account.MENTOR,
+        kind=Kind.SESSION_SHARE,
+        amount_cents=gross - fee,
+        source=f"booking-{booking.pk}-share",
+        **common,
+    )
+
+
+def record_refund(refund_id: int) -> LedgerEntry | None:
+    """A refund of a session already credited takes back the mentor's share and the fee in proportion."""
+    refund = Refund.objects.select_related("payment__booking").get(pk=refund_id)
+    booking = refund.payment.booking
+    share = LedgerEntry.objects.filter(source=f"booking-{booking.pk}-share").first()
+    fee = LedgerEntry.objects.filter(source=f"booking-{booking.pk}-fee").first()
+    if share is None or refund.retry_of_id or refund.created_at < share.created_at:
+        # Not credited yet (the credit already left refunded money out), or a retry of a refund already counted.
+        return None
+    credited = share.amount_cents + (fee.amount_cents if fee else 0)
+    share_back = round(share.amount_cents * refund.amount_cents / credited) if credited else 0
+    common = {"mentor_id": booking.mentor_id, "booking": booking, "refund": refund, "kind": Kind.REFUND}
+    _write(
+        account=Account.PLATFORM,
+        amount_cents=-(refund.amount_cents - share_back),
+        source=f"refund-{refund.pk}-fee",
+        **common,
+    )
+    return _write(account=Account.MENTOR, amount_cents=-share_back, source=f"refund-{refund.pk}-share", **common)
+
+
+def balance_cents(mentor) -> int:
+    return LedgerEntry.objects.filter(mentor=mentor, account=Account.MENTOR).aggregate(t=Sum("amount_cents"))["t"] or 0
 
 
 def summary(mentor) -> dict:
-    """Balance and total earnings in one query."""
+    """Balance, total earnings and fees in one query."""
+    mentor_entries = Q(account=Account.MENTOR)
     totals = LedgerEntry.objects.filter(mentor=mentor).aggregate(
-        balance=Sum("amount_cents"),
-        earned=Sum("amount_cents", filter=Q(kind=LedgerEntry.Kind.SESSION_EARNING)),
+        balance=Sum("amount_cents", filter=mentor_entries),
+        earned=Sum("amount_cents", filter=mentor_entries & Q(kind__in=[Kind.SESSION_SHARE, Kind.REFUND])),
+        paid_out=Sum("amount_cents", filter=mentor_entries & Q(kind__in=[Kind.PAYOUT, Kind.PAYOUT_RETURNED])),
     )
-    return {"balance_cents": totals["balance"] or 0, "earned_cents": totals["earned"] or 0}
+    return {
+        "balance_cents": totals["balance"] or 0,
+        "earned_cents": totals["earned"] or 0,
+        "paid_out_cents": -(totals["paid_out"] or 0),
+    }

@@ -82,26 +82,74 @@ class WebhookEvent(models.Model):
         return f"{self.type} {self.event_id}"
 
 
+class ConnectedAccount(models.Model):
+    """A mentor's Stripe Express account, where payouts go."""
+
+    mentor = models.OneToOneField(MentorProfile, on_delete=models.CASCADE, related_name="stripe_account")
+    stripe_account_id = models.CharField(max_length=64, unique=True)
+    details_submitted = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.stripe_account_id} ({'ready' if self.payouts_enabled else 'onboarding'})"
+
+
+class Payout(models.Model):
+    """Money sent from the platform to a mentor's connected account. Written before Stripe is called."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Processing"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.PROTECT, related_name="payouts")
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    stripe_transfer_id = models.CharField(max_length=64, blank=True)
+    stripe_payout_id = models.CharField(max_length=64, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Payout #{self.pk}: {self.amount_cents} to {self.mentor} ({self.status})"
+
+
 class LedgerEntry(models.Model):
-    """Append-only record of what the platform owes a mentor. Balance = sum of amounts."""
+    """Append-only record of money owed: to a mentor (their balance is the sum) or kept by the platform.
+
+    `source` names what caused the entry, once: running a job twice cannot write it twice.
+    """
+
+    class Account(models.TextChoices):
+        MENTOR = "mentor", "Mentor"
+        PLATFORM = "platform", "Platform"
 
     class Kind(models.TextChoices):
-        SESSION_EARNING = "session_earning", "Session earning"
+        SESSION_SHARE = "session_share", "Session earning"
+        PLATFORM_FEE = "platform_fee", "Platform fee"
+        REFUND = "refund", "Refund after the session"
+        PAYOUT = "payout", "Payout"
+        PAYOUT_RETURNED = "payout_returned", "Payout failed, returned to balance"
 
     mentor = models.ForeignKey(MentorProfile, on_delete=models.PROTECT, related_name="ledger_entries")
+    account = models.CharField(max_length=10, choices=Account.choices, default=Account.MENTOR)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount_cents = models.IntegerField(help_text="Positive: owed to the account; negative: taken back or paid out.")
+    source = models.CharField(max_length=64, unique=True)
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    amount_cents = models.IntegerField(help_text="The mentor's share; negative for money going out.")
-    gross_cents = models.IntegerField(default=0, help_text="What the mentee paid.")
-    platform_fee_cents = models.IntegerField(default=0)
+    refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
+    payout = models.ForeignKey(Payout, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "ledger entries"
-        constraints = [
-            models.UniqueConstraint(fields=["booking", "kind"], name="one_ledger_entry_per_booking_and_kind"),
-        ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.amount_cents} for {self.mentor}"
+        return f"{self.get_kind_display()} {self.amount_cents} ({self.account}, {self.mentor})"

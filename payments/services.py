@@ -15,7 +15,7 @@ from bookings import services as booking_services
 from bookings.models import Booking
 from mentorship.models import MentorProfile
 
-from . import gateway
+from . import gateway, ledger
 from .models import Payment, Refund, StripeCustomer
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,7 @@ def refund_payment(payment: Payment, *, amount_cents: int, reason: str) -> Refun
         if payment.status != Payment.Status.SUCCEEDED or not 0 < amount_cents <= remaining:
             raise ValueError(f"Cannot refund {amount_cents} of payment {payment.pk}: {remaining} left to refund.")
         refund = Refund.objects.create(payment=payment, amount_cents=amount_cents, reason=reason)
+        ledger.record_refund(refund.pk)
     return _send_refund(refund)
 
 

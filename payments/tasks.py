@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import ledger, services
+from . import ledger, payouts, services
 
 
 @shared_task(
@@ -27,3 +27,8 @@ def refund_payment(payment_id: int, reason: str) -> None:
 @shared_task(name="payments.tasks.retry_refunds")
 def retry_refunds() -> int:
     return services.refunds_retry()
+
+
+@shared_task(name="payments.tasks.pay_out_mentors")
+def pay_out_mentors() -> int:
+    return len(payouts.payouts_run())

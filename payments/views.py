@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 from bookings.models import Booking
 from mentorship.views import approved_mentor_required
 
-from . import gateway, ledger, services, webhooks
-from .models import LedgerEntry, Payment
+from . import gateway, ledger, payouts, services, webhooks
+from .models import ConnectedAccount, LedgerEntry, Payment
 
 log = logging.getLogger(__name__)
 
@@ -131,14 +131,59 @@ def stripe_webhook(request):
 
 @approved_mentor_required
 def earnings(request, profile):
-    entries = LedgerEntry.objects.filter(mentor=profile).select_related("booking__service", "booking__mentee")
+    entries = (
+        LedgerEntry.objects.filter(mentor=profile, account=LedgerEntry.Account.MENTOR)
+        .exclude(kind__in=[LedgerEntry.Kind.PAYOUT, LedgerEntry.Kind.PAYOUT_RETURNED])
+        .select_related("booking__service", "booking__mentee")
+    )
     return render(
         request,
         "payments/earnings.html",
         {
             **ledger.summary(profile),
             "entries": entries,
+            "payouts": profile.payouts.all()[:50],
+            "account": ConnectedAccount.objects.filter(mentor=profile).first(),
             "fee_percent": settings.PLATFORM_FEE_PERCENT,
             "payout_minimum_cents": settings.PAYOUT_MINIMUM_CENTS,
         },
     )
+
+
+@approved_mentor_required
+@require_POST
+def connect_stripe(request, profile):
+    return _to_onboarding(request, profile)
+
+
+@approved_mentor_required
+def connect_stripe_refresh(request, profile):
+    """Stripe sends mentors here when an onboarding link has expired: make a fresh one."""
+    return _to_onboarding(request, profile)
+
+
+def _to_onboarding(request, profile):
+    try:
+        url = payouts.connect_start(
+            profile,
+            return_url=request.build_absolute_uri(reverse("connect_stripe_return")),
+            refresh_url=request.build_absolute_uri(reverse("connect_stripe_refresh")),
+        )
+    except gateway.GatewayError as error:
+        messages.error(request, str(error))
+        return redirect("earnings")
+    return redirect(url)
+
+
+@approved_mentor_required
+def connect_stripe_return(request, profile):
+    try:
+        account = payouts.connect_refresh(profile)
+    except gateway.GatewayError as error:
+        messages.error(request, str(error))
+        return redirect("earnings")
+    if account is not None and account.payouts_enabled:
+        messages.success(request, "Your Stripe account is connected. Payouts will go there.")
+    else:
+        messages.warning(request, "Stripe still needs some details from you before payouts can start.")
+    return redirect("earnings")

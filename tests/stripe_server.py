@@ -1,5 +1,5 @@
 """The local Stripe server for development and tests: localstripe, in memory,
-on 127.0.0.1 only.
+on 127.0.0.1 only, plus our own stand-in for Stripe Connect (tests/stripe_connect.py).
 
 localstripe is GPL software, so the application never imports it; it runs as a
 separate process: `python -m tests.stripe_server --port 8420`, optionally
@@ -22,11 +22,14 @@ def serve(port: int, webhook_url: str | None, webhook_secret: str | None) -> Non
     from aiohttp import web
     from localstripe import resources, server, webhooks
 
+    from tests import stripe_connect
+
     # In memory: never read or write localstripe's pickle file in /tmp.
     resources.Store.dump_to_disk = lambda self: None
     resources.Store.try_load_from_disk = lambda self: None
     if webhook_url:
         webhooks.register_webhook("mentorship", webhook_url, webhook_secret, None)
+    stripe_connect.install(server.app)  # Connect: accounts, account links, transfers, balance, payouts
     logging.basicConfig(level=logging.INFO, format="stripe | %(message)s")
     web.run_app(server.app, host="127.0.0.1", port=port, print=lambda *args: None)
 

@@ -105,7 +105,7 @@ def test_book_pay_confirm_complete_and_see_earnings(new_page, people, stripe_ser
         expect(mentor_page.get_by_test_id("total-earnings")).to_have_text("$34.00")
         expect(mentor_page.get_by_role("cell", name="$6.00")).to_be_visible()  # the platform fee
         shot(mentor_page, "6-earnings")
-    assert LedgerEntry.objects.get().amount_cents == 3400
+    assert LedgerEntry.objects.get(account="mentor").amount_cents == 3400
 
 
 def test_decline_refunds_the_payment_in_full(new_page, people, stripe_server):

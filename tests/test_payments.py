@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,16 +88,32 @@ def test_decline_refunds_in_full_on_stripe_and_only_once(stripe_server, held_boo
         services.refund_payment(payment, amount_cents=1, reason="extra")
 
 
-def test_completion_credits_the_mentors_share_once(stripe_server, held_booking, settings):
+def complete(booking, stripe_server):
+    pay(stripe_server, booking)
+    booking_services.booking_confirm(booking.pk, actor=booking.mentor.user)
+    booking_services.booking_complete(booking.pk, actor=booking.mentor.user, now=booking.end)
+
+
+def test_completion_credits_the_mentors_share_and_the_fee_once(stripe_server, held_booking, settings):
     settings.PLATFORM_FEE_PERCENT = 15
-    pay(stripe_server, held_booking)
-    mentor_user = held_booking.mentor.user
-    booking_services.booking_confirm(held_booking.pk, actor=mentor_user)
-    booking_services.booking_complete(held_booking.pk, actor=mentor_user, now=held_booking.end)
+    complete(held_booking, stripe_server)
     ledger.record_session_earning(held_booking.pk)  # the job ran twice
-    entry = LedgerEntry.objects.get()
-    assert (entry.gross_cents, entry.platform_fee_cents, entry.amount_cents) == (4000, 600, 3400)
-    assert ledger.summary(held_booking.mentor) == {"balance_cents": 3400, "earned_cents": 3400}
+    entries = {(e.account, e.kind): e.amount_cents for e in LedgerEntry.objects.all()}
+    assert entries == {("mentor", "session_share"): 3400, ("platform", "platform_fee"): 600}
+    assert ledger.summary(held_booking.mentor) == {"balance_cents": 3400, "earned_cents": 3400, "paid_out_cents": 0}
+
+
+def test_a_refund_after_completion_takes_back_the_share_in_proportion(stripe_server, held_booking, settings):
+    settings.PLATFORM_FEE_PERCENT = 15
+    complete(held_booking, stripe_server)
+    payment = held_booking.payments.get()
+    services.refund_payment(payment, amount_cents=1000, reason="granted")
+    assert ledger.balance_cents(held_booking.mentor) == 3400 - 850
+    services.refund_booking_in_full(held_booking.pk, reason="no_show")
+    assert ledger.balance_cents(held_booking.mentor) == 0
+    platform = LedgerEntry.objects.filter(account="platform").aggregate(total=Sum("amount_cents"))["total"]
+    assert platform == 0
+    assert payment.refunded_cents() == 4000
 
 
 def signed(payload: dict, secret: str) -> tuple[bytes, str]:
