@@ -103,7 +103,10 @@ def test_book_pay_confirm_complete_and_see_earnings(new_page, people, stripe_ser
         mentor_page.get_by_role("link", name="Earnings").click()
         expect(mentor_page.get_by_test_id("balance")).to_have_text("$34.00")
         expect(mentor_page.get_by_test_id("total-earnings")).to_have_text("$34.00")
-        expect(mentor_page.get_by_role("cell", name="$6.00")).to_be_visible()  # the platform fee
+        session_row = mentor_page.get_by_role("row", name=re.compile("Session earning"))
+        expect(session_row).to_contain_text("price $40.00")
+        expect(session_row).to_contain_text("$34.00")
+        expect(mentor_page.get_by_text("platform fee of 15%")).to_be_visible()
         shot(mentor_page, "6-earnings")
     assert LedgerEntry.objects.get(account="mentor").amount_cents == 3400
 
