@@ -86,6 +86,7 @@ def bookings_for_mentee(user) -> QuerySet[Booking]:
         Booking.objects.filter(mentee=user)
         .exclude(status=Booking.Status.ABANDONED)
         .select_related("service", "mentor__user")
+        .prefetch_related("payments")  # for receipt links
         .order_by("-start")
     )
 

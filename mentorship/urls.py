@@ -32,6 +32,7 @@ urlpatterns = [
     path("checkout/<int:booking_id>/", payment_views.checkout, name="checkout"),
     path("checkout/<int:booking_id>/pay/", payment_views.pay, name="checkout_pay"),
     path("checkout/<int:booking_id>/authenticated/", payment_views.authenticated, name="checkout_authenticated"),
+    path("payments/<int:payment_id>/receipt/", payment_views.receipt, name="receipt"),
     path("payments/stripe/webhook/", payment_views.stripe_webhook, name="stripe_webhook"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -1,5 +1,6 @@
 """Telling people what happened to a booking: stored in-app, then e-mailed once."""
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -30,6 +31,7 @@ def send_booking_notification(booking_id: int, kind: str) -> Notification:
         "mentor": booking.mentor.user,
         "mentee": booking.mentee,
         "zone": recipient.time_zone,
+        "site_url": settings.SITE_URL,
     }
     with timezone.override(recipient.zone):
         body = render_to_string(f"notifications/email/{kind}.txt", context)

@@ -24,6 +24,8 @@ class ChargeResult:
     payment_intent_id: str
     status: str  # Stripe's PaymentIntent status: succeeded, requires_action, ...
     client_secret: str
+    card_brand: str = ""
+    card_last4: str = ""
 
 
 def is_test_mode() -> bool:
@@ -84,10 +86,18 @@ def charge(
             "payment_method_types": ["card"],
             "confirm": True,
             "metadata": {**metadata, "payment_id": str(payment_id)},
+            "expand": ["payment_method"],
         },
         idempotency_key=f"payment-{payment_id}-charge",
     )
-    return ChargeResult(intent.id, intent.status, intent.client_secret)
+    card = getattr(intent.payment_method, "card", None)
+    return ChargeResult(
+        intent.id,
+        intent.status,
+        intent.client_secret,
+        getattr(card, "brand", "") or "",
+        getattr(card, "last4", "") or "",
+    )
 
 
 def retrieve_payment_intent(payment_intent_id: str) -> ChargeResult:

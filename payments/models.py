@@ -11,6 +11,10 @@ from mentorship.models import MentorProfile
 class StripeCustomer(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stripe_customer")
     customer_id = models.CharField(max_length=64, unique=True)
+    # The card that last paid, offered again at the next checkout (it lives on Stripe; we keep a label).
+    saved_payment_method_id = models.CharField(max_length=64, blank=True)
+    saved_card_brand = models.CharField(max_length=20, blank=True)
+    saved_card_last4 = models.CharField(max_length=4, blank=True)
 
 
 class Payment(models.Model):
@@ -30,6 +34,9 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSING)
     stripe_payment_intent_id = models.CharField(max_length=64, blank=True, db_index=True)
+    payment_method_id = models.CharField(max_length=64, blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -77,7 +77,12 @@ def checkout_pay(*, booking_id: int, mentee, payment_method_id: str) -> Payment:
             raise CheckoutError("This session is already paid for.")
         if booking.payments.filter(status__in=Payment.IN_FLIGHT).exists():
             raise CheckoutError("Your payment is already being processed. Please wait a moment.")
-        payment = Payment.objects.create(booking=booking, amount_cents=booking.price_cents, currency=booking.currency)
+        payment = Payment.objects.create(
+            booking=booking,
+            amount_cents=booking.price_cents,
+            currency=booking.currency,
+            payment_method_id=payment_method_id,
+        )
     try:
         result = gateway.charge(
             payment_id=payment.pk,
@@ -91,8 +96,21 @@ def checkout_pay(*, booking_id: int, mentee, payment_method_id: str) -> Payment:
         # If Stripe charged after all, its webhook finds this row and the money is kept or refunded.
         payment_failed(payment.pk, str(error))
         raise CheckoutError(str(error)) from error
-    Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=result.payment_intent_id)
+    Payment.objects.filter(pk=payment.pk).update(
+        stripe_payment_intent_id=result.payment_intent_id, card_brand=result.card_brand, card_last4=result.card_last4
+    )
+    if result.status == "succeeded" and result.card_last4:
+        StripeCustomer.objects.filter(user=mentee).update(
+            saved_payment_method_id=payment_method_id,
+            saved_card_brand=result.card_brand,
+            saved_card_last4=result.card_last4,
+        )
     return _apply_intent_status(payment.pk, result)
+
+
+def saved_card(user) -> StripeCustomer | None:
+    """The card a returning mentee paid with last time, if any."""
+    return StripeCustomer.objects.filter(user=user).exclude(saved_payment_method_id="").first()
 
 
 def _give_up_unfinished_authentication(booking_id: int) -> None:

@@ -50,6 +50,7 @@ def _render_checkout(request, booking: Booking, *, client_secret: str = "", acti
             "stripe_js_url": settings.STRIPE_JS_URL,
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "test_mode": gateway.is_test_mode(),
+            "saved_card": services.saved_card(request.user),
         },
         status=400 if error else 200,
     )
@@ -72,6 +73,9 @@ def checkout(request, booking_id: int):
 def pay(request, booking_id: int):
     booking = _own_booking(request, booking_id)
     payment_method_id = request.POST.get("payment_method", "")
+    if request.POST.get("use_saved_card"):
+        saved = services.saved_card(request.user)
+        payment_method_id = saved.saved_payment_method_id if saved else ""
     if not payment_method_id.startswith("pm_"):
         messages.error(request, "Enter your card details, then press Pay.")
         return redirect("checkout", booking_id=booking.pk)
@@ -119,6 +123,30 @@ def _after_payment(request, booking: Booking, payment: Payment):
             request, "This time was just taken — please pick another. Your payment is being refunded in full."
         )
     return redirect("booking_detail", booking_id=booking.pk)
+
+
+@login_required
+def receipt(request, payment_id: int):
+    """A printable receipt for one payment: for the mentee who paid (and staff)."""
+    payment = (
+        Payment.objects.select_related("booking__service", "booking__mentor__user", "booking__mentee")
+        .filter(pk=payment_id, status=Payment.Status.SUCCEEDED)
+        .first()
+    )
+    if payment is None or not (payment.booking.mentee_id == request.user.pk or request.user.is_staff):
+        raise Http404("No such receipt.")
+    refunds = payment.refunds.exclude(status="failed").order_by("created_at")
+    refunded = sum(r.amount_cents for r in refunds)
+    return render(
+        request,
+        "payments/receipt.html",
+        {
+            "payment": payment,
+            "booking": payment.booking,
+            "refunds": refunds,
+            "net_cents": payment.amount_cents - refunded,
+        },
+    )
 
 
 @csrf_exempt

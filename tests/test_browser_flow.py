@@ -191,3 +191,24 @@ def test_a_declined_card_keeps_the_hold_and_3d_secure_completes_the_payment(new_
     booking.refresh_from_db()
     assert booking.status == Booking.Status.PENDING
     assert [p.status for p in booking.payments.order_by("pk")] == ["failed", "succeeded"]
+
+
+def test_a_returning_mentee_pays_with_the_saved_card_and_opens_the_receipt(new_page, people, stripe_server):
+    mentor, mentee = people
+    page = new_page("Europe/London")
+    log_in(page, mentee.email)
+    book_and_pay(page, mentor, message="First session")
+
+    page.goto(f"/mentors/{mentor.pk}/")
+    page.locator(".slot").nth(4).click()
+    page.get_by_role("button", name="Book session").click()
+    page.get_by_role("button", name="Pay $40.00 with Visa •••• 4242").click()
+    expect(page.locator(".badge")).to_have_text("Pending")
+
+    page.get_by_role("link", name="My Bookings").click()
+    page.get_by_role("link", name="Receipt").first.click()
+    receipt = page.get_by_role("article", name="Receipt")
+    expect(receipt).to_contain_text("Visa •••• 4242")
+    expect(receipt).to_contain_text("Total paid")
+    expect(receipt).to_contain_text("$40.00")
+    shot(page, "13-receipt")

@@ -301,3 +301,32 @@ def test_refunds_that_never_reached_stripe_or_failed_there_are_sent_again(stripe
     on_stripe = stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
     assert sorted(r["amount"] for r in on_stripe) == [500, 1000]
     assert payment.refunded_cents() == 1500
+
+
+def test_the_receipt_shows_the_card_amounts_and_refunds_to_the_payer_only(client, stripe_server, held_booking):
+    payment = pay(stripe_server, held_booking)
+    services.refund_payment(payment, amount_cents=1000, reason="granted")
+    url = reverse("receipt", args=[payment.pk])
+    client.force_login(held_booking.mentee)
+    page = client.get(url).content.decode()
+    assert "Visa •••• 4242" in page and f"B-{held_booking.pk:06d}" in page
+    assert "$40.00" in page and "−$10.00" in page and "$30.00" in page
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    client.force_login(held_booking.mentor.user)
+    assert client.get(url).status_code == 404
+
+
+def test_a_returning_mentee_pays_with_the_saved_card(client, stripe_server, held_booking):
+    pay(stripe_server, held_booking)
+    intro = held_booking.service
+    now = timezone.now()
+    start = selectors.open_slots(intro, start=now, end=now + timedelta(days=7))[3]
+    second = booking_services.booking_hold(mentee=held_booking.mentee, service=intro, start=start)
+    client.force_login(held_booking.mentee)
+    checkout = client.get(reverse("checkout", args=[second.pk])).content.decode()
+    assert "with Visa •••• 4242" in checkout
+    client.post(reverse("checkout_pay", args=[second.pk]), {"use_saved_card": "1", "payment_method": "pm_someone_else"})
+    second.refresh_from_db()
+    assert second.status == Booking.Status.PENDING
+    assert second.payments.get().payment_method_id == held_booking.payments.get().payment_method_id
