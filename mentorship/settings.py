@@ -141,6 +141,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.retry_refunds",
         "schedule": timedelta(minutes=10),
     },
+    "reconcile-payments": {
+        "task": "payments.tasks.reconcile",
+        "schedule": timedelta(days=1),
+    },
     "pay-out-mentors": {
         "task": "payments.tasks.pay_out_mentors",
         "schedule": timedelta(hours=env.float("PAYOUT_INTERVAL_HOURS", default=24)),

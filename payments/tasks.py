@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import ledger, payouts, services
+from . import ledger, payouts, reconciliation, services
 
 
 @shared_task(
@@ -32,3 +32,8 @@ def retry_refunds() -> int:
 @shared_task(name="payments.tasks.pay_out_mentors")
 def pay_out_mentors() -> int:
     return len(payouts.payouts_run())
+
+
+@shared_task(name="payments.tasks.reconcile")
+def reconcile() -> list[str]:
+    return reconciliation.reconcile().lines()

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import io
 import json
 import time
 from datetime import timedelta
@@ -330,3 +331,24 @@ def test_a_returning_mentee_pays_with_the_saved_card(client, stripe_server, held
     second.refresh_from_db()
     assert second.status == Booking.Status.PENDING
     assert second.payments.get().payment_method_id == held_booking.payments.get().payment_method_id
+
+
+def test_reconciliation_takes_stripes_word_and_refunds_charges_without_a_live_booking(stripe_server, held_booking):
+    from django.core.management import call_command
+
+    payment = pay(stripe_server, held_booking)
+    # Our row lost track (a crash after Stripe charged), and the booking was declined meanwhile.
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
+    Booking.objects.filter(pk=held_booking.pk).update(status=Booking.Status.DECLINED)
+    out = io.StringIO()
+    call_command("reconcile_payments", stdout=out)
+    text = out.getvalue()
+    assert f"Mismatch: payment {payment.pk}: ours failed, Stripe succeeded" in text
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.refunded_cents() == 4000  # its booking no longer holds a time
+    assert Refund.objects.get(payment=payment).status == Refund.Status.SUCCEEDED
+    # A second run finds nothing left to do.
+    out = io.StringIO()
+    call_command("reconcile_payments", stdout=out)
+    assert "Mismatch" not in out.getvalue() and "Refunded" not in out.getvalue()
