@@ -29,6 +29,7 @@ urlpatterns = [
     path("bookings/<int:booking_id>/confirm/", booking_views.confirm, name="booking_confirm"),
     path("bookings/<int:booking_id>/decline/", booking_views.decline, name="booking_decline"),
     path("bookings/<int:booking_id>/complete/", booking_views.complete, name="booking_complete"),
+    path("bookings/<int:booking_id>/refund/", payment_views.grant_refund, name="grant_refund"),
     path("checkout/<int:booking_id>/", payment_views.checkout, name="checkout"),
     path("checkout/<int:booking_id>/pay/", payment_views.pay, name="checkout_pay"),
     path("checkout/<int:booking_id>/authenticated/", payment_views.authenticated, name="checkout_authenticated"),

@@ -230,6 +230,31 @@ def _send_refund(refund: Refund) -> Refund:
     return refund
 
 
+GRANTABLE = (Booking.Status.CONFIRMED, Booking.Status.COMPLETED, Booking.Status.CANCELLED)
+
+
+def refundable_cents(booking: Booking) -> int:
+    payments = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
+    return sum(p.amount_cents - p.refunded_cents() for p in payments)
+
+
+def refund_grant(*, booking_id: int, actor, amount_cents: int) -> Refund:
+    """A mentor gives back part or all of what was paid (e.g. after the cancellation window)."""
+    booking = Booking.objects.select_related("mentor").get(pk=booking_id)
+    if booking.mentor.user_id != actor.pk:
+        raise CheckoutError("Only the mentor of this booking can give a refund.")
+    if booking.status not in GRANTABLE:
+        raise CheckoutError("This booking has no payment you can refund from here.")
+    payment = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED).order_by("pk").first()
+    left = refundable_cents(booking)
+    if payment is None or not 0 < amount_cents <= left:
+        raise CheckoutError(f"You can refund between $0.01 and ${left / 100:,.2f}.")
+    try:
+        return refund_payment(payment, amount_cents=amount_cents, reason="granted_by_mentor")
+    except ValueError:
+        raise CheckoutError("That is more than is left to refund.") from None
+
+
 def refund_payment_in_full(payment_id: int, *, reason: str) -> Refund | None:
     """Give back what is left of one payment; running it twice refunds once."""
     payment = Payment.objects.get(pk=payment_id)

@@ -126,6 +126,28 @@ def _after_payment(request, booking: Booking, payment: Payment):
 
 
 @login_required
+@require_POST
+def grant_refund(request, booking_id: int):
+    try:
+        amount_cents = int(round(float(request.POST.get("amount", "")) * 100))
+    except ValueError:
+        amount_cents = 0
+    try:
+        refund = services.refund_grant(booking_id=booking_id, actor=request.user, amount_cents=amount_cents)
+    except Booking.DoesNotExist:
+        raise Http404("No such booking.") from None
+    except services.CheckoutError as error:
+        messages.error(request, str(error))
+    except services.RefundFailed:
+        messages.warning(request, "Stripe did not take the refund yet; we'll keep trying and tell you.")
+    else:
+        messages.success(
+            request, f"Refunded ${refund.amount_cents / 100:,.2f}. It reaches the card in 5–10 business days."
+        )
+    return redirect("booking_detail", booking_id=booking_id)
+
+
+@login_required
 def receipt(request, payment_id: int):
     """A printable receipt for one payment: for the mentee who paid (and staff)."""
     payment = (

@@ -352,3 +352,20 @@ def test_reconciliation_takes_stripes_word_and_refunds_charges_without_a_live_bo
     out = io.StringIO()
     call_command("reconcile_payments", stdout=out)
     assert "Mismatch" not in out.getvalue() and "Refunded" not in out.getvalue()
+
+
+def test_a_mentor_grants_a_partial_refund_and_never_more_than_is_left(client, stripe_server, held_booking):
+    complete(held_booking, stripe_server)
+    url = reverse("grant_refund", args=[held_booking.pk])
+    client.force_login(held_booking.mentee)  # not the mentor
+    client.post(url, {"amount": "10"})
+    assert not Refund.objects.exists()
+    client.force_login(held_booking.mentor.user)
+    page = client.get(reverse("booking_detail", args=[held_booking.pk])).content.decode()
+    assert "Give a refund" in page and 'max="40.00"' in page
+    response = client.post(url, {"amount": "15.50"}, follow=True)
+    assert "Refunded $15.50" in response.content.decode()
+    response = client.post(url, {"amount": "30"}, follow=True)
+    assert "You can refund between $0.01 and $24.50." in response.content.decode()
+    assert [r.amount_cents for r in Refund.objects.all()] == [1550]
+    assert ledger.balance_cents(held_booking.mentor) == 3400 - round(3400 * 1550 / 4000)

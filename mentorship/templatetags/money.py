@@ -11,3 +11,9 @@ def cents(amount_cents, currency: str = "usd") -> str:
     sign = "−" if amount_cents < 0 else ""
     symbol = "$" if currency.lower() == "usd" else f"{currency.upper()} "
     return f"{sign}{symbol}{abs(amount_cents) / 100:,.2f}"
+
+
+@register.filter
+def dollars(amount_cents) -> str:
+    """3450 -> "34.50", for number inputs."""
+    return f"{amount_cents / 100:.2f}"
