@@ -192,6 +192,8 @@ STRIPE_JS_URL = env.str(
     "STRIPE_JS_URL", default=f"{LOCAL_STRIPE_BASE}/js.stripe.com/v3/" if DEBUG else "https://js.stripe.com/v3/"
 )
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd")
+# Put in front of every idempotency key; give each environment sharing a Stripe account its own.
+STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 
 # --- Product policy -----------------------------------------------------------------
 BOOKING_PENDING_TIMEOUT = timedelta(days=env.float("BOOKING_PENDING_TIMEOUT_DAYS", default=7))

@@ -42,8 +42,14 @@ def _client() -> stripe.StripeClient:
     )
 
 
+def _key(name: str) -> str:
+    """An idempotency key from our own row, prefixed per environment: two databases sharing one
+    Stripe account (staging and CI, or a database rebuilt within Stripe's 24 hours) never collide."""
+    return f"{settings.STRIPE_IDEMPOTENCY_PREFIX}{name}"
+
+
 def _call(method, params: dict, idempotency_key: str | None = None):
-    options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+    options = {"idempotency_key": _key(idempotency_key)} if idempotency_key else {}
     try:
         return method(params=params, options=options)
     except stripe.CardError as error:
@@ -172,7 +178,7 @@ def transfer(*, payout_id: int, account_id: str, amount_cents: int, currency: st
 
 def pay_out_connected_account(*, payout_id: int, account_id: str, amount_cents: int, currency: str) -> str:
     """Send the transferred money on from the connected account to the mentor's bank."""
-    options = {"idempotency_key": f"payout-{payout_id}-payout", "stripe_account": account_id}
+    options = {"idempotency_key": _key(f"payout-{payout_id}-payout"), "stripe_account": account_id}
     try:
         result = _client().v1.payouts.create(
             params={"amount": amount_cents, "currency": currency, "metadata": {"payout_id": str(payout_id)}},
