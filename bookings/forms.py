@@ -40,3 +40,14 @@ class DeclineForm(forms.Form):
         label="Reason (optional, shown to the mentee)",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class LinksForm(forms.Form):
+    meeting_link = forms.URLField(
+        required=False,
+        assume_scheme="https", label="Meeting link", help_text="e.g. a Google Meet or Zoom link for the call."
+    )
+    availability_link = forms.URLField(
+        required=False,
+        assume_scheme="https", label="Availability link", help_text="e.g. a Google Calendar appointment schedule."
+    )

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
 
@@ -36,6 +37,23 @@ class Booking(models.Model):
     price_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # The policy as agreed at checkout: later changes to the mentor's policy do not touch it.
+    cancellation_window_hours = models.PositiveIntegerField(default=24)
+    reschedule_limit = models.PositiveIntegerField(default=2)
+    reschedules_used = models.PositiveIntegerField(default=0)
+    no_show_policy = models.CharField(max_length=300, blank=True)
+    lateness_policy = models.CharField(max_length=300, blank=True)
+    # Added by the mentor after confirming (seed 001).
+    meeting_link = models.URLField(blank=True)
+    availability_link = models.URLField(blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=10, blank=True, choices=[("mentee", "Mentee"), ("mentor", "Mentor")])
+    # What the cancellation meant for the money, as the policy said at that moment (shown and e-mailed).
+    cancellation_summary = models.CharField(max_length=300, blank=True)
+    # Reminder sweepers claim their work here with conditional updates, so nothing is sent twice.
+    last_reminder_hours = models.FloatField(null=True, blank=True, help_text="The last reminder sent, in hours before.")
+    nudges_sent = models.PositiveSmallIntegerField(default=0)
+    complete_reminder_sent = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -65,6 +83,14 @@ class Booking(models.Model):
     def is_party(self, user) -> bool:
         return user.pk in (self.mentee_id, self.mentor.user_id)
 
+    @property
+    def cancellation_deadline(self):
+        """Until this moment a mentee who cancels gets everything back."""
+        return self.start - timezone.timedelta(hours=self.cancellation_window_hours)
+
+    def join_opens_at(self):
+        return self.start - timezone.timedelta(minutes=10)
+
 
 class BookingEvent(models.Model):
     """Audit row for every transition: who, when, from what to what, and why."""
@@ -81,3 +107,44 @@ class BookingEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class SupportTicket(models.Model):
+    """A no-show report or a dispute, settled by staff in admin."""
+
+    class Kind(models.TextChoices):
+        MENTOR_NO_SHOW = "mentor_no_show", "Mentor did not show up"
+        MENTEE_NO_SHOW = "mentee_no_show", "Mentee did not show up"
+        DISPUTE = "dispute", "Dispute"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        MENTOR_NO_SHOW_REFUND = "mentor_no_show_refund", "Mentor no-show — full refund"
+        MENTEE_NO_SHOW = "mentee_no_show", "Mentee no-show — per policy"
+        REJECTED = "rejected", "Claim rejected"
+
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="tickets")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=30, choices=Resolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "kind"], condition=Q(status="open"), name="one_open_ticket_per_booking_and_kind"
+            )
+        ]
+
+    def __str__(self):
+        return f"Ticket #{self.pk}: {self.get_kind_display()} (booking #{self.booking_id}, {self.status})"

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
 
-from . import selectors
-from .models import Booking, BookingEvent
+from . import policies, selectors
+from .models import Booking, BookingEvent, SupportTicket
 
 Status = Booking.Status
 
@@ -39,7 +39,8 @@ def _on_commit_task(task_path: str, *args) -> None:
     transaction.on_commit(send)
 
 
-def _notify(booking: Booking, kind: str) -> None:
+def queue_notification(booking: Booking, kind: str) -> None:
+    """Tell the people concerned, after commit (at once when no transaction is open)."""
     _on_commit_task("notifications.tasks.send_booking_notification", booking.pk, kind)
 
 
@@ -127,6 +128,10 @@ def booking_hold(
                     price_cents=service.price_cents,
                     currency=settings.PLATFORM_CURRENCY,
                     hold_expires_at=now + settings.BOOKING_HOLD_TIMEOUT,
+                    cancellation_window_hours=service.effective_cancellation_window_hours,
+                    reschedule_limit=mentor.reschedule_limit,
+                    no_show_policy=mentor.no_show_policy,
+                    lateness_policy=mentor.lateness_policy,
                 )
         except IntegrityError:  # the database's overlap constraint: someone else was faster
             raise BookingError(SLOT_TAKEN) from None
@@ -166,8 +171,8 @@ def booking_mark_paid(booking_id: int) -> Booking:
         except IntegrityError:  # an unreleased, expired hold of someone else on the same time
             raise BookingError(SLOT_TAKEN) from None
         Booking.objects.filter(pk=booking.pk).update(hold_expires_at=None)
-        _notify(booking, "booking_requested")
-        _notify(booking, "booking_paid")
+        queue_notification(booking, "booking_requested")
+        queue_notification(booking, "booking_paid")
     return booking
 
 
@@ -189,7 +194,9 @@ def booking_confirm(booking_id: int, *, actor, now: datetime | None = None) -> B
             mentor_only=True,
             guard=not_started,
         )
-        _notify(booking, "booking_confirmed")
+        booking.confirmed_at = now
+        booking.save(update_fields=["confirmed_at", "updated_at"])
+        queue_notification(booking, "booking_confirmed")
     return booking
 
 
@@ -205,7 +212,7 @@ def booking_decline(booking_id: int, *, actor, reason: str = "") -> Booking:
             note=reason.strip()[:300],
         )
         _on_commit_task("payments.tasks.refund_booking", booking.pk, "declined")
-        _notify(booking, "booking_declined")
+        queue_notification(booking, "booking_declined")
     return booking
 
 
@@ -227,7 +234,7 @@ def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> 
             guard=ended,
         )
         _on_commit_task("payments.tasks.record_session_earning", booking.pk)
-        _notify(booking, "booking_completed")
+        queue_notification(booking, "booking_completed")
     return booking
 
 
@@ -249,7 +256,7 @@ def expire_pending_bookings(*, now: datetime | None = None) -> int:
                     note="The mentor did not answer in time",
                 )
                 _on_commit_task("payments.tasks.refund_booking", booking.pk, "expired")
-                _notify(booking, "booking_expired")
+                queue_notification(booking, "booking_expired")
             expired += 1
         except BookingError:
             continue  # answered meanwhile
@@ -280,3 +287,163 @@ def release_expired_holds(*, now: datetime | None = None) -> int:
 def _still_expired(booking: Booking, now: datetime) -> None:
     if booking.hold_expires_at is None or booking.hold_expires_at > now:
         raise BookingError("The hold is no longer expired.")
+
+
+def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | None = None) -> Booking:
+    """The mentee or the mentor cancels; the policy decides the refund, and says so in the e-mail."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().select_related("mentor").get(pk=booking_id)
+        if actor.pk == booking.mentee_id:
+            by, allowed = "mentee", (Status.PENDING, Status.CONFIRMED)
+        elif actor.pk == booking.mentor.user_id:
+            by, allowed = "mentor", (Status.CONFIRMED,)  # a pending request is declined instead
+        else:
+            raise BookingError("Only the mentee or the mentor of this booking can cancel it.")
+
+        def not_started(locked: Booking) -> None:
+            if locked.start <= now:
+                raise BookingError("This session has already started, so it can no longer be cancelled.")
+
+        terms = policies.cancellation_terms(booking, by=by, now=now)
+        booking = _transition(
+            booking_id,
+            allowed_from=allowed,
+            to=Status.CANCELLED,
+            actor=actor,
+            note=(reason.strip() or terms.summary)[:300],
+            guard=not_started,
+        )
+        booking.cancelled_by, booking.cancellation_summary = by, terms.summary
+        booking.save(update_fields=["cancelled_by", "cancellation_summary", "updated_at"])
+        if terms.full_refund:
+            _on_commit_task("payments.tasks.refund_booking", booking.pk, f"cancelled_by_{by}")
+        queue_notification(booking, f"booking_cancelled_by_{by}")
+    return booking
+
+
+def booking_set_links(booking_id: int, *, actor, meeting_link: str, availability_link: str) -> Booking:
+    """After confirming, the mentor adds where to meet and where to pick a time (seed 001)."""
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().select_related("mentor").get(pk=booking_id)
+        if booking.mentor.user_id != actor.pk:
+            raise BookingError("Only the mentor of this booking can do that.")
+        if booking.status != Status.CONFIRMED:
+            raise BookingError("Links can be added once the booking is confirmed.")
+        changed = (booking.meeting_link, booking.availability_link) != (meeting_link, availability_link)
+        booking.meeting_link, booking.availability_link = meeting_link, availability_link
+        booking.save(update_fields=["meeting_link", "availability_link", "updated_at"])
+        if changed:
+            BookingEvent.objects.create(
+                booking=booking, actor=actor, from_status=booking.status, to_status=booking.status, note="Links updated"
+            )
+    return booking
+
+
+def booking_reschedule(booking_id: int, *, actor, new_start: datetime, now: datetime | None = None) -> Booking:
+    """The mentee moves the booking to another free time, before the cancellation window, without paying again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_related("service__mentor__user").get(pk=booking_id)
+        MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)
+        booking = Booking.objects.select_for_update().select_related("service__mentor__user").get(pk=booking_id)
+        if actor.pk != booking.mentee_id:
+            raise BookingError("Only the mentee of this booking can move it.")
+        if booking.status not in (Status.PENDING, Status.CONFIRMED):
+            raise BookingError(f"This booking is {booking.get_status_display().lower()}, so it cannot be moved.")
+        if now >= booking.cancellation_deadline:
+            raise BookingError("The cancellation window has started, so this booking can no longer be moved.")
+        if booking.reschedules_used >= booking.reschedule_limit:
+            raise BookingError(
+                f"This booking has already been moved {booking.reschedules_used} times, the most allowed."
+            )
+        if not selectors.is_open(booking.service, new_start, now=now, ignoring=booking.pk):
+            raise BookingError(SLOT_TAKEN)
+        old_start = booking.start
+        shift = new_start - booking.start
+        booking.start, booking.end = booking.start + shift, booking.end + shift
+        booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
+        booking.reschedules_used += 1
+        try:
+            with transaction.atomic():
+                booking.save(
+                    update_fields=["start", "end", "blocked_start", "blocked_end", "reschedules_used", "updated_at"]
+                )
+        except IntegrityError:
+            raise BookingError(SLOT_TAKEN) from None
+        BookingEvent.objects.create(
+            booking=booking,
+            actor=actor,
+            from_status=booking.status,
+            to_status=booking.status,
+            note=f"Moved from {old_start:%Y-%m-%d %H:%M} UTC",
+        )
+        queue_notification(booking, "booking_rescheduled")
+    return booking
+
+
+NO_SHOW_WAIT = timezone.timedelta(minutes=10)
+
+
+def no_show_report(booking_id: int, *, actor, note: str = "", now: datetime | None = None) -> SupportTicket:
+    """The mentee reports the mentor missing (or the other way round) from 10 minutes after the start."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().select_related("mentor").get(pk=booking_id)
+        if actor.pk == booking.mentee_id:
+            kind = SupportTicket.Kind.MENTOR_NO_SHOW
+        elif actor.pk == booking.mentor.user_id:
+            kind = SupportTicket.Kind.MENTEE_NO_SHOW
+        else:
+            raise BookingError("Only the mentee or the mentor of this booking can report a no-show.")
+        if booking.status != Status.CONFIRMED:
+            raise BookingError("Only a confirmed session can have a no-show.")
+        if now < booking.start + NO_SHOW_WAIT:
+            raise BookingError("Please wait 10 minutes after the start before reporting a no-show.")
+        if booking.tickets.filter(status=SupportTicket.Status.OPEN).exists():
+            raise BookingError("There is already an open report for this session; our support team is on it.")
+        ticket = SupportTicket.objects.create(booking=booking, opened_by=actor, kind=kind, note=note.strip()[:2000])
+        BookingEvent.objects.create(
+            booking=booking,
+            actor=actor,
+            from_status=booking.status,
+            to_status=booking.status,
+            note=ticket.get_kind_display(),
+        )
+        queue_notification(booking, "no_show_reported")
+    return ticket
+
+
+def ticket_resolve(ticket_id: int, *, staff, resolution: str) -> SupportTicket:
+    """Staff settle a report; the booking follows through the same transitions as everywhere else."""
+    with transaction.atomic():
+        ticket = SupportTicket.objects.select_for_update().get(pk=ticket_id)
+        if ticket.status != SupportTicket.Status.OPEN:
+            raise BookingError(f"Ticket #{ticket.pk} is already resolved.")
+        if resolution == SupportTicket.Resolution.MENTOR_NO_SHOW_REFUND:
+            _transition(
+                ticket.booking_id,
+                allowed_from=(Status.CONFIRMED,),
+                to=Status.NO_SHOW,
+                actor=staff,
+                note="Mentor no-show",
+            )
+            _on_commit_task("payments.tasks.refund_booking", ticket.booking_id, "mentor_no_show")
+        elif resolution == SupportTicket.Resolution.MENTEE_NO_SHOW:
+            # Per the no-show policy agreed at checkout: the session counts as held.
+            _transition(
+                ticket.booking_id,
+                allowed_from=(Status.CONFIRMED,),
+                to=Status.COMPLETED,
+                actor=staff,
+                note="Mentee no-show",
+            )
+            _on_commit_task("payments.tasks.record_session_earning", ticket.booking_id)
+        elif resolution != SupportTicket.Resolution.REJECTED:
+            raise BookingError("Unknown resolution.")
+        ticket.status, ticket.resolution = SupportTicket.Status.RESOLVED, resolution
+        ticket.resolved_by, ticket.resolved_at = staff, timezone.now()
+        ticket.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
+        booking = Booking.objects.get(pk=ticket.booking_id)
+        queue_notification(booking, f"ticket_{resolution}")
+    return ticket

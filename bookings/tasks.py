@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import reminders, services
 
 
 @shared_task(name="bookings.tasks.release_expired_holds")
@@ -13,3 +13,8 @@ def release_expired_holds() -> int:
 @shared_task(name="bookings.tasks.expire_pending_bookings")
 def expire_pending_bookings() -> int:
     return services.expire_pending_bookings()
+
+
+@shared_task(name="bookings.tasks.send_reminders")
+def send_reminders() -> dict:
+    return reminders.run_all()

@@ -18,8 +18,8 @@ from mentorship.models import MentorProfile
 from mentorship.views import approved_mentor_required
 from mentorship.zones import canonical_zone
 
-from . import selectors, services
-from .forms import BookSessionForm, DeclineForm
+from . import policies, selectors, services
+from .forms import BookSessionForm, DeclineForm, LinksForm
 from .models import Booking
 from .slots import group_by_local_day
 
@@ -150,7 +150,17 @@ def booking_detail(request, booking_id: int):
             "is_mentor": booking.mentor.user_id == request.user.pk,
             "events": booking.events.select_related("actor"),
             "decline_form": DeclineForm(),
+            "links_form": LinksForm(
+                initial={"meeting_link": booking.meeting_link, "availability_link": booking.availability_link}
+            ),
+            "now": timezone.now(),
             "ended": booking.end <= timezone.now(),
+            "join_open": booking.join_opens_at() <= timezone.now() < booking.end,
+            "no_show_open": booking.start + services.NO_SHOW_WAIT <= timezone.now(),
+            "can_move": booking.status in ("pending", "confirmed")
+            and timezone.now() < booking.cancellation_deadline
+            and booking.reschedules_used < booking.reschedule_limit,
+            "open_ticket": booking.tickets.filter(status="open").first(),
         },
     )
 
@@ -222,3 +232,87 @@ def complete(request, booking_id: int):
         lambda: services.booking_complete(booking_id, actor=request.user),
         "Marked complete. Your share is added to your balance in Earnings.",
     )
+
+
+def _party_booking(request, booking_id: int) -> Booking:
+    booking = selectors.booking_for_party(request.user, booking_id)
+    if booking is None:
+        raise Http404("No such booking.")
+    return booking
+
+
+@login_required
+def cancel(request, booking_id: int):
+    """GET previews what cancelling means for the money (the same policy the cancellation uses); POST cancels."""
+    booking = _party_booking(request, booking_id)
+    by = "mentor" if booking.mentor.user_id == request.user.pk else "mentee"
+    if request.method == "POST":
+        try:
+            booking = services.booking_cancel(booking.pk, actor=request.user, reason=request.POST.get("reason", ""))
+        except services.BookingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"Cancelled. {booking.cancellation_summary}")
+        return redirect("booking_detail", booking_id=booking.pk)
+    terms = policies.cancellation_terms(booking, by=by)
+    return render(request, "bookings/cancel.html", {"booking": booking, "terms": terms, "by": by})
+
+
+@login_required
+def reschedule(request, booking_id: int):
+    booking = _party_booking(request, booking_id)
+    if request.method == "POST":
+        form = BookSessionForm(
+            {"service": booking.service_id, "start": request.POST.get("start", "")}, mentor=booking.mentor
+        )
+        if not form.is_valid():
+            messages.error(request, "Pick a time from the calendar.")
+            return redirect("booking_reschedule", booking_id=booking.pk)
+        try:
+            services.booking_reschedule(booking.pk, actor=request.user, new_start=form.cleaned_data["start"])
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect("booking_reschedule", booking_id=booking.pk)
+        messages.success(request, "Moved. You both get the new time by e-mail.")
+        return redirect("booking_detail", booking_id=booking.pk)
+    zone = timezone.get_current_timezone()
+    now = timezone.now()
+    slots = selectors.open_slots(booking.service, start=now, end=now + timedelta(days=14))
+    return render(
+        request,
+        "bookings/reschedule.html",
+        {"booking": booking, "days": group_by_local_day([s for s in slots if s != booking.start], zone)},
+    )
+
+
+@login_required
+@require_POST
+def set_links(request, booking_id: int):
+    form = LinksForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+        return redirect("booking_detail", booking_id=booking_id)
+    try:
+        services.booking_set_links(booking_id, actor=request.user, **form.cleaned_data)
+    except Booking.DoesNotExist:
+        raise Http404("No such booking.") from None
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Links saved. The mentee sees them on their booking.")
+    return redirect("booking_detail", booking_id=booking_id)
+
+
+@login_required
+@require_POST
+def report_no_show(request, booking_id: int):
+    try:
+        ticket = services.no_show_report(booking_id, actor=request.user, note=request.POST.get("note", ""))
+    except Booking.DoesNotExist:
+        raise Http404("No such booking.") from None
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Reported (ticket #{ticket.pk}). Our support team will get back to you both.")
+    return redirect("booking_detail", booking_id=booking_id)

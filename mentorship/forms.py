@@ -95,6 +95,7 @@ class ServiceForm(forms.ModelForm):
             "is_active": "Open for booking",
             "buffer_before_minutes": "Buffer before (minutes)",
             "buffer_after_minutes": "Buffer after (minutes)",
+            "cancellation_window_hours": "Cancellation window (hours)",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
@@ -163,6 +164,10 @@ class ScheduleRulesForm(forms.ModelForm):
             "slot_interval_minutes",
             "max_sessions_per_day",
             "slot_display_zone",
+            "cancellation_window_hours",
+            "reschedule_limit",
+            "no_show_policy",
+            "lateness_policy",
         ]
         labels = {
             "buffer_before_minutes": "Buffer before sessions (minutes)",
@@ -172,6 +177,10 @@ class ScheduleRulesForm(forms.ModelForm):
             "slot_interval_minutes": "Sessions can start",
             "max_sessions_per_day": "Maximum sessions per day",
             "slot_display_zone": "Show times on my profile in",
+            "cancellation_window_hours": "Cancellation window (hours)",
+            "reschedule_limit": "Reschedules allowed per booking",
+            "no_show_policy": "No-show policy",
+            "lateness_policy": "Lateness policy",
         }
 
 

@@ -121,6 +121,26 @@ class MentorProfile(models.Model):
     max_sessions_per_day = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)], help_text="Leave empty for no limit."
     )
+    cancellation_window_hours = models.PositiveIntegerField(
+        default=24,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text="Mentees who cancel earlier than this before the start get a full refund.",
+    )
+    reschedule_limit = models.PositiveIntegerField(
+        default=2, validators=[MaxValueValidator(10)], help_text="How often a mentee may move a booking."
+    )
+    no_show_policy = models.CharField(
+        max_length=300,
+        blank=True,
+        default="If you don't join within 10 minutes, the session counts as held and is not refunded.",
+        help_text="What happens when a mentee does not come, in your words.",
+    )
+    lateness_policy = models.CharField(
+        max_length=300,
+        blank=True,
+        default="Running late? Message me; the session still ends on time.",
+        help_text="What happens when a mentee is late, in your words.",
+    )
     slot_display_zone = models.CharField(
         max_length=8,
         choices=DisplayZone.choices,
@@ -158,6 +178,9 @@ class Service(models.Model):
         validators=[MinValueValidator(100)], help_text="Price in cents, e.g. 4000 for $40.00."
     )
     is_active = models.BooleanField(default=True)
+    cancellation_window_hours = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(24 * 14)], help_text="Empty: your general policy."
+    )
     buffer_before_minutes = models.PositiveIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(240)], help_text="Empty: your schedule's buffer."
     )
@@ -174,6 +197,11 @@ class Service(models.Model):
     @property
     def duration(self):
         return timezone.timedelta(minutes=self.duration_minutes)
+
+    @property
+    def effective_cancellation_window_hours(self) -> int:
+        own = self.cancellation_window_hours
+        return self.mentor.cancellation_window_hours if own is None else own
 
     @property
     def buffer_before(self):

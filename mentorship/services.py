@@ -81,6 +81,7 @@ def service_save(
     is_active: bool,
     buffer_before_minutes: int | None = None,
     buffer_after_minutes: int | None = None,
+    cancellation_window_hours: int | None = None,
 ) -> Service:
     service = service or Service(mentor=profile)
     if service.mentor_id != profile.pk:
@@ -88,6 +89,7 @@ def service_save(
     service.title, service.description = title, description
     service.duration_minutes, service.price_cents, service.is_active = duration_minutes, price_cents, is_active
     service.buffer_before_minutes, service.buffer_after_minutes = buffer_before_minutes, buffer_after_minutes
+    service.cancellation_window_hours = cancellation_window_hours
     service.full_clean()
     service.save()
     return service

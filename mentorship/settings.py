@@ -102,7 +102,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Longer than any task runs, so an unacknowledged task is redelivered only after a real loss.
+    # We never schedule ETA/countdown tasks: deadlines are kept by beat sweepers instead.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A broker that needs no server: messages are files under var/celery/.
@@ -135,6 +137,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "expire-pending-bookings": {
         "task": "bookings.tasks.expire_pending_bookings",
+        "schedule": timedelta(minutes=1),
+    },
+    "send-reminders": {
+        "task": "bookings.tasks.send_reminders",
         "schedule": timedelta(minutes=1),
     },
     "retry-refunds": {

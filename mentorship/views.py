@@ -101,6 +101,7 @@ def mentor_service_edit(request, profile, service_id=None):
             is_active=data["is_active"],
             buffer_before_minutes=data["buffer_before_minutes"],
             buffer_after_minutes=data["buffer_after_minutes"],
+            cancellation_window_hours=data["cancellation_window_hours"],
         )
         messages.success(request, f"“{data['title']}” is saved.")
         return redirect("mentor_services")

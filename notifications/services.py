@@ -10,39 +10,74 @@ from bookings.models import Booking
 
 from .models import Notification
 
-# kind -> (who hears about it, subject). Times in each e-mail are in the recipient's zone.
+# kind -> (who hears about it, subject, template). Times in each e-mail are in the recipient's zone.
 BOOKING_MESSAGES = {
-    "booking_requested": ("mentor", "New booking request from {mentee}"),
-    "booking_paid": ("mentee", "Payment received — waiting for {mentor} to confirm"),
-    "booking_confirmed": ("mentee", "{mentor} confirmed your session"),
-    "booking_declined": ("mentee", "{mentor} declined your session — full refund on its way"),
-    "booking_completed": ("mentee", "Your session with {mentor} is complete"),
-    "booking_expired": ("mentee", "{mentor} did not answer in time — full refund on its way"),
+    "booking_requested": ("mentor", "New booking request from {mentee}", "booking_requested"),
+    "booking_paid": ("mentee", "Payment received — waiting for {mentor} to confirm", "booking_paid"),
+    "booking_confirmed": ("mentee", "{mentor} confirmed your session", "booking_confirmed"),
+    "booking_declined": ("mentee", "{mentor} declined your session — full refund on its way", "booking_declined"),
+    "booking_completed": ("mentee", "Your session with {mentor} is complete", "booking_completed"),
+    "booking_expired": ("mentee", "{mentor} did not answer in time — full refund on its way", "booking_expired"),
+    "booking_cancelled_by_mentee": ("both", "Session cancelled: {service} on {day}", "booking_cancelled"),
+    "booking_cancelled_by_mentor": ("both", "{mentor} cancelled your session — full refund", "booking_cancelled"),
+    "booking_rescheduled": ("both", "Session moved to {day}", "booking_rescheduled"),
+    "complete_reminder": ("mentor", "Please mark your session with {mentee} complete", "complete_reminder"),
+    "no_show_reported": ("both", "No-show reported for your session on {day}", "no_show_reported"),
+    "ticket_mentor_no_show_refund": ("both", "Your no-show report is settled", "ticket_resolved"),
+    "ticket_mentee_no_show": ("both", "Your no-show report is settled", "ticket_resolved"),
+    "ticket_rejected": ("both", "Your no-show report is settled", "ticket_resolved"),
 }
 
 
-def send_booking_notification(booking_id: int, kind: str) -> Notification:
+def message_for(kind: str) -> tuple[str, str, str]:
+    if kind.startswith("reminder_"):
+        return ("both", "Reminder: {service} with {other} starts in {lead}", "reminder")
+    if kind.startswith("pending_nudge_"):
+        return ("mentor", "{mentee} is waiting for your answer", "pending_nudge")
+    return BOOKING_MESSAGES[kind]
+
+
+def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
     booking = Booking.objects.select_related("mentee", "mentor__user", "service").get(pk=booking_id)
-    audience, subject = BOOKING_MESSAGES[kind]
-    recipient = booking.mentor.user if audience == "mentor" else booking.mentee
-    context = {
-        "booking": booking,
-        "recipient": recipient,
-        "mentor": booking.mentor.user,
-        "mentee": booking.mentee,
-        "zone": recipient.time_zone,
-        "site_url": settings.SITE_URL,
-    }
-    with timezone.override(recipient.zone):
-        body = render_to_string(f"notifications/email/{kind}.txt", context)
-    return notify(
-        recipient,
-        kind=kind,
-        key=f"booking-{booking.pk}-{kind}-user-{recipient.pk}",
-        subject=subject.format(mentee=booking.mentee, mentor=booking.mentor.user),
-        body=body,
-        booking=booking,
+    audience, subject, template = message_for(kind)
+    recipients = {"mentor": [booking.mentor.user], "mentee": [booking.mentee]}.get(
+        audience, [booking.mentee, booking.mentor.user]
     )
+    sent = []
+    for recipient in recipients:
+        other = booking.mentor.user if recipient == booking.mentee else booking.mentee
+        context = {
+            "booking": booking,
+            "kind": kind,
+            "recipient": recipient,
+            "is_mentee": recipient == booking.mentee,
+            "other": other,
+            "mentor": booking.mentor.user,
+            "mentee": booking.mentee,
+            "zone": recipient.time_zone,
+            "site_url": settings.SITE_URL,
+        }
+        with timezone.override(recipient.zone):
+            body = render_to_string(f"notifications/email/{template}.txt", context)
+            title = subject.format(
+                mentee=booking.mentee,
+                mentor=booking.mentor.user,
+                other=other,
+                service=booking.service.title,
+                day=f"{timezone.localtime(booking.start):%a %-d %b, %H:%M}",
+                lead=kind.removeprefix("reminder_").replace("h", " h"),
+            )
+        sent.append(
+            notify(
+                recipient,
+                kind=kind,
+                key=f"booking-{booking.pk}-{kind}-user-{recipient.pk}",
+                subject=title,
+                body=body,
+                booking=booking,
+            )
+        )
+    return sent
 
 
 def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=None) -> Notification:

@@ -60,6 +60,10 @@ def schedule_post(**changes):
         "slot_interval_minutes": 30,
         "max_sessions_per_day": "",
         "slot_display_zone": "viewer",
+        "cancellation_window_hours": 24,
+        "reschedule_limit": 2,
+        "no_show_policy": "Counts as held.",
+        "lateness_policy": "",
     }
     return data | changes
 

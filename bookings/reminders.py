@@ -1,0 +1,82 @@
+"""Reminder sweepers, run every minute by beat. Each claims its work with a conditional
+update on the booking, so running twice, concurrently or late sends each reminder once.
+A sweeper that was down catches up by sending only the latest reminder that is due.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Booking
+from .services import queue_notification
+
+Status = Booking.Status
+NUDGE_AFTER = (timedelta(hours=24), timedelta(hours=72))
+COMPLETE_REMINDER_AFTER = timedelta(minutes=15)
+
+
+def send_session_reminders(*, now: datetime | None = None) -> int:
+    """24 h and 1 h before a confirmed session, to both parties. A reminder whose moment had
+    passed when the booking was confirmed is skipped: the confirmation said it all."""
+    now = now or timezone.now()
+    windows = sorted(settings.BOOKING_REMINDERS)  # e.g. [1 h, 24 h]
+    sent = 0
+    upcoming = Booking.objects.filter(status=Status.CONFIRMED, start__gt=now, start__lte=now + windows[-1])
+    for booking in upcoming:
+        due = [w for w in windows if now >= booking.start - w]
+        if not due:
+            continue
+        window = due[0]  # the one closest to the start
+        if booking.confirmed_at and booking.confirmed_at > booking.start - window:
+            continue
+        hours = window.total_seconds() / 3600
+        claimed = Booking.objects.filter(
+            Q(last_reminder_hours__isnull=True) | Q(last_reminder_hours__gt=hours),
+            pk=booking.pk,
+            status=Status.CONFIRMED,
+        ).update(last_reminder_hours=hours)
+        if claimed:
+            queue_notification(booking, f"reminder_{hours:g}h")
+            sent += 1
+    return sent
+
+
+def send_pending_nudges(*, now: datetime | None = None) -> int:
+    """Tell the mentor about an unanswered request after 24 h, after 72 h, and the day before it expires."""
+    now = now or timezone.now()
+    sent = 0
+    for booking in Booking.objects.filter(status=Status.PENDING):
+        expires = min(booking.created_at + settings.BOOKING_PENDING_TIMEOUT, booking.start)
+        moments = [booking.created_at + after for after in NUDGE_AFTER] + [expires - timedelta(hours=24)]
+        due = sum(1 for moment in moments if moment <= now)
+        if due == 0 or due <= booking.nudges_sent or now >= expires:
+            continue
+        if Booking.objects.filter(pk=booking.pk, status=Status.PENDING, nudges_sent__lt=due).update(nudges_sent=due):
+            queue_notification(booking, f"pending_nudge_{due}")
+            sent += 1
+    return sent
+
+
+def send_complete_reminders(*, now: datetime | None = None) -> int:
+    """Ask the mentor to mark a session complete once it has ended."""
+    now = now or timezone.now()
+    sent = 0
+    ended = Booking.objects.filter(
+        status=Status.CONFIRMED, end__lte=now - COMPLETE_REMINDER_AFTER, complete_reminder_sent=False
+    )
+    for booking in ended:
+        if Booking.objects.filter(pk=booking.pk, complete_reminder_sent=False).update(complete_reminder_sent=True):
+            queue_notification(booking, "complete_reminder")
+            sent += 1
+    return sent
+
+
+def run_all(*, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    return {
+        "reminders": send_session_reminders(now=now),
+        "nudges": send_pending_nudges(now=now),
+        "complete": send_complete_reminders(now=now),
+    }
