@@ -89,6 +89,7 @@ class ServiceForm(forms.ModelForm):
             "is_active",
             "buffer_before_minutes",
             "buffer_after_minutes",
+            "cancellation_window_hours",
         ]
         labels = {
             "duration_minutes": "Duration (minutes)",
