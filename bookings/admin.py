@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import Booking, BookingEvent
+from . import services
+from .models import Booking, BookingEvent, SupportTicket
 
 
 class BookingEventInline(admin.TabularInline):
@@ -28,3 +29,51 @@ class BookingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(SupportTicket)
+class SupportTicketAdmin(admin.ModelAdmin):
+    """No-show reports and disputes. The actions call the same services as the rest of the app."""
+
+    list_display = ["id", "kind", "booking", "opened_by", "status", "resolution", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["booking__mentee__email", "booking__mentor__user__email", "note"]
+    readonly_fields = [
+        "booking",
+        "opened_by",
+        "kind",
+        "note",
+        "status",
+        "resolution",
+        "resolved_by",
+        "resolved_at",
+        "created_at",
+    ]
+    actions = ["mentor_no_show_refund", "mentee_no_show", "reject_claim"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def _resolve(self, request, queryset, resolution):
+        done = 0
+        for ticket in queryset:
+            try:
+                services.ticket_resolve(ticket.pk, staff=request.user, resolution=resolution)
+                done += 1
+            except services.BookingError as error:
+                self.message_user(request, f"Ticket #{ticket.pk}: {error}", messages.ERROR)
+        if done:
+            label = SupportTicket.Resolution(resolution).label
+            self.message_user(request, f"{label}: {done} ticket(s) resolved; both parties are told.", messages.SUCCESS)
+
+    @admin.action(description="Mentor no-show — full refund")
+    def mentor_no_show_refund(self, request, queryset):
+        self._resolve(request, queryset, SupportTicket.Resolution.MENTOR_NO_SHOW_REFUND)
+
+    @admin.action(description="Mentee no-show — per policy")
+    def mentee_no_show(self, request, queryset):
+        self._resolve(request, queryset, SupportTicket.Resolution.MENTEE_NO_SHOW)
+
+    @admin.action(description="Reject claim")
+    def reject_claim(self, request, queryset):
+        self._resolve(request, queryset, SupportTicket.Resolution.REJECTED)

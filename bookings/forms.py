@@ -45,9 +45,13 @@ class DeclineForm(forms.Form):
 class LinksForm(forms.Form):
     meeting_link = forms.URLField(
         required=False,
-        assume_scheme="https", label="Meeting link", help_text="e.g. a Google Meet or Zoom link for the call."
+        assume_scheme="https",
+        label="Meeting link",
+        help_text="e.g. a Google Meet or Zoom link for the call.",
     )
     availability_link = forms.URLField(
         required=False,
-        assume_scheme="https", label="Availability link", help_text="e.g. a Google Calendar appointment schedule."
+        assume_scheme="https",
+        label="Availability link",
+        help_text="e.g. a Google Calendar appointment schedule.",
     )

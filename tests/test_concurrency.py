@@ -200,3 +200,19 @@ def test_concurrent_refunds_never_exceed_the_charge(stripe_server, paid_booking)
     assert all(isinstance(r, Refund | ValueError) for r in results)
     on_stripe = stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
     assert sum(r["amount"] for r in on_stripe) == 3000
+
+
+def test_sweepers_run_twice_at_once_send_each_reminder_once(stripe_server, paid_booking):
+    import time_machine
+    from django.core import mail
+
+    from bookings import reminders
+    from bookings import services as booking_services
+
+    booking, _ = paid_booking
+    booking_services.booking_confirm(booking.pk, actor=booking.mentor.user)
+    mail.outbox.clear()
+    with time_machine.travel(booking.start - timedelta(minutes=30)):
+        results = run_together(4, lambda _: reminders.run_all())
+    assert sum(r["reminders"] for r in results) == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([booking.mentee.email, booking.mentor.user.email])

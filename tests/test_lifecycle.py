@@ -1,0 +1,212 @@
+"""The booking lifecycle with the real payment server: cancel per policy, reschedule, links, no-shows, reminders."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from bookings import policies, reminders, selectors, services
+from bookings.models import Booking, SupportTicket
+from payments.models import LedgerEntry, Refund
+
+from .factories import UserFactory, bookable_mentor
+from .test_payments import pay
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
+
+
+@pytest.fixture
+def mentor():
+    return bookable_mentor()
+
+
+def booked(mentor, stripe_server, *, days_ahead=3, confirm=True):
+    """A paid (and by default confirmed) 30-minute session about `days_ahead` days from now."""
+    intro = mentor.services.get(duration_minutes=30)
+    now = timezone.now()
+    start = selectors.open_slots(
+        intro, start=now + timedelta(days=days_ahead), end=now + timedelta(days=days_ahead + 2)
+    )[0]
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=start)
+    pay(stripe_server, booking)
+    if confirm:
+        services.booking_confirm(booking.pk, actor=mentor.user)
+    booking.refresh_from_db()
+    return booking
+
+
+def test_cancelling_before_the_window_refunds_in_full_and_the_preview_says_so(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    terms = policies.cancellation_terms(booking, by="mentee")
+    assert terms.full_refund and "full refund of $40.00" in terms.summary
+    mail.outbox.clear()
+    services.booking_cancel(booking.pk, actor=booking.mentee)
+    booking.refresh_from_db()
+    assert (booking.status, booking.cancelled_by, booking.cancellation_summary) == (
+        "cancelled",
+        "mentee",
+        terms.summary,
+    )
+    assert Refund.objects.get().amount_cents == 4000
+    mentee_mail = next(m for m in mail.outbox if m.to == [booking.mentee.email])
+    assert terms.summary in mentee_mail.body  # the e-mail says what the preview said
+    assert any(m.to == [mentor.user.email] for m in mail.outbox)
+
+
+def test_cancelling_inside_the_window_refunds_nothing_and_says_ask_your_mentor(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    with time_machine.travel(booking.start - timedelta(hours=2)):
+        terms = policies.cancellation_terms(booking, by="mentee")
+        assert not terms.full_refund and "Ask your mentor" in terms.summary
+        services.booking_cancel(booking.pk, actor=booking.mentee)
+    assert not Refund.objects.exists()
+    # The mentor may still give some back.
+    from payments import services as payment_services
+
+    payment_services.refund_grant(booking_id=booking.pk, actor=mentor.user, amount_cents=2000)
+    assert Refund.objects.get().amount_cents == 2000
+
+
+def test_a_pending_booking_can_always_be_cancelled_with_a_full_refund(mentor, stripe_server):
+    booking = booked(mentor, stripe_server, confirm=False)
+    with time_machine.travel(booking.start - timedelta(hours=1)):
+        services.booking_cancel(booking.pk, actor=booking.mentee)
+    assert Refund.objects.get().amount_cents == 4000
+
+
+def test_a_mentor_cancelling_refunds_in_full_and_offers_to_rebook(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    mail.outbox.clear()
+    with time_machine.travel(booking.start - timedelta(hours=1)):
+        services.booking_cancel(booking.pk, actor=mentor.user, reason="I'm ill, sorry")
+    assert Refund.objects.get().amount_cents == 4000
+    mentee_mail = next(m for m in mail.outbox if m.to == [booking.mentee.email])
+    assert "Book another time" in mentee_mail.body and f"/mentors/{mentor.pk}/" in mentee_mail.body
+    with pytest.raises(services.BookingError):
+        services.booking_cancel(booking.pk, actor=mentor.user)  # a second click changes nothing
+    with pytest.raises(services.BookingError, match="Only the mentee or the mentor"):
+        services.booking_cancel(booking.pk, actor=UserFactory())
+
+
+def test_reschedule_keeps_the_payment_and_status_within_the_limit_and_window(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    intro = booking.service
+    later = selectors.open_slots(intro, start=booking.start + timedelta(hours=2), end=booking.start + timedelta(days=1))
+    moved = services.booking_reschedule(booking.pk, actor=booking.mentee, new_start=later[0])
+    assert (moved.start, moved.status, moved.reschedules_used) == (later[0], "confirmed", 1)
+    assert moved.blocked_end - moved.blocked_start == timedelta(minutes=30)
+    assert booking.start in selectors.open_slots(intro, start=booking.start, end=booking.start + timedelta(minutes=1))
+    services.booking_reschedule(booking.pk, actor=booking.mentee, new_start=later[2])
+    with pytest.raises(services.BookingError, match="most allowed"):
+        services.booking_reschedule(booking.pk, actor=booking.mentee, new_start=later[4])
+    assert booking.payments.count() == 1
+
+
+def test_reschedule_is_refused_inside_the_window_and_onto_taken_time(mentor, stripe_server):
+    first = booked(mentor, stripe_server)
+    second = booked(mentor, stripe_server, days_ahead=4)
+    with pytest.raises(services.BookingError, match="just taken"):
+        services.booking_reschedule(first.pk, actor=first.mentee, new_start=second.start)
+    with time_machine.travel(first.start - timedelta(hours=3)), pytest.raises(services.BookingError, match="window"):
+        services.booking_reschedule(first.pk, actor=first.mentee, new_start=second.start + timedelta(hours=2))
+
+
+def test_links_are_added_by_the_mentor_after_confirming(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    services.booking_set_links(
+        booking.pk,
+        actor=mentor.user,
+        meeting_link="https://meet.example/abc",
+        availability_link="https://cal.example/x",
+    )
+    booking.refresh_from_db()
+    assert booking.meeting_link == "https://meet.example/abc"
+    with pytest.raises(services.BookingError, match="Only the mentor"):
+        services.booking_set_links(booking.pk, actor=booking.mentee, meeting_link="", availability_link="")
+
+
+def test_a_mentor_no_show_is_reported_after_10_minutes_and_staff_refund_it(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    staff = UserFactory(is_staff=True)
+    with (
+        time_machine.travel(booking.start + timedelta(minutes=5)),
+        pytest.raises(services.BookingError, match="10 minutes"),
+    ):
+        services.no_show_report(booking.pk, actor=booking.mentee)
+    with time_machine.travel(booking.start + timedelta(minutes=11)):
+        ticket = services.no_show_report(booking.pk, actor=booking.mentee, note="Waited 15 minutes")
+        with pytest.raises(services.BookingError, match="already an open report"):
+            services.no_show_report(booking.pk, actor=booking.mentee)
+    services.ticket_resolve(ticket.pk, staff=staff, resolution=SupportTicket.Resolution.MENTOR_NO_SHOW_REFUND)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.NO_SHOW
+    assert Refund.objects.get().amount_cents == 4000
+    with pytest.raises(services.BookingError, match="already resolved"):
+        services.ticket_resolve(ticket.pk, staff=staff, resolution=SupportTicket.Resolution.REJECTED)
+
+
+def test_a_mentee_no_show_counts_as_held_and_pays_the_mentor(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    with time_machine.travel(booking.start + timedelta(minutes=15)):
+        ticket = services.no_show_report(booking.pk, actor=mentor.user)
+    services.ticket_resolve(ticket.pk, staff=UserFactory(is_staff=True), resolution="mentee_no_show")
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.COMPLETED and not Refund.objects.exists()
+    assert LedgerEntry.objects.get(account="mentor").amount_cents > 0
+
+
+def test_reminders_24h_and_1h_go_once_to_both_even_when_run_twice_or_late(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    mail.outbox.clear()
+    with time_machine.travel(booking.start - timedelta(hours=23)):
+        assert reminders.send_session_reminders() == 1
+        assert reminders.send_session_reminders() == 0
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([booking.mentee.email, mentor.user.email])
+    assert all("starts in 24 h" in m.subject for m in mail.outbox)
+    mail.outbox.clear()
+    with time_machine.travel(booking.start - timedelta(minutes=50)):
+        assert reminders.send_session_reminders() == 1
+        assert reminders.send_session_reminders() == 0
+    assert len(mail.outbox) == 2 and all("starts in 1 h" in m.subject for m in mail.outbox)
+
+
+def test_a_worker_that_was_down_sends_only_the_latest_reminder(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    mail.outbox.clear()
+    with time_machine.travel(booking.start - timedelta(minutes=30)):  # missed the 24 h moment entirely
+        reminders.run_all()
+        reminders.run_all()
+    assert len(mail.outbox) == 2 and all("starts in 1 h" in m.subject for m in mail.outbox)
+
+
+def test_a_booking_confirmed_inside_a_window_skips_that_reminder(mentor, stripe_server):
+    booking = booked(mentor, stripe_server, confirm=False)
+    with time_machine.travel(booking.start - timedelta(hours=5)):
+        services.booking_confirm(booking.pk, actor=mentor.user)
+        mail.outbox.clear()
+        assert reminders.send_session_reminders() == 0  # the 24 h reminder would be late and pointless
+    with time_machine.travel(booking.start - timedelta(minutes=59)):
+        assert reminders.send_session_reminders() == 1
+
+
+def test_nudges_about_pending_requests_go_at_24h_72h_and_the_day_before_expiry(mentor, stripe_server):
+    booking = booked(mentor, stripe_server, days_ahead=10, confirm=False)
+    mail.outbox.clear()
+    sent = []
+    for hours in (23, 25, 26, 73, 24 * 6 + 1, 24 * 6 + 2):
+        with time_machine.travel(booking.created_at + timedelta(hours=hours)):
+            sent.append(reminders.send_pending_nudges())
+    assert sent == [0, 1, 0, 1, 1, 0]
+    assert [m.to for m in mail.outbox] == [[mentor.user.email]] * 3
+
+
+def test_the_mentor_is_reminded_once_to_mark_complete(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    mail.outbox.clear()
+    with time_machine.travel(booking.end + timedelta(minutes=20)):
+        assert reminders.send_complete_reminders() == 1
+        assert reminders.send_complete_reminders() == 0
+    assert [m.to for m in mail.outbox] == [[mentor.user.email]]
+    assert "mark your session" in mail.outbox[0].subject
