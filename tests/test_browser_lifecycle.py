@@ -1,0 +1,105 @@
+"""The booking lifecycle in Chromium: links and Join, cancel with its preview, reschedule, no-show to refund."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from playwright.sync_api import expect
+
+from payments.models import Refund
+
+from .factories import PASSWORD, UserFactory, bookable_mentor
+from .test_browser_flow import log_in, shot
+from .test_lifecycle import booked
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def mentor():
+    return bookable_mentor(user__display_name="Maya Mentor")
+
+
+def test_mentor_adds_links_and_the_mentee_gets_a_join_button_near_the_start(new_page, mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    page = new_page("America/New_York")
+    log_in(page, mentor.user.email)
+    page.goto(f"/bookings/{booking.pk}/")
+    links = page.get_by_role("region", name=re.compile("Links for"))
+    links.get_by_label("Meeting link").fill("https://meet.example.com/abc-defg")
+    links.get_by_label("Availability link").fill("https://calendar.example.com/schedule/maya")
+    links.get_by_role("button", name="Save links").click()
+    expect(page.get_by_role("status")).to_contain_text("Links saved")
+
+    mentee = new_page("Europe/London")
+    log_in(mentee, booking.mentee.email)
+    mentee.goto(f"/bookings/{booking.pk}/")
+    expect(mentee.get_by_role("link", name="https://calendar.example.com/schedule/maya")).to_be_visible()
+    expect(mentee.get_by_role("link", name="Join")).to_have_count(0)
+    expect(mentee.get_by_text("The Join button appears here 10 minutes before the start")).to_be_visible()
+    with time_machine.travel(booking.start - timedelta(minutes=9), tick=True):
+        mentee.reload()
+        expect(mentee.get_by_role("link", name="Join")).to_have_attribute("href", "https://meet.example.com/abc-defg")
+        shot(mentee, "14-session-join")
+
+
+def test_cancel_shows_the_refund_first_then_refunds(new_page, mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    page = new_page("Europe/London")
+    log_in(page, booking.mentee.email)
+    page.goto("/bookings/")
+    page.get_by_role("link", name="30-min intro").click()
+    page.get_by_role("link", name="Cancel", exact=True).click()
+    expect(page.get_by_role("heading", name="Refund: $40.00")).to_be_visible()
+    shot(page, "15-cancel-preview")
+    page.get_by_role("button", name="Cancel booking").click()
+    expect(page.get_by_role("status")).to_contain_text("full refund of $40.00")
+    expect(page.locator(".badge")).to_have_text("Cancelled")
+    assert Refund.objects.get().amount_cents == 4000
+
+
+def test_the_mentee_moves_a_booking_to_another_time(new_page, mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    page = new_page("Europe/London")
+    log_in(page, booking.mentee.email)
+    page.goto(f"/bookings/{booking.pk}/")
+    page.get_by_role("link", name="Reschedule").click()
+    slot = page.locator(".slot").nth(3)
+    label = slot.get_attribute("aria-label")
+    slot.click()
+    page.get_by_role("button", name="Move session").click()
+    expect(page.get_by_role("status")).to_contain_text("Moved")
+    expect(page.locator(".badge")).to_have_text("Confirmed")
+    day, hour = label.rsplit(" ", 1)
+    expect(page.get_by_role("definition").first).to_contain_text(hour)
+    booking.refresh_from_db()
+    assert booking.reschedules_used == 1 and booking.payments.count() == 1
+
+
+def test_a_mentor_no_show_report_is_resolved_by_staff_in_admin_with_a_refund(new_page, mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    UserFactory(email="support@example.com", is_staff=True, is_superuser=True)
+    with time_machine.travel(booking.start + timedelta(minutes=12), tick=True):
+        page = new_page("Europe/London")
+        log_in(page, booking.mentee.email)
+        page.goto(f"/bookings/{booking.pk}/")
+        page.get_by_text("Report mentor no-show").click()
+        page.get_by_label("What happened?").fill("Waited 12 minutes, nobody came.")
+        page.get_by_role("button", name="Send report").click()
+        expect(page.get_by_role("status")).to_contain_text("Reported")
+
+        staff = new_page()
+        staff.goto("/admin/")
+        staff.get_by_label("E-mail address:").fill("support@example.com")
+        staff.get_by_label("Password:").fill(PASSWORD)
+        staff.get_by_role("button", name="Log in").click()
+        staff.get_by_role("link", name="Support tickets").click()
+        staff.get_by_role("row", name=re.compile("Mentor did not show up")).get_by_role("checkbox").check()
+        staff.get_by_label("Action:").select_option(label="Mentor no-show — full refund")
+        staff.get_by_role("button", name="Go").click()
+        expect(staff.get_by_text("1 ticket(s) resolved")).to_be_visible()
+
+        page.reload()
+        expect(page.locator(".badge")).to_have_text("Mentor no-show")
+    assert Refund.objects.get().amount_cents == 4000
