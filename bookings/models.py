@@ -148,3 +148,18 @@ class SupportTicket(models.Model):
 
     def __str__(self):
         return f"Ticket #{self.pk}: {self.get_kind_display()} (booking #{self.booking_id}, {self.status})"
+
+
+class SuggestedTime(models.Model):
+    """A free time the mentor offers instead of the requested one; the mentee accepts one with a click."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="suggestions")
+    start = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [models.UniqueConstraint(fields=["booking", "start"], name="one_suggestion_per_time")]
+
+    def __str__(self):
+        return f"{self.start:%Y-%m-%d %H:%M} for booking #{self.booking_id}"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from mentorship.models import MentorProfile, Service
 
 from . import policies, selectors
-from .models import Booking, BookingEvent, SupportTicket
+from .models import Booking, BookingEvent, SuggestedTime, SupportTicket
 
 Status = Booking.Status
 
@@ -447,3 +447,72 @@ def ticket_resolve(ticket_id: int, *, staff, resolution: str) -> SupportTicket:
         booking = Booking.objects.get(pk=ticket.booking_id)
         queue_notification(booking, f"ticket_{resolution}")
     return ticket
+
+
+MAX_SUGGESTIONS = 3
+
+
+def booking_suggest_times(booking_id: int, *, actor, starts: list[datetime], note: str = "") -> Booking:
+    """Instead of the requested time, the mentor offers up to three free ones; the payment stays."""
+    with transaction.atomic():
+        booking = (
+            Booking.objects.select_for_update().select_related("mentor", "service__mentor__user").get(pk=booking_id)
+        )
+        if booking.mentor.user_id != actor.pk:
+            raise BookingError("Only the mentor of this booking can do that.")
+        if booking.status != Status.PENDING:
+            raise BookingError(f"This booking is {booking.get_status_display().lower()} now, so nothing was changed.")
+        starts = sorted(set(starts))
+        if not 1 <= len(starts) <= MAX_SUGGESTIONS:
+            raise BookingError(f"Pick one to {MAX_SUGGESTIONS} other times.")
+        if not all(selectors.is_open(booking.service, start, ignoring=booking.pk) for start in starts):
+            raise BookingError("One of those times is no longer free. Please pick again.")
+        booking.suggestions.all().delete()
+        SuggestedTime.objects.bulk_create(SuggestedTime(booking=booking, start=start) for start in starts)
+        BookingEvent.objects.create(
+            booking=booking,
+            actor=actor,
+            from_status=booking.status,
+            to_status=booking.status,
+            note=(note.strip() or "Suggested other times")[:300],
+        )
+        queue_notification(booking, "times_suggested")
+    return booking
+
+
+def booking_accept_suggestion(booking_id: int, *, actor, suggestion_id: int, now: datetime | None = None) -> Booking:
+    """The mentee takes one of the mentor's times: the booking moves there and is confirmed, same payment."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_related("mentor").get(pk=booking_id)
+        MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)
+        booking = (
+            Booking.objects.select_for_update().select_related("service__mentor__user", "mentor").get(pk=booking_id)
+        )
+        if booking.mentee_id != actor.pk:
+            raise BookingError("Only the mentee of this booking can accept a time.")
+        suggestion = booking.suggestions.filter(pk=suggestion_id).first()
+        if booking.status != Status.PENDING or suggestion is None:
+            raise BookingError("That suggestion is no longer open, so nothing was changed.")
+        if not selectors.is_open(booking.service, suggestion.start, now=now, ignoring=booking.pk):
+            raise BookingError(SLOT_TAKEN)
+        shift = suggestion.start - booking.start
+        booking.start, booking.end = booking.start + shift, booking.end + shift
+        booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
+        try:
+            with transaction.atomic():
+                booking.save(update_fields=["start", "end", "blocked_start", "blocked_end", "updated_at"])
+        except IntegrityError:
+            raise BookingError(SLOT_TAKEN) from None
+        booking.suggestions.all().delete()
+        booking = _transition(
+            booking.pk,
+            allowed_from=(Status.PENDING,),
+            to=Status.CONFIRMED,
+            actor=actor,
+            note="Accepted a suggested time",
+        )
+        booking.confirmed_at = now
+        booking.save(update_fields=["confirmed_at", "updated_at"])
+        queue_notification(booking, "suggestion_accepted")
+    return booking

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +20,7 @@ from mentorship.views import approved_mentor_required
 from mentorship.zones import canonical_zone
 
 from . import policies, selectors, services
-from .forms import BookSessionForm, DeclineForm, LinksForm
+from .forms import BookSessionForm, DeclineForm, LinksForm, parse_start
 from .models import Booking
 from .slots import group_by_local_day
 
@@ -137,17 +138,25 @@ def my_bookings(request):
     )
 
 
+def _suggestable_days(booking: Booking):
+    """Free times of the same session type in the next two weeks, other than the requested one."""
+    now = timezone.now()
+    slots = selectors.open_slots(booking.service, start=now, end=now + timedelta(days=14), ignoring=booking.pk)
+    return group_by_local_day([s for s in slots if s != booking.start][:40], timezone.get_current_timezone())
+
+
 @login_required
 def booking_detail(request, booking_id: int):
     booking = selectors.booking_for_party(request.user, booking_id)
     if booking is None:
         raise Http404("No such booking.")
+    is_mentor = booking.mentor.user_id == request.user.pk
     return render(
         request,
         "bookings/booking_detail.html",
         {
             "booking": booking,
-            "is_mentor": booking.mentor.user_id == request.user.pk,
+            "is_mentor": is_mentor,
             "events": booking.events.select_related("actor"),
             "decline_form": DeclineForm(),
             "links_form": LinksForm(
@@ -161,6 +170,8 @@ def booking_detail(request, booking_id: int):
             and timezone.now() < booking.cancellation_deadline
             and booking.reschedules_used < booking.reschedule_limit,
             "open_ticket": booking.tickets.filter(status="open").first(),
+            "suggestions": booking.suggestions.all() if booking.status == Booking.Status.PENDING else [],
+            "suggestable_days": _suggestable_days(booking) if is_mentor and booking.status == "pending" else [],
         },
     )
 
@@ -315,4 +326,39 @@ def report_no_show(request, booking_id: int):
         messages.error(request, str(error))
     else:
         messages.success(request, f"Reported (ticket #{ticket.pk}). Our support team will get back to you both.")
+    return redirect("booking_detail", booking_id=booking_id)
+
+
+@login_required
+@require_POST
+def suggest_times(request, booking_id: int):
+    try:
+        starts = [parse_start(value) for value in request.POST.getlist("start")]
+    except ValidationError:
+        messages.error(request, "Pick times from the list.")
+        return redirect("booking_detail", booking_id=booking_id)
+    try:
+        services.booking_suggest_times(booking_id, actor=request.user, starts=starts, note=request.POST.get("note", ""))
+    except Booking.DoesNotExist:
+        raise Http404("No such booking.") from None
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Suggestions sent. The booking stays pending until the mentee picks one.")
+    return redirect("booking_detail", booking_id=booking_id)
+
+
+@login_required
+@require_POST
+def accept_suggestion(request, booking_id: int):
+    try:
+        services.booking_accept_suggestion(
+            booking_id, actor=request.user, suggestion_id=int(request.POST.get("suggestion", "0") or 0)
+        )
+    except (Booking.DoesNotExist, ValueError):
+        raise Http404("No such booking.") from None
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Confirmed for the new time. See you there!")
     return redirect("booking_detail", booking_id=booking_id)

@@ -21,6 +21,8 @@ BOOKING_MESSAGES = {
     "booking_cancelled_by_mentee": ("both", "Session cancelled: {service} on {day}", "booking_cancelled"),
     "booking_cancelled_by_mentor": ("both", "{mentor} cancelled your session — full refund", "booking_cancelled"),
     "booking_rescheduled": ("both", "Session moved to {day}", "booking_rescheduled"),
+    "times_suggested": ("mentee", "{mentor} suggests other times", "times_suggested"),
+    "suggestion_accepted": ("both", "Confirmed for {day}", "booking_confirmed"),
     "complete_reminder": ("mentor", "Please mark your session with {mentee} complete", "complete_reminder"),
     "no_show_reported": ("both", "No-show reported for your session on {day}", "no_show_reported"),
     "ticket_mentor_no_show_refund": ("both", "Your no-show report is settled", "ticket_resolved"),

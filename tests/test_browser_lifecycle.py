@@ -103,3 +103,30 @@ def test_a_mentor_no_show_report_is_resolved_by_staff_in_admin_with_a_refund(new
         page.reload()
         expect(page.locator(".badge")).to_have_text("Mentor no-show")
     assert Refund.objects.get().amount_cents == 4000
+
+
+def test_the_mentor_suggests_other_times_and_the_mentee_accepts_one(new_page, mentor, stripe_server):
+    booking = booked(mentor, stripe_server, confirm=False)
+    page = new_page("America/New_York")
+    log_in(page, mentor.user.email)
+    page.get_by_role("link", name="Bookings", exact=True).click()
+    page.get_by_role("link", name="Suggest other times…").click()
+    page.get_by_text("Suggest other times instead…").click()
+    boxes = page.get_by_role("checkbox")
+    boxes.nth(2).check()
+    boxes.nth(5).check()
+    page.get_by_label("Note to").fill("Mornings are better for me that week.")
+    page.get_by_role("button", name="Send suggestions").click()
+    expect(page.get_by_role("status")).to_contain_text("Suggestions sent")
+
+    mentee = new_page("Europe/London")
+    log_in(mentee, booking.mentee.email)
+    mentee.goto(f"/bookings/{booking.pk}/")
+    offer = mentee.get_by_role("region", name="Maya Mentor suggests other times")
+    expect(offer.get_by_role("button", name=re.compile("Accept"))).to_have_count(2)
+    shot(mentee, "16-suggested-times")
+    offer.get_by_role("button", name=re.compile("Accept")).first.click()
+    expect(mentee.get_by_role("status")).to_contain_text("Confirmed for the new time")
+    expect(mentee.locator(".badge")).to_have_text("Confirmed")
+    booking.refresh_from_db()
+    assert booking.status == "confirmed" and booking.payments.count() == 1 and not Refund.objects.exists()

@@ -210,3 +210,24 @@ def test_the_mentor_is_reminded_once_to_mark_complete(mentor, stripe_server):
         assert reminders.send_complete_reminders() == 0
     assert [m.to for m in mail.outbox] == [[mentor.user.email]]
     assert "mark your session" in mail.outbox[0].subject
+
+
+def test_the_mentor_suggests_other_times_and_the_mentee_accepts_one_keeping_the_payment(mentor, stripe_server):
+    booking = booked(mentor, stripe_server, confirm=False)
+    others = selectors.open_slots(
+        booking.service, start=booking.start + timedelta(hours=1), end=booking.start + timedelta(days=1)
+    )
+    with pytest.raises(services.BookingError, match="one to 3"):
+        services.booking_suggest_times(booking.pk, actor=mentor.user, starts=others[:4])
+    services.booking_suggest_times(booking.pk, actor=mentor.user, starts=others[:2])
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.PENDING and booking.suggestions.count() == 2
+    assert any("suggests other times" in m.subject for m in mail.outbox)
+    second = booking.suggestions.last()
+    with pytest.raises(services.BookingError, match="Only the mentee"):
+        services.booking_accept_suggestion(booking.pk, actor=mentor.user, suggestion_id=second.pk)
+    services.booking_accept_suggestion(booking.pk, actor=booking.mentee, suggestion_id=second.pk)
+    booking.refresh_from_db()
+    assert (booking.status, booking.start) == (Booking.Status.CONFIRMED, others[1])
+    assert not booking.suggestions.exists() and not Refund.objects.exists()
+    assert booking.payments.count() == 1
