@@ -192,3 +192,17 @@ def test_notice_and_horizon_come_from_the_mentors_rules(mentor, intro):
     slots = selectors.open_slots(intro, start=now, end=now + timedelta(days=30))
     assert slots and min(slots) >= now + timedelta(hours=48)
     assert max(slots) < now + timedelta(days=5)
+
+
+def test_policies_show_on_the_profile_and_are_kept_on_the_booking_as_agreed(client, mentor, intro, stripe_server):
+    mentor.cancellation_window_hours, mentor.no_show_policy = 72, "No refund if you miss it."
+    mentor.save()
+    page = client.get(reverse("mentor_profile", args=[mentor.pk])).content.decode()
+    assert "Cancel more than 72 hours before the start" in page and "No refund if you miss it." in page
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=first_open_slot(intro))
+    mentor.cancellation_window_hours = 1
+    mentor.save()
+    booking.refresh_from_db()
+    assert (booking.cancellation_window_hours, booking.no_show_policy) == (72, "No refund if you miss it.")
+    client.force_login(booking.mentee)
+    assert "Cancel more than 72 hours" in client.get(reverse("checkout", args=[booking.pk])).content.decode()
