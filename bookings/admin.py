@@ -49,7 +49,7 @@ class SupportTicketAdmin(admin.ModelAdmin):
         "resolved_at",
         "created_at",
     ]
-    actions = ["mentor_no_show_refund", "mentee_no_show", "reject_claim"]
+    actions = ["mentor_no_show_refund", "mentee_no_show", "full_refund", "reject_claim"]
 
     def has_add_permission(self, request):
         return False
@@ -73,6 +73,10 @@ class SupportTicketAdmin(admin.ModelAdmin):
     @admin.action(description="Mentee no-show — per policy")
     def mentee_no_show(self, request, queryset):
         self._resolve(request, queryset, SupportTicket.Resolution.MENTEE_NO_SHOW)
+
+    @admin.action(description="Dispute — full refund")
+    def full_refund(self, request, queryset):
+        self._resolve(request, queryset, SupportTicket.Resolution.FULL_REFUND)
 
     @admin.action(description="Reject claim")
     def reject_claim(self, request, queryset):

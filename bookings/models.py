@@ -124,6 +124,7 @@ class SupportTicket(models.Model):
     class Resolution(models.TextChoices):
         MENTOR_NO_SHOW_REFUND = "mentor_no_show_refund", "Mentor no-show — full refund"
         MENTEE_NO_SHOW = "mentee_no_show", "Mentee no-show — per policy"
+        FULL_REFUND = "full_refund", "Dispute — full refund"
         REJECTED = "rejected", "Claim rejected"
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="tickets")

@@ -439,6 +439,8 @@ def ticket_resolve(ticket_id: int, *, staff, resolution: str) -> SupportTicket:
                 note="Mentee no-show",
             )
             _on_commit_task("payments.tasks.record_session_earning", ticket.booking_id)
+        elif resolution == SupportTicket.Resolution.FULL_REFUND:
+            _on_commit_task("payments.tasks.refund_booking", ticket.booking_id, "dispute")
         elif resolution != SupportTicket.Resolution.REJECTED:
             raise BookingError("Unknown resolution.")
         ticket.status, ticket.resolution = SupportTicket.Status.RESOLVED, resolution
@@ -453,14 +455,15 @@ MAX_SUGGESTIONS = 3
 
 
 def booking_suggest_times(booking_id: int, *, actor, starts: list[datetime], note: str = "") -> Booking:
-    """Instead of the requested time, the mentor offers up to three free ones; the payment stays."""
+    """The mentor offers up to three other free times, instead of the requested one (pending) or to move a
+    confirmed session; the payment stays."""
     with transaction.atomic():
         booking = (
             Booking.objects.select_for_update().select_related("mentor", "service__mentor__user").get(pk=booking_id)
         )
         if booking.mentor.user_id != actor.pk:
             raise BookingError("Only the mentor of this booking can do that.")
-        if booking.status != Status.PENDING:
+        if booking.status not in (Status.PENDING, Status.CONFIRMED):
             raise BookingError(f"This booking is {booking.get_status_display().lower()} now, so nothing was changed.")
         starts = sorted(set(starts))
         if not 1 <= len(starts) <= MAX_SUGGESTIONS:
@@ -492,7 +495,7 @@ def booking_accept_suggestion(booking_id: int, *, actor, suggestion_id: int, now
         if booking.mentee_id != actor.pk:
             raise BookingError("Only the mentee of this booking can accept a time.")
         suggestion = booking.suggestions.filter(pk=suggestion_id).first()
-        if booking.status != Status.PENDING or suggestion is None:
+        if booking.status not in (Status.PENDING, Status.CONFIRMED) or suggestion is None:
             raise BookingError("That suggestion is no longer open, so nothing was changed.")
         if not selectors.is_open(booking.service, suggestion.start, now=now, ignoring=booking.pk):
             raise BookingError(SLOT_TAKEN)
@@ -505,6 +508,12 @@ def booking_accept_suggestion(booking_id: int, *, actor, suggestion_id: int, now
         except IntegrityError:
             raise BookingError(SLOT_TAKEN) from None
         booking.suggestions.all().delete()
+        if booking.status == Status.CONFIRMED:  # the mentor proposed moving a confirmed session
+            BookingEvent.objects.create(
+                booking=booking, actor=actor, from_status=booking.status, to_status=booking.status, note="Moved"
+            )
+            queue_notification(booking, "booking_rescheduled")
+            return booking
         booking = _transition(
             booking.pk,
             allowed_from=(Status.PENDING,),
@@ -516,3 +525,18 @@ def booking_accept_suggestion(booking_id: int, *, actor, suggestion_id: int, now
         booking.save(update_fields=["confirmed_at", "updated_at"])
         queue_notification(booking, "suggestion_accepted")
     return booking
+
+
+def dispute_open(booking_id: int, *, actor, note: str) -> SupportTicket:
+    """Either party asks support to look at a booking (refund disagreements, missed sessions, conduct)."""
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().select_related("mentor").get(pk=booking_id)
+        if actor.pk not in (booking.mentee_id, booking.mentor.user_id):
+            raise BookingError("Only the mentee or the mentor of this booking can contact support about it.")
+        if not note.strip():
+            raise BookingError("Tell us what happened, so support can help.")
+        if booking.tickets.filter(status=SupportTicket.Status.OPEN).exists():
+            raise BookingError("There is already an open report for this session; our support team is on it.")
+        return SupportTicket.objects.create(
+            booking=booking, opened_by=actor, kind=SupportTicket.Kind.DISPUTE, note=note.strip()[:2000]
+        )

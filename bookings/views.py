@@ -170,8 +170,10 @@ def booking_detail(request, booking_id: int):
             and timezone.now() < booking.cancellation_deadline
             and booking.reschedules_used < booking.reschedule_limit,
             "open_ticket": booking.tickets.filter(status="open").first(),
-            "suggestions": booking.suggestions.all() if booking.status == Booking.Status.PENDING else [],
-            "suggestable_days": _suggestable_days(booking) if is_mentor and booking.status == "pending" else [],
+            "suggestions": booking.suggestions.all() if booking.status in ("pending", "confirmed") else [],
+            "suggestable_days": _suggestable_days(booking)
+            if is_mentor and booking.status in ("pending", "confirmed") and booking.start > timezone.now()
+            else [],
         },
     )
 
@@ -361,4 +363,18 @@ def accept_suggestion(request, booking_id: int):
         messages.error(request, str(error))
     else:
         messages.success(request, "Confirmed for the new time. See you there!")
+    return redirect("booking_detail", booking_id=booking_id)
+
+
+@login_required
+@require_POST
+def contact_support(request, booking_id: int):
+    try:
+        ticket = services.dispute_open(booking_id, actor=request.user, note=request.POST.get("note", ""))
+    except Booking.DoesNotExist:
+        raise Http404("No such booking.") from None
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Sent to support (ticket #{ticket.pk}). We'll reply by e-mail.")
     return redirect("booking_detail", booking_id=booking_id)

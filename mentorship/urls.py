@@ -35,6 +35,7 @@ urlpatterns = [
     path("bookings/<int:booking_id>/no-show/", booking_views.report_no_show, name="booking_no_show"),
     path("bookings/<int:booking_id>/suggest/", booking_views.suggest_times, name="booking_suggest"),
     path("bookings/<int:booking_id>/accept/", booking_views.accept_suggestion, name="booking_accept"),
+    path("bookings/<int:booking_id>/support/", booking_views.contact_support, name="booking_support"),
     path("bookings/<int:booking_id>/refund/", payment_views.grant_refund, name="grant_refund"),
     path("checkout/<int:booking_id>/", payment_views.checkout, name="checkout"),
     path("checkout/<int:booking_id>/pay/", payment_views.pay, name="checkout_pay"),

@@ -17,7 +17,7 @@ BOOKING_MESSAGES = {
     "booking_confirmed": ("mentee", "{mentor} confirmed your session", "booking_confirmed"),
     "booking_declined": ("mentee", "{mentor} declined your session — full refund on its way", "booking_declined"),
     "booking_completed": ("mentee", "Your session with {mentor} is complete", "booking_completed"),
-    "booking_expired": ("mentee", "{mentor} did not answer in time — full refund on its way", "booking_expired"),
+    "booking_expired": ("both", "Request expired without an answer — full refund", "booking_expired"),
     "booking_cancelled_by_mentee": ("both", "Session cancelled: {service} on {day}", "booking_cancelled"),
     "booking_cancelled_by_mentor": ("both", "{mentor} cancelled your session — full refund", "booking_cancelled"),
     "booking_rescheduled": ("both", "Session moved to {day}", "booking_rescheduled"),
@@ -25,9 +25,10 @@ BOOKING_MESSAGES = {
     "suggestion_accepted": ("both", "Confirmed for {day}", "booking_confirmed"),
     "complete_reminder": ("mentor", "Please mark your session with {mentee} complete", "complete_reminder"),
     "no_show_reported": ("both", "No-show reported for your session on {day}", "no_show_reported"),
-    "ticket_mentor_no_show_refund": ("both", "Your no-show report is settled", "ticket_resolved"),
-    "ticket_mentee_no_show": ("both", "Your no-show report is settled", "ticket_resolved"),
-    "ticket_rejected": ("both", "Your no-show report is settled", "ticket_resolved"),
+    "ticket_mentor_no_show_refund": ("both", "Your support request is settled", "ticket_resolved"),
+    "ticket_mentee_no_show": ("both", "Your support request is settled", "ticket_resolved"),
+    "ticket_rejected": ("both", "Your support request is settled", "ticket_resolved"),
+    "ticket_full_refund": ("both", "Your support request is settled", "ticket_resolved"),
 }
 
 

@@ -231,3 +231,30 @@ def test_the_mentor_suggests_other_times_and_the_mentee_accepts_one_keeping_the_
     assert (booking.status, booking.start) == (Booking.Status.CONFIRMED, others[1])
     assert not booking.suggestions.exists() and not Refund.objects.exists()
     assert booking.payments.count() == 1
+
+
+def test_the_mentor_proposes_moving_a_confirmed_session_and_it_stays_confirmed(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    later = selectors.open_slots(
+        booking.service, start=booking.start + timedelta(hours=2), end=booking.start + timedelta(days=1)
+    )
+    services.booking_suggest_times(booking.pk, actor=mentor.user, starts=[later[0]])
+    services.booking_accept_suggestion(booking.pk, actor=booking.mentee, suggestion_id=booking.suggestions.get().pk)
+    booking.refresh_from_db()
+    assert (booking.status, booking.start, booking.reschedules_used) == (Booking.Status.CONFIRMED, later[0], 0)
+    assert any("Session moved" in m.subject for m in mail.outbox)
+
+
+def test_either_party_can_open_a_dispute_and_staff_can_refund_it(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    services.booking_complete(booking.pk, actor=mentor.user, now=booking.end)
+    with pytest.raises(services.BookingError, match="Tell us what happened"):
+        services.dispute_open(booking.pk, actor=booking.mentee, note=" ")
+    ticket = services.dispute_open(booking.pk, actor=booking.mentee, note="The session was 10 minutes long.")
+    services.ticket_resolve(
+        ticket.pk, staff=UserFactory(is_staff=True), resolution=SupportTicket.Resolution.FULL_REFUND
+    )
+    assert Refund.objects.get().amount_cents == 4000
+    from payments import ledger
+
+    assert ledger.balance_cents(mentor) == 0  # the refund after completion took the share back
