@@ -85,7 +85,7 @@ def test_a_mentor_no_show_report_is_resolved_by_staff_in_admin_with_a_refund(new
         log_in(page, booking.mentee.email)
         page.goto(f"/bookings/{booking.pk}/")
         page.get_by_text("Report mentor no-show").click()
-        page.get_by_label("What happened?").fill("Waited 12 minutes, nobody came.")
+        page.get_by_label("What happened? (for our support team)").fill("Waited 12 minutes, nobody came.")
         page.get_by_role("button", name="Send report").click()
         expect(page.get_by_role("status")).to_contain_text("Reported")
 
