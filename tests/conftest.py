@@ -61,6 +61,9 @@ def stripe_server(_stripe_process, settings):
 
 @pytest.fixture(scope="session")
 def browser():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not executable:
         skip_or_fail("No Chromium found: install Debian's `chromium` package to run browser tests")
@@ -82,7 +85,9 @@ def new_page(browser, live_server, request):
         context = browser.new_context(
             base_url=live_server.url, timezone_id=time_zone, viewport={"width": 1200, "height": 900}
         )
-        context.set_default_timeout(10_000)
+        # Generous limits: CI machines have two cores shared by the server, the browser and the tests.
+        context.set_default_timeout(20_000)
+        context.set_default_navigation_timeout(30_000)
         contexts.append(context)
         return context.new_page()
 
