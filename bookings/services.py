@@ -75,6 +75,34 @@ def _transition(
     return booking
 
 
+def _note(booking: Booking, actor, note: str) -> None:
+    """An audit row for a change that keeps the status (links, a move, a report)."""
+    BookingEvent.objects.create(
+        booking=booking, actor=actor, from_status=booking.status, to_status=booking.status, note=note[:300]
+    )
+
+
+def _lock_for_move(booking_id: int) -> Booking:
+    """Lock the mentor, then the booking: the order every path that takes time uses."""
+    mentor_id = Booking.objects.filter(pk=booking_id).values_list("mentor_id", flat=True).get()
+    MentorProfile.objects.select_for_update().get(pk=mentor_id)
+    return Booking.objects.select_for_update().select_related("service__mentor__user", "mentor").get(pk=booking_id)
+
+
+def _move(booking: Booking, new_start: datetime, *, now: datetime) -> None:
+    """Move a locked booking, buffers and all, to a start that is free under every rule."""
+    if not selectors.is_open(booking.service, new_start, now=now, ignoring=booking.pk):
+        raise BookingError(SLOT_TAKEN)
+    shift = new_start - booking.start
+    booking.start, booking.end = booking.start + shift, booking.end + shift
+    booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
+    try:
+        with transaction.atomic():
+            booking.save(update_fields=["start", "end", "blocked_start", "blocked_end", "updated_at"])
+    except IntegrityError:  # the database's overlap constraint
+        raise BookingError(SLOT_TAKEN) from None
+
+
 def booking_hold(
     *, mentee, service: Service, start: datetime, message: str = "", now: datetime | None = None
 ) -> Booking:
@@ -334,9 +362,7 @@ def booking_set_links(booking_id: int, *, actor, meeting_link: str, availability
         booking.meeting_link, booking.availability_link = meeting_link, availability_link
         booking.save(update_fields=["meeting_link", "availability_link", "updated_at"])
         if changed:
-            BookingEvent.objects.create(
-                booking=booking, actor=actor, from_status=booking.status, to_status=booking.status, note="Links updated"
-            )
+            _note(booking, actor, "Links updated")
     return booking
 
 
@@ -344,9 +370,7 @@ def booking_reschedule(booking_id: int, *, actor, new_start: datetime, now: date
     """The mentee moves the booking to another free time, before the cancellation window, without paying again."""
     now = now or timezone.now()
     with transaction.atomic():
-        booking = Booking.objects.select_related("service__mentor__user").get(pk=booking_id)
-        MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)
-        booking = Booking.objects.select_for_update().select_related("service__mentor__user").get(pk=booking_id)
+        booking = _lock_for_move(booking_id)
         if actor.pk != booking.mentee_id:
             raise BookingError("Only the mentee of this booking can move it.")
         if booking.status not in (Status.PENDING, Status.CONFIRMED):
@@ -357,27 +381,11 @@ def booking_reschedule(booking_id: int, *, actor, new_start: datetime, now: date
             raise BookingError(
                 f"This booking has already been moved {booking.reschedules_used} times, the most allowed."
             )
-        if not selectors.is_open(booking.service, new_start, now=now, ignoring=booking.pk):
-            raise BookingError(SLOT_TAKEN)
         old_start = booking.start
-        shift = new_start - booking.start
-        booking.start, booking.end = booking.start + shift, booking.end + shift
-        booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
+        _move(booking, new_start, now=now)
+        Booking.objects.filter(pk=booking.pk).update(reschedules_used=booking.reschedules_used + 1)
         booking.reschedules_used += 1
-        try:
-            with transaction.atomic():
-                booking.save(
-                    update_fields=["start", "end", "blocked_start", "blocked_end", "reschedules_used", "updated_at"]
-                )
-        except IntegrityError:
-            raise BookingError(SLOT_TAKEN) from None
-        BookingEvent.objects.create(
-            booking=booking,
-            actor=actor,
-            from_status=booking.status,
-            to_status=booking.status,
-            note=f"Moved from {old_start:%Y-%m-%d %H:%M} UTC",
-        )
+        _note(booking, actor, f"Moved from {old_start:%Y-%m-%d %H:%M} UTC")
         queue_notification(booking, "booking_rescheduled")
     return booking
 
@@ -403,13 +411,7 @@ def no_show_report(booking_id: int, *, actor, note: str = "", now: datetime | No
         if booking.tickets.filter(status=SupportTicket.Status.OPEN).exists():
             raise BookingError("There is already an open report for this session; our support team is on it.")
         ticket = SupportTicket.objects.create(booking=booking, opened_by=actor, kind=kind, note=note.strip()[:2000])
-        BookingEvent.objects.create(
-            booking=booking,
-            actor=actor,
-            from_status=booking.status,
-            to_status=booking.status,
-            note=ticket.get_kind_display(),
-        )
+        _note(booking, actor, ticket.get_kind_display())
         queue_notification(booking, "no_show_reported")
     return ticket
 
@@ -472,46 +474,25 @@ def booking_suggest_times(booking_id: int, *, actor, starts: list[datetime], not
             raise BookingError("One of those times is no longer free. Please pick again.")
         booking.suggestions.all().delete()
         SuggestedTime.objects.bulk_create(SuggestedTime(booking=booking, start=start) for start in starts)
-        BookingEvent.objects.create(
-            booking=booking,
-            actor=actor,
-            from_status=booking.status,
-            to_status=booking.status,
-            note=(note.strip() or "Suggested other times")[:300],
-        )
+        _note(booking, actor, note.strip() or "Suggested other times")
         queue_notification(booking, "times_suggested")
     return booking
 
 
 def booking_accept_suggestion(booking_id: int, *, actor, suggestion_id: int, now: datetime | None = None) -> Booking:
-    """The mentee takes one of the mentor's times: the booking moves there and is confirmed, same payment."""
+    """The mentee takes one of the mentor's times: the booking moves there (and a pending one is confirmed)."""
     now = now or timezone.now()
     with transaction.atomic():
-        booking = Booking.objects.select_related("mentor").get(pk=booking_id)
-        MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)
-        booking = (
-            Booking.objects.select_for_update().select_related("service__mentor__user", "mentor").get(pk=booking_id)
-        )
+        booking = _lock_for_move(booking_id)
         if booking.mentee_id != actor.pk:
             raise BookingError("Only the mentee of this booking can accept a time.")
         suggestion = booking.suggestions.filter(pk=suggestion_id).first()
         if booking.status not in (Status.PENDING, Status.CONFIRMED) or suggestion is None:
             raise BookingError("That suggestion is no longer open, so nothing was changed.")
-        if not selectors.is_open(booking.service, suggestion.start, now=now, ignoring=booking.pk):
-            raise BookingError(SLOT_TAKEN)
-        shift = suggestion.start - booking.start
-        booking.start, booking.end = booking.start + shift, booking.end + shift
-        booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
-        try:
-            with transaction.atomic():
-                booking.save(update_fields=["start", "end", "blocked_start", "blocked_end", "updated_at"])
-        except IntegrityError:
-            raise BookingError(SLOT_TAKEN) from None
+        _move(booking, suggestion.start, now=now)
         booking.suggestions.all().delete()
         if booking.status == Status.CONFIRMED:  # the mentor proposed moving a confirmed session
-            BookingEvent.objects.create(
-                booking=booking, actor=actor, from_status=booking.status, to_status=booking.status, note="Moved"
-            )
+            _note(booking, actor, "Moved to a time the mentor proposed")
             queue_notification(booking, "booking_rescheduled")
             return booking
         booking = _transition(
