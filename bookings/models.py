@@ -54,6 +54,8 @@ class Booking(models.Model):
     last_reminder_hours = models.FloatField(null=True, blank=True, help_text="The last reminder sent, in hours before.")
     nudges_sent = models.PositiveSmallIntegerField(default=0)
     complete_reminder_sent = models.BooleanField(default=False)
+    # Goes up with every change a calendar must hear about (confirm, move, cancel): the .ics SEQUENCE.
+    calendar_sequence = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

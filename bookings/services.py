@@ -96,9 +96,12 @@ def _move(booking: Booking, new_start: datetime, *, now: datetime) -> None:
     shift = new_start - booking.start
     booking.start, booking.end = booking.start + shift, booking.end + shift
     booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
+    booking.calendar_sequence += 1
     try:
         with transaction.atomic():
-            booking.save(update_fields=["start", "end", "blocked_start", "blocked_end", "updated_at"])
+            booking.save(
+                update_fields=["start", "end", "blocked_start", "blocked_end", "calendar_sequence", "updated_at"]
+            )
     except IntegrityError:  # the database's overlap constraint
         raise BookingError(SLOT_TAKEN) from None
 
@@ -223,7 +226,8 @@ def booking_confirm(booking_id: int, *, actor, now: datetime | None = None) -> B
             guard=not_started,
         )
         booking.confirmed_at = now
-        booking.save(update_fields=["confirmed_at", "updated_at"])
+        booking.calendar_sequence += 1
+        booking.save(update_fields=["confirmed_at", "calendar_sequence", "updated_at"])
         queue_notification(booking, "booking_confirmed")
     return booking
 
@@ -343,7 +347,8 @@ def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | 
             guard=not_started,
         )
         booking.cancelled_by, booking.cancellation_summary = by, terms.summary
-        booking.save(update_fields=["cancelled_by", "cancellation_summary", "updated_at"])
+        booking.calendar_sequence += 1
+        booking.save(update_fields=["cancelled_by", "cancellation_summary", "calendar_sequence", "updated_at"])
         if terms.full_refund:
             _on_commit_task("payments.tasks.refund_booking", booking.pk, f"cancelled_by_{by}")
         queue_notification(booking, f"booking_cancelled_by_{by}")
@@ -503,7 +508,8 @@ def booking_accept_suggestion(booking_id: int, *, actor, suggestion_id: int, now
             note="Accepted a suggested time",
         )
         booking.confirmed_at = now
-        booking.save(update_fields=["confirmed_at", "updated_at"])
+        booking.calendar_sequence += 1
+        booking.save(update_fields=["confirmed_at", "calendar_sequence", "updated_at"])
         queue_notification(booking, "suggestion_accepted")
     return booking
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from bookings import views as booking_views
+from notifications import views as notification_views
 from payments import views as payment_views
 
 from . import views
@@ -35,6 +36,7 @@ urlpatterns = [
     path("bookings/<int:booking_id>/no-show/", booking_views.report_no_show, name="booking_no_show"),
     path("bookings/<int:booking_id>/suggest/", booking_views.suggest_times, name="booking_suggest"),
     path("bookings/<int:booking_id>/accept/", booking_views.accept_suggestion, name="booking_accept"),
+    path("bookings/<int:booking_id>/calendar.ics", notification_views.booking_ics, name="booking_ics"),
     path("bookings/<int:booking_id>/support/", booking_views.contact_support, name="booking_support"),
     path("bookings/<int:booking_id>/refund/", payment_views.grant_refund, name="grant_refund"),
     path("checkout/<int:booking_id>/", payment_views.checkout, name="checkout"),

@@ -1,13 +1,14 @@
 """Telling people what happened to a booking: stored in-app, then e-mailed once."""
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bookings.models import Booking
 
+from . import calendar
 from .models import Notification
 
 # kind -> (who hears about it, subject, template). Times in each e-mail are in the recipient's zone.
@@ -29,6 +30,16 @@ BOOKING_MESSAGES = {
     "ticket_mentee_no_show": ("both", "Your support request is settled", "ticket_resolved"),
     "ticket_rejected": ("both", "Your support request is settled", "ticket_resolved"),
     "ticket_full_refund": ("both", "Your support request is settled", "ticket_resolved"),
+}
+
+
+# Notices that change the calendar carry the booking's .ics.
+CALENDAR_KINDS = {
+    "booking_confirmed",
+    "suggestion_accepted",
+    "booking_rescheduled",
+    "booking_cancelled_by_mentee",
+    "booking_cancelled_by_mentor",
 }
 
 
@@ -70,6 +81,10 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
                 day=f"{timezone.localtime(booking.start):%a %-d %b, %H:%M}",
                 lead=kind.removeprefix("reminder_").replace("h", " h"),
             )
+        invite = None
+        if kind in CALENDAR_KINDS:  # the updated invite travels with the e-mail
+            ics = calendar.booking_ics(booking, for_mentor=recipient != booking.mentee)
+            invite = (f"session-{booking.pk}.ics", ics, "text/calendar")
         sent.append(
             notify(
                 recipient,
@@ -78,12 +93,15 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
                 subject=title,
                 body=body,
                 booking=booking,
+                attachment=invite,
             )
         )
     return sent
 
 
-def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=None) -> Notification:
+def notify(
+    recipient, *, kind: str, key: str, subject: str, body: str, booking=None, attachment: tuple | None = None
+) -> Notification:
     """Store the notice and e-mail it, once per key however often this runs."""
     try:
         with transaction.atomic():
@@ -96,7 +114,10 @@ def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=N
     # Claim the e-mail with a conditional update so two workers never both send it.
     if Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now()):
         try:
-            send_mail(notification.subject, notification.body, None, [recipient.email])
+            message = EmailMessage(notification.subject, notification.body, to=[recipient.email])
+            if attachment:
+                message.attach(*attachment)
+            message.send()
         except Exception:
             Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
             raise

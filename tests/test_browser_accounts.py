@@ -60,7 +60,8 @@ def test_a_mentee_applies_staff_approve_and_the_mentor_sets_up_to_be_booked(new_
     )
     assert not MentorProfile.objects.get(user=applicant).availability.exists()
     page.get_by_label("Saturday:").fill("10:00–13:00")
-    page.get_by_label("Sunday:").fill("10:00–13:00")  # two days, so some time is always inside this week
+    page.get_by_label("Sunday:").fill("10:00–13:00")
+    page.get_by_label("Wednesday:").fill("10:00–13:00")  # three days: some time is always inside this week
     page.get_by_role("button", name="Save schedule").click()
     expect(page.get_by_role("status")).to_contain_text("Your schedule is saved")
     shot(page, "9-schedule")

@@ -130,3 +130,18 @@ def test_the_mentor_suggests_other_times_and_the_mentee_accepts_one(new_page, me
     expect(mentee.locator(".badge")).to_have_text("Confirmed")
     booking.refresh_from_db()
     assert booking.status == "confirmed" and booking.payments.count() == 1 and not Refund.objects.exists()
+
+
+def test_the_session_page_offers_calendar_links_and_the_ics_downloads(new_page, mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    page = new_page("Europe/London")
+    log_in(page, booking.mentee.email)
+    page.goto(f"/bookings/{booking.pk}/")
+    expect(page.get_by_role("link", name="Google Calendar")).to_have_attribute(
+        "href", re.compile(r"^https://calendar\.google\.com/calendar/render\?action=TEMPLATE")
+    )
+    expect(page.get_by_role("link", name="Outlook")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Apple (.ics)").click()
+    content = download.value.path().read_bytes()
+    assert b"BEGIN:VEVENT" in content and f"booking-{booking.pk}@".encode() in content

@@ -1,0 +1,100 @@
+"""Calendar invites for bookings: one .ics per booking (icalendar) and add-to-calendar links.
+
+The UID never changes; SEQUENCE follows Booking.calendar_sequence, so a calendar that
+imported the first invite updates the event when the time moves or it is cancelled.
+Times are written in UTC, which every client converts to its own zone correctly.
+"""
+
+from datetime import UTC, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.urls import reverse
+from icalendar import Alarm, Calendar, Event, vCalAddress, vText
+
+from bookings.models import Booking
+
+PRODID = "-//Mentorship//Bookings//EN"
+
+
+def uid(booking: Booking) -> str:
+    host = settings.SITE_URL.split("//", 1)[-1].split("/")[0].split(":")[0] or "mentorship"
+    return f"booking-{booking.pk}@{host}"
+
+
+def _title(booking: Booking, *, for_mentor: bool) -> str:
+    other = booking.mentee if for_mentor else booking.mentor.user
+    return f"{booking.service.title} with {other}"
+
+
+def _description(booking: Booking) -> str:
+    lines = [f"Session page: {settings.SITE_URL}{reverse('booking_detail', args=[booking.pk])}"]
+    if booking.meeting_link:
+        lines.insert(0, f"Join: {booking.meeting_link}")
+    if booking.message:
+        lines.append(f"Topic: {booking.message}")
+    return "\n".join(lines)
+
+
+def booking_ics(booking: Booking, *, for_mentor: bool = False) -> bytes:
+    cancelled = booking.status in (Booking.Status.CANCELLED, Booking.Status.DECLINED, Booking.Status.EXPIRED)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = Event()
+    event.add("uid", uid(booking))
+    event.add("sequence", booking.calendar_sequence)
+    event.add("dtstamp", booking.updated_at.astimezone(UTC))
+    event.add("dtstart", booking.start.astimezone(UTC))
+    event.add("dtend", booking.end.astimezone(UTC))
+    event.add("summary", _title(booking, for_mentor=for_mentor))
+    event.add("description", _description(booking))
+    event.add("url", f"{settings.SITE_URL}{reverse('booking_detail', args=[booking.pk])}")
+    if booking.meeting_link:
+        event.add("location", booking.meeting_link)
+    event.add(
+        "status",
+        "CANCELLED" if cancelled else ("CONFIRMED" if booking.status == Booking.Status.CONFIRMED else "TENTATIVE"),
+    )
+    organizer = vCalAddress(f"mailto:{booking.mentor.user.email}")
+    organizer.params["cn"] = vText(str(booking.mentor.user))
+    event["organizer"] = organizer
+    attendee = vCalAddress(f"mailto:{booking.mentee.email}")
+    attendee.params["cn"] = vText(str(booking.mentee))
+    attendee.params["role"] = vText("REQ-PARTICIPANT")
+    event.add("attendee", attendee, encode=0)
+    if not cancelled:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", _title(booking, for_mentor=for_mentor))
+        alarm.add("trigger", timedelta(minutes=-10))
+        event.add_component(alarm)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def _stamp(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def google_url(booking: Booking, *, for_mentor: bool = False) -> str:
+    query = {
+        "action": "TEMPLATE",
+        "text": _title(booking, for_mentor=for_mentor),
+        "dates": f"{_stamp(booking.start)}/{_stamp(booking.end)}",
+        "details": _description(booking),
+    }
+    return "https://calendar.google.com/calendar/render?" + urlencode(query)
+
+
+def outlook_url(booking: Booking, *, for_mentor: bool = False) -> str:
+    query = {
+        "path": "/calendar/action/compose",
+        "rru": "addevent",
+        "subject": _title(booking, for_mentor=for_mentor),
+        "startdt": booking.start.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "enddt": booking.end.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "body": _description(booking),
+    }
+    return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode(query)
