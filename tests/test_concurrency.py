@@ -216,3 +216,21 @@ def test_sweepers_run_twice_at_once_send_each_reminder_once(stripe_server, paid_
         results = run_together(4, lambda _: reminders.run_all())
     assert sum(r["reminders"] for r in results) == 1
     assert sorted(m.to[0] for m in mail.outbox) == sorted([booking.mentee.email, booking.mentor.user.email])
+
+
+def test_status_sweepers_run_at_once_change_each_booking_once(stripe_server, paid_booking):
+    import time_machine
+    from django.core import mail
+
+    from bookings import services as booking_services
+    from payments.models import Refund
+
+    booking, payment = paid_booking
+    mail.outbox.clear()
+    with time_machine.travel(booking.start + timedelta(minutes=1)):  # unanswered until the start
+        results = run_together(4, lambda _: booking_services.expire_pending_bookings())
+    assert sum(results) == 1
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.EXPIRED
+    assert booking.events.filter(to_status="expired").count() == 1
+    assert [r.amount_cents for r in Refund.objects.filter(payment=payment)] == [4000]
