@@ -106,3 +106,14 @@ def booking_for_party(user, booking_id: int) -> Booking | None:
     if booking is None or not (booking.is_party(user) or user.is_staff):
         return None
     return booking
+
+
+def calendar_bookings(user) -> QuerySet[Booking]:
+    """A person's sessions for their calendar feed: as mentee or mentor, from 30 days ago on."""
+    since = timezone.now() - timedelta(days=30)
+    return (
+        Booking.objects.filter(Q(mentee=user) | Q(mentor__user=user), start__gte=since)
+        .exclude(status__in=[Booking.Status.HELD, Booking.Status.ABANDONED])
+        .select_related("service", "mentor__user", "mentee")
+        .order_by("start")
+    )

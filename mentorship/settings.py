@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mentorship.context_processors.site",
+                "notifications.context_processors.unread",
             ],
         },
     },

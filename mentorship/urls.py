@@ -44,6 +44,10 @@ urlpatterns = [
     path("checkout/<int:booking_id>/authenticated/", payment_views.authenticated, name="checkout_authenticated"),
     path("payments/<int:payment_id>/receipt/", payment_views.receipt, name="receipt"),
     path("payments/stripe/webhook/", payment_views.stripe_webhook, name="stripe_webhook"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/read/", notification_views.notification_read, name="notifications_read"),
+    path("settings/notifications/", notification_views.notification_settings, name="notification_settings"),
+    path("calendar/<str:token>.ics", notification_views.calendar_feed, name="calendar_feed"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

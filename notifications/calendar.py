@@ -36,12 +36,32 @@ def _description(booking: Booking) -> str:
     return "\n".join(lines)
 
 
+def _cancelled(booking: Booking) -> bool:
+    return booking.status in (Booking.Status.CANCELLED, Booking.Status.DECLINED, Booking.Status.EXPIRED)
+
+
 def booking_ics(booking: Booking, *, for_mentor: bool = False) -> bytes:
-    cancelled = booking.status in (Booking.Status.CANCELLED, Booking.Status.DECLINED, Booking.Status.EXPIRED)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    calendar.add("method", "CANCEL" if _cancelled(booking) else "REQUEST")
+    calendar.add_component(_event(booking, for_mentor=for_mentor))
+    return calendar.to_ical()
+
+
+def feed_ics(user, bookings) -> bytes:
+    """A person's sessions (as mentee and as mentor) for a calendar subscription."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "Mentorship sessions")
+    for booking in bookings:
+        calendar.add_component(_event(booking, for_mentor=booking.mentor.user_id == user.pk))
+    return calendar.to_ical()
+
+
+def _event(booking: Booking, *, for_mentor: bool) -> Event:
+    cancelled = _cancelled(booking)
     event = Event()
     event.add("uid", uid(booking))
     event.add("sequence", booking.calendar_sequence)
@@ -70,8 +90,7 @@ def booking_ics(booking: Booking, *, for_mentor: bool = False) -> bytes:
         alarm.add("description", _title(booking, for_mentor=for_mentor))
         alarm.add("trigger", timedelta(minutes=-10))
         event.add_component(alarm)
-    calendar.add_component(event)
-    return calendar.to_ical()
+    return event
 
 
 def _stamp(moment) -> str:

@@ -1,5 +1,7 @@
 """Telling people what happened to a booking: stored in-app, then e-mailed once."""
 
+import secrets
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
@@ -9,7 +11,7 @@ from django.utils import timezone
 from bookings.models import Booking
 
 from . import calendar
-from .models import Notification
+from .models import CalendarFeed, Notification, Preferences
 
 # kind -> (who hears about it, subject, template). Times in each e-mail are in the recipient's zone.
 BOOKING_MESSAGES = {
@@ -41,6 +43,43 @@ CALENDAR_KINDS = {
     "booking_cancelled_by_mentee",
     "booking_cancelled_by_mentor",
 }
+
+
+def wants_email(user, kind: str) -> bool:
+    preferences = Preferences.objects.filter(user=user).first()
+    if preferences is None:
+        return True
+    if kind.startswith(("reminder_", "pending_nudge_", "complete_reminder")):
+        return preferences.email_reminders
+    if kind.startswith("payout"):
+        return preferences.email_payouts
+    return preferences.email_bookings
+
+
+def preferences_update(user, **choices) -> Preferences:
+    preferences, _ = Preferences.objects.get_or_create(user=user)
+    for name, value in choices.items():
+        setattr(preferences, name, value)
+    preferences.save()
+    return preferences
+
+
+def mark_read(user, *, notification_id: int | None = None) -> int:
+    """Mark one (or every) unread notification of this person as read."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())
+
+
+def calendar_feed_token(user, *, reset: bool = False) -> str:
+    """The secret of the person's calendar feed; resetting makes the old address stop working."""
+    feed = CalendarFeed.objects.filter(user=user).first()
+    if feed is None or reset:
+        token = secrets.token_urlsafe(32)
+        CalendarFeed.objects.update_or_create(user=user, defaults={"token": token})
+        return token
+    return feed.token
 
 
 def message_for(kind: str) -> tuple[str, str, str]:
@@ -111,6 +150,8 @@ def notify(
             )
     except IntegrityError:
         notification = Notification.objects.get(key=key)
+    if not wants_email(recipient, kind):
+        return notification  # kept in the app; the person asked for no e-mail of this kind
     # Claim the e-mail with a conditional update so two workers never both send it.
     if Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now()):
         try:

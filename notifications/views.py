@@ -1,11 +1,24 @@
-"""Calendar downloads for a booking's parties."""
+"""Notifications, e-mail preferences and calendar downloads."""
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from bookings import selectors
 
-from . import calendar
+from . import calendar, services
+from . import selectors as notification_selectors
+from .models import CalendarFeed, Preferences
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = Preferences
+        fields = ["email_bookings", "email_reminders", "email_payouts"]
 
 
 @login_required
@@ -16,4 +29,56 @@ def booking_ics(request, booking_id: int):
     body = calendar.booking_ics(booking, for_mentor=booking.mentor.user_id == request.user.pk)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="session-{booking.pk}.ics"'
+    return response
+
+
+@login_required
+def notification_list(request):
+    return render(request, "notifications/list.html", {"notifications": notification_selectors.recent(request.user)})
+
+
+@login_required
+@require_POST
+def notification_read(request):
+    """Mark one notification (or all, without an id) as read; opening one goes on to its booking."""
+    notification_id = request.POST.get("notification")
+    if notification_id and notification_id.isdigit():
+        services.mark_read(request.user, notification_id=int(notification_id))
+        booking_id = request.POST.get("booking", "")
+        if booking_id.isdigit():
+            return redirect("booking_detail", booking_id=int(booking_id))
+    else:
+        count = services.mark_read(request.user)
+        messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
+    return redirect("notifications")
+
+
+@login_required
+def notification_settings(request):
+    preferences = Preferences.objects.filter(user=request.user).first() or Preferences(user=request.user)
+    form = PreferencesForm(request.POST or None, instance=preferences)
+    if request.method == "POST":
+        if "reset_feed" in request.POST:
+            services.calendar_feed_token(request.user, reset=True)
+            messages.success(request, "New calendar address made. The old one no longer works.")
+            return redirect("notification_settings")
+        if form.is_valid():
+            services.preferences_update(request.user, **form.cleaned_data)
+            messages.success(request, "Your e-mail choices are saved. Everything still shows under Notifications.")
+            return redirect("notification_settings")
+    token = services.calendar_feed_token(request.user)
+    feed_url = request.build_absolute_uri(reverse("calendar_feed", args=[token]))
+    return render(request, "notifications/settings.html", {"form": form, "feed_url": feed_url})
+
+
+def calendar_feed(request, token: str):
+    """A calendar app fetches this without logging in: the secret token is the key."""
+    feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
+    if feed is None:
+        raise Http404("No such calendar.")
+    response = HttpResponse(
+        calendar.feed_ics(feed.user, selectors.calendar_bookings(feed.user)),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Cache-Control"] = "private, max-age=300"
     return response
