@@ -527,3 +527,9 @@ def dispute_open(booking_id: int, *, actor, note: str) -> SupportTicket:
         return SupportTicket.objects.create(
             booking=booking, opened_by=actor, kind=SupportTicket.Kind.DISPUTE, note=note.strip()[:2000]
         )
+
+
+def booking_assign_meeting_link(booking_id: int, link: str) -> str:
+    """Give a confirmed booking a generated meeting link unless it has one; returns the link it has."""
+    Booking.objects.filter(pk=booking_id, meeting_link="").update(meeting_link=link)
+    return Booking.objects.values_list("meeting_link", flat=True).get(pk=booking_id)

@@ -199,6 +199,8 @@ STRIPE_JS_URL = env.str(
     "STRIPE_JS_URL", default=f"{LOCAL_STRIPE_BASE}/js.stripe.com/v3/" if DEBUG else "https://js.stripe.com/v3/"
 )
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd")
+# Meeting rooms for confirmed sessions when the mentor gives no link of their own.
+JITSI_BASE_URL = env.str("JITSI_BASE_URL", default="https://meet.jit.si")
 # Put in front of every idempotency key; give each environment sharing a Stripe account its own.
 STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bookings.models import Booking
 
-from . import calendar
+from . import calendar, meetings
 from .models import CalendarFeed, Notification, Preferences
 
 # kind -> (who hears about it, subject, template). Times in each e-mail are in the recipient's zone.
@@ -92,6 +92,8 @@ def message_for(kind: str) -> tuple[str, str, str]:
 
 def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
     booking = Booking.objects.select_related("mentee", "mentor__user", "service").get(pk=booking_id)
+    if kind in CALENDAR_KINDS:
+        meetings.ensure_link(booking)  # the confirmation carries where to meet
     audience, subject, template = message_for(kind)
     recipients = {"mentor": [booking.mentor.user], "mentee": [booking.mentee]}.get(
         audience, [booking.mentee, booking.mentor.user]

@@ -258,3 +258,20 @@ def test_either_party_can_open_a_dispute_and_staff_can_refund_it(mentor, stripe_
     from payments import ledger
 
     assert ledger.balance_cents(mentor) == 0  # the refund after completion took the share back
+
+
+def test_a_confirmed_session_gets_a_meeting_room_unless_the_mentor_gave_a_link(mentor, stripe_server, settings):
+    settings.JITSI_BASE_URL = "https://meet.jit.si"
+    first = booked(mentor, stripe_server)
+    second = booked(mentor, stripe_server, days_ahead=4)
+    assert first.meeting_link.startswith("https://meet.jit.si/Mentorship-")
+    assert first.meeting_link != second.meeting_link
+    confirmation = next(
+        m for m in mail.outbox if "confirmed your session" in m.subject and m.to == [first.mentee.email]
+    )
+    assert f"Join: {first.meeting_link}" in confirmation.body
+    services.booking_set_links(
+        first.pk, actor=mentor.user, meeting_link="https://meet.google.com/abc", availability_link=""
+    )
+    first.refresh_from_db()
+    assert first.meeting_link == "https://meet.google.com/abc"  # the mentor's own link wins
