@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from mentorship.models import MentorProfile
 
-from .factories import PASSWORD, UserFactory
-from .test_browser_flow import log_in, shot
+from .factories import UserFactory
+from .test_browser_flow import log_in, shot, staff_action
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,14 +30,13 @@ def test_a_mentee_applies_staff_approve_and_the_mentor_sets_up_to_be_booked(new_
     expect(page.get_by_text("Waiting for review")).to_be_visible()
 
     staff = new_page()
-    staff.goto("/admin/")
-    staff.get_by_label("E-mail address:").fill("staff@example.com")
-    staff.get_by_label("Password:").fill(PASSWORD)
-    staff.get_by_role("button", name="Log in").click()
-    staff.get_by_role("link", name="Mentor profiles").click()
-    staff.get_by_role("row", name=re.compile("Noor Applicant")).get_by_role("checkbox").check()
-    staff.get_by_label("Action:").select_option(label="Approve selected applications")
-    staff.get_by_role("button", name="Go").click()
+    staff_action(
+        staff,
+        email="staff@example.com",
+        section="Mentor profiles",
+        row="Noor Applicant",
+        action="Approve selected applications",
+    )
     expect(staff.get_by_text("Approved 1 application(s)")).to_be_visible()
     assert any(m.subject == "You're approved as a mentor" and m.to == [applicant.email] for m in mail.outbox)
 

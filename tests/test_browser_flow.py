@@ -33,6 +33,18 @@ def log_in(page, email: str) -> None:
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
+def staff_action(page, *, email: str, section: str, row: str, action: str) -> None:
+    """As staff in Django admin: log in, open a list, tick one row and run an action on it."""
+    page.goto("/admin/")
+    page.get_by_label("E-mail address:").fill(email)
+    page.get_by_label("Password:").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name=section).click()
+    page.get_by_role("row", name=re.compile(row)).get_by_role("checkbox").check()
+    page.get_by_label("Action:").select_option(label=action)
+    page.get_by_role("button", name="Go").click()
+
+
 def book_and_pay(page, mentor, *, message: str) -> Booking:
     """As the mentee: open the mentor's profile, pick the 30-min intro and the first time, pay."""
     page.goto("/")

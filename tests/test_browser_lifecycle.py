@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from payments.models import Refund
 
-from .factories import PASSWORD, UserFactory, bookable_mentor
-from .test_browser_flow import log_in, shot
+from .factories import UserFactory, bookable_mentor
+from .test_browser_flow import log_in, shot, staff_action
 from .test_lifecycle import booked
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -90,14 +90,13 @@ def test_a_mentor_no_show_report_is_resolved_by_staff_in_admin_with_a_refund(new
         expect(page.get_by_role("status")).to_contain_text("Reported")
 
         staff = new_page()
-        staff.goto("/admin/")
-        staff.get_by_label("E-mail address:").fill("support@example.com")
-        staff.get_by_label("Password:").fill(PASSWORD)
-        staff.get_by_role("button", name="Log in").click()
-        staff.get_by_role("link", name="Support tickets").click()
-        staff.get_by_role("row", name=re.compile("Mentor did not show up")).get_by_role("checkbox").check()
-        staff.get_by_label("Action:").select_option(label="Mentor no-show — full refund")
-        staff.get_by_role("button", name="Go").click()
+        staff_action(
+            staff,
+            email="support@example.com",
+            section="Support tickets",
+            row="Mentor did not show up",
+            action="Mentor no-show — full refund",
+        )
         expect(staff.get_by_text("1 ticket(s) resolved")).to_be_visible()
 
         page.reload()
@@ -145,3 +144,35 @@ def test_the_session_page_offers_calendar_links_and_the_ics_downloads(new_page, 
         page.get_by_role("link", name="Apple (.ics)").click()
     content = download.value.path().read_bytes()
     assert b"BEGIN:VEVENT" in content and f"booking-{booking.pk}@".encode() in content
+
+
+def test_a_mentor_gives_part_of_the_money_back_after_a_late_cancellation(new_page, mentor, stripe_server):
+    from bookings import services as booking_services
+
+    booking = booked(mentor, stripe_server)
+    with time_machine.travel(booking.start - timedelta(hours=2)):
+        booking_services.booking_cancel(booking.pk, actor=booking.mentee)  # inside the window: no refund
+    page = new_page("America/New_York")
+    log_in(page, mentor.user.email)
+    page.goto(f"/bookings/{booking.pk}/")
+    page.get_by_text("Give a refund…").click()
+    page.get_by_label("Amount to refund").fill("15")
+    page.get_by_role("button", name="Refund", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Refunded $15.00")
+    assert [r.amount_cents for r in Refund.objects.all()] == [1500]
+
+
+def test_e_mail_choices_and_the_calendar_address_are_kept_in_settings(new_page, stripe_server):
+    user = UserFactory()
+    page = new_page()
+    log_in(page, user.email)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Notifications and calendar").click()
+    page.get_by_label("Reminders before sessions").uncheck()
+    page.get_by_role("button", name="Save e-mail choices").click()
+    expect(page.get_by_role("status")).to_contain_text("Your e-mail choices are saved")
+    expect(page.get_by_label("Reminders before sessions")).not_to_be_checked()
+    old_address = page.get_by_label("Calendar address").input_value()
+    page.get_by_role("button", name=re.compile("Make a new address")).click()
+    expect(page.get_by_label("Calendar address")).not_to_have_value(old_address)
+    assert page.request.get(old_address).status == 404
