@@ -20,9 +20,6 @@ class Booking(models.Model):
         ABANDONED = "abandoned", "Abandoned"
         NO_SHOW = "no_show", "Mentor no-show"
 
-    # Statuses whose time is taken on the mentor's calendar.
-    BLOCKING = (Status.HELD, Status.PENDING, Status.CONFIRMED)
-
     mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     mentor = models.ForeignKey(MentorProfile, on_delete=models.PROTECT, related_name="bookings")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")

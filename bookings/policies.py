@@ -5,6 +5,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from mentorship.money import format_cents
+
 from .models import Booking
 
 
@@ -15,14 +17,10 @@ class CancellationTerms:
     summary: str
 
 
-def _money(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
-
-
 def cancellation_terms(booking: Booking, *, by: str, now: datetime | None = None) -> CancellationTerms:
     """What cancelling now means for the money. `by` is "mentee" or "mentor"."""
     now = now or timezone.now()
-    price = _money(booking.price_cents)
+    price = format_cents(booking.price_cents, booking.currency)
     if by == "mentor":
         return CancellationTerms(True, booking.price_cents, f"The mentor cancelled: full refund of {price}.")
     if booking.status == Booking.Status.PENDING:

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from mentorship.models import MentorProfile
+from mentorship.money import format_cents
 
 from . import gateway, ledger
 from .models import ConnectedAccount, LedgerEntry, Payout
@@ -125,7 +126,7 @@ def _tell_mentor(payout_id: int) -> None:
 
     payout = Payout.objects.select_related("mentor__user").get(pk=payout_id)
     user = payout.mentor.user
-    amount = f"${payout.amount_cents / 100:,.2f}"
+    amount = format_cents(payout.amount_cents, payout.currency)
     body = render_to_string(
         "notifications/email/payout_processed.txt", {"payout": payout, "recipient": user, "amount": amount}
     )

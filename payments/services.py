@@ -14,6 +14,7 @@ from django.utils import timezone
 from bookings import services as booking_services
 from bookings.models import Booking
 from mentorship.models import MentorProfile
+from mentorship.money import format_cents
 
 from . import gateway, ledger
 from .models import Payment, Refund, StripeCustomer
@@ -248,7 +249,7 @@ def refund_grant(*, booking_id: int, actor, amount_cents: int) -> Refund:
     payment = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED).order_by("pk").first()
     left = refundable_cents(booking)
     if payment is None or not 0 < amount_cents <= left:
-        raise CheckoutError(f"You can refund between $0.01 and ${left / 100:,.2f}.")
+        raise CheckoutError(f"You can refund between $0.01 and {format_cents(left, booking.currency)}.")
     try:
         return refund_payment(payment, amount_cents=amount_cents, reason="granted_by_mentor")
     except ValueError:

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bookings.models import Booking
+from mentorship.money import format_cents
 from mentorship.views import approved_mentor_required
 
 from . import gateway, ledger, payouts, services, webhooks
@@ -141,9 +142,8 @@ def grant_refund(request, booking_id: int):
     except services.RefundFailed:
         messages.warning(request, "Stripe did not take the refund yet; we'll keep trying and tell you.")
     else:
-        messages.success(
-            request, f"Refunded ${refund.amount_cents / 100:,.2f}. It reaches the card in 5–10 business days."
-        )
+        amount = format_cents(refund.amount_cents, refund.payment.currency)
+        messages.success(request, f"Refunded {amount}. It reaches the card in 5–10 business days.")
     return redirect("booking_detail", booking_id=booking_id)
 
 
