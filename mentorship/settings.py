@@ -110,13 +110,14 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A broker that needs no server: messages are files under var/celery/.
     _broker_dir = VAR_DIR / "celery"
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # broadcast/pidbox files, else ./control
         "store_processed": False,
     }
 
@@ -147,6 +148,10 @@ CELERY_BEAT_SCHEDULE = {
     "retry-refunds": {
         "task": "payments.tasks.retry_refunds",
         "schedule": timedelta(minutes=10),
+    },
+    "retry-failed-emails": {
+        "task": "notifications.tasks.retry_failed_emails",
+        "schedule": timedelta(minutes=5),
     },
     "reconcile-payments": {
         "task": "payments.tasks.reconcile",
@@ -211,6 +216,8 @@ BOOKING_HOLD_TIMEOUT = timedelta(minutes=env.float("BOOKING_HOLD_MINUTES", defau
 BOOKING_REMINDERS = [timedelta(hours=h) for h in env.list("BOOKING_REMINDER_HOURS", cast=float, default=[24, 1])]
 PLATFORM_FEE_PERCENT = env.float("PLATFORM_FEE_PERCENT", default=15)
 PAYOUT_MINIMUM_CENTS = env.int("PAYOUT_MINIMUM_CENTS", default=1000)
+# At most one "new message" e-mail per conversation and person in this time.
+MESSAGE_EMAIL_INTERVAL = timedelta(minutes=env.float("MESSAGE_EMAIL_INTERVAL_MINUTES", default=15))
 
 # --- Internationalisation ------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

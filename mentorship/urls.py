@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from bookings import views as booking_views
+from notifications import message_views
 from notifications import views as notification_views
 from payments import views as payment_views
 
@@ -45,6 +46,10 @@ urlpatterns = [
     path("payments/<int:payment_id>/receipt/", payment_views.receipt, name="receipt"),
     path("payments/stripe/webhook/", payment_views.stripe_webhook, name="stripe_webhook"),
     path("notifications/", notification_views.notification_list, name="notifications"),
+    path("messages/", message_views.conversation_list, name="conversations"),
+    path("messages/<int:conversation_id>/", message_views.conversation, name="conversation"),
+    path("messages/to/mentor/<int:mentor_id>/", message_views.message_mentor, name="message_mentor"),
+    path("bookings/<int:booking_id>/message/", message_views.message_about_booking, name="message_about_booking"),
     path("notifications/read/", notification_views.notification_read, name="notifications_read"),
     path("settings/notifications/", notification_views.notification_settings, name="notification_settings"),
     path("calendar/<str:token>.ics", notification_views.calendar_feed, name="calendar_feed"),

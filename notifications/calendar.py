@@ -16,6 +16,15 @@ from bookings.models import Booking
 
 PRODID = "-//Mentorship//Bookings//EN"
 
+# Notices that change the calendar: their e-mails carry the booking's updated invite.
+CALENDAR_KINDS = {
+    "booking_confirmed",
+    "suggestion_accepted",
+    "booking_rescheduled",
+    "booking_cancelled_by_mentee",
+    "booking_cancelled_by_mentor",
+}
+
 
 def uid(booking: Booking) -> str:
     host = settings.SITE_URL.split("//", 1)[-1].split("/")[0].split(":")[0] or "mentorship"

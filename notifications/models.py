@@ -7,6 +7,14 @@ from bookings.models import Booking
 
 
 class Notification(models.Model):
+    class Email(models.TextChoices):
+        SKIPPED = "skipped", "Not wanted"  # the person turned this kind of e-mail off
+        PENDING = "pending", "To send"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, to retry"
+        GAVE_UP = "gave_up", "Failed for good"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40)
@@ -14,12 +22,20 @@ class Notification(models.Model):
     key = models.CharField(max_length=100, unique=True)
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    # Where "Open" goes: the booking, the conversation, Earnings. A path on this site.
+    link = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    email_status = models.CharField(max_length=10, choices=Email.choices, default=Email.PENDING)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the last attempt started; a "sending" row older than a few minutes belongs to a worker that died.
+    email_attempted_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=300, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["email_status", "email_attempted_at"], name="notification_email_todo")]
 
     def __str__(self):
         return f"{self.kind} to {self.user}"
@@ -36,6 +52,9 @@ class Preferences(models.Model):
     )
     email_reminders = models.BooleanField("Reminders before sessions and nudges about open requests", default=True)
     email_payouts = models.BooleanField("Payouts (mentors)", default=True)
+    email_messages = models.BooleanField(
+        "New messages (at most one e-mail per conversation every few minutes)", default=True
+    )
 
     def __str__(self):
         return f"E-mail preferences of {self.user}"
@@ -50,3 +69,49 @@ class CalendarFeed(models.Model):
 
     def __str__(self):
         return f"Calendar feed of {self.user}"
+
+
+class Conversation(models.Model):
+    """Messages between one mentee and one mentor, started from the mentor's profile or a booking."""
+
+    mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
+    mentor = models.ForeignKey("mentorship.MentorProfile", on_delete=models.CASCADE, related_name="conversations")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # Messages after these times are unread for that side.
+    mentee_read_at = models.DateTimeField()
+    mentor_read_at = models.DateTimeField()
+    # The last new-message e-mail to each side; e-mails are throttled per conversation.
+    mentee_emailed_at = models.DateTimeField(null=True, blank=True)
+    mentor_emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mentee", "mentor"], name="one_conversation_per_pair")]
+        ordering = ["-last_message_at"]
+
+    def __str__(self):
+        return f"{self.mentee} ↔ {self.mentor}"
+
+    def side_of(self, user) -> str | None:
+        if user.pk == self.mentee_id:
+            return "mentee"
+        if user.pk == self.mentor.user_id:
+            return "mentor"
+        return None
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField(max_length=4000)
+    booking = models.ForeignKey(
+        Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Sent from this booking."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["conversation", "created_at"])]
+
+    def __str__(self):
+        return f"Message {self.pk} from {self.sender}"

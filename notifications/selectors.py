@@ -1,6 +1,9 @@
 """Reads about notifications."""
 
-from .models import Notification
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+
+from .models import Conversation, Message, Notification
 
 
 def unread_count(user) -> int:
@@ -9,3 +12,55 @@ def unread_count(user) -> int:
 
 def recent(user, limit: int = 100):
     return Notification.objects.filter(user=user).select_related("booking__service")[:limit]
+
+
+def link_of(user, notification_id: int) -> str:
+    """Where a person's own notification points; nothing for someone else's id."""
+    return Notification.objects.filter(user=user, pk=notification_id).values_list("link", flat=True).first() or ""
+
+
+def _unread_messages(user):
+    """Messages to `user` they have not read yet, across their conversations (as mentee and as mentor)."""
+    return Message.objects.filter(
+        Q(conversation__mentee=user, created_at__gt=F("conversation__mentee_read_at"))
+        | Q(conversation__mentor__user=user, created_at__gt=F("conversation__mentor_read_at"))
+    ).exclude(sender=user)
+
+
+def unread_message_count(user) -> int:
+    return _unread_messages(user).count()
+
+
+def conversations_of(user):
+    """The person's conversations, newest first, each with `unread` and `last_body`."""
+    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-pk")
+    unread = (
+        _unread_messages(user)
+        .filter(conversation=OuterRef("pk"))
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Conversation.objects.filter(Q(mentee=user) | Q(mentor__user=user), last_message_at__isnull=False)
+        .select_related("mentee", "mentor__user")
+        .annotate(last_body=Subquery(last.values("body")[:1]), unread=Coalesce(Subquery(unread), 0))
+        .order_by("-last_message_at")
+    )
+
+
+def conversation_for_party(user, conversation_id: int) -> Conversation | None:
+    """The conversation if `user` is in it, else None: other people's ids show nothing."""
+    conversation = Conversation.objects.select_related("mentee", "mentor__user").filter(pk=conversation_id).first()
+    if conversation is None or conversation.side_of(user) is None:
+        return None
+    return conversation
+
+
+def conversation_between(mentee, mentor) -> Conversation | None:
+    return Conversation.objects.select_related("mentee", "mentor__user").filter(mentee=mentee, mentor=mentor).first()
+
+
+def messages_in(conversation: Conversation):
+    return conversation.messages.select_related("sender", "booking__service")

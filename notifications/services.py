@@ -3,14 +3,14 @@
 import secrets
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking
 
-from . import calendar, meetings
+from . import calendar, email, meetings
 from .models import CalendarFeed, Notification, Preferences
 
 # kind -> (who hears about it, subject, template). Times in each e-mail are in the recipient's zone.
@@ -35,16 +35,6 @@ BOOKING_MESSAGES = {
 }
 
 
-# Notices that change the calendar carry the booking's .ics.
-CALENDAR_KINDS = {
-    "booking_confirmed",
-    "suggestion_accepted",
-    "booking_rescheduled",
-    "booking_cancelled_by_mentee",
-    "booking_cancelled_by_mentor",
-}
-
-
 def wants_email(user, kind: str) -> bool:
     preferences = Preferences.objects.filter(user=user).first()
     if preferences is None:
@@ -53,6 +43,8 @@ def wants_email(user, kind: str) -> bool:
         return preferences.email_reminders
     if kind.startswith("payout"):
         return preferences.email_payouts
+    if kind == "new_message":
+        return preferences.email_messages
     return preferences.email_bookings
 
 
@@ -92,7 +84,7 @@ def message_for(kind: str) -> tuple[str, str, str]:
 
 def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
     booking = Booking.objects.select_related("mentee", "mentor__user", "service").get(pk=booking_id)
-    if kind in CALENDAR_KINDS:
+    if kind in calendar.CALENDAR_KINDS:
         meetings.ensure_link(booking)  # the confirmation carries where to meet
     audience, subject, template = message_for(kind)
     recipients = {"mentor": [booking.mentor.user], "mentee": [booking.mentee]}.get(
@@ -122,10 +114,6 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
                 day=f"{timezone.localtime(booking.start):%a %-d %b, %H:%M}",
                 lead=kind.removeprefix("reminder_").replace("h", " h"),
             )
-        invite = None
-        if kind in CALENDAR_KINDS:  # the updated invite travels with the e-mail
-            ics = calendar.booking_ics(booking, for_mentor=recipient != booking.mentee)
-            invite = (f"session-{booking.pk}.ics", ics, "text/calendar")
         sent.append(
             notify(
                 recipient,
@@ -134,34 +122,36 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
                 subject=title,
                 body=body,
                 booking=booking,
-                attachment=invite,
             )
         )
     return sent
 
 
-def notify(
-    recipient, *, kind: str, key: str, subject: str, body: str, booking=None, attachment: tuple | None = None
-) -> Notification:
-    """Store the notice and e-mail it, once per key however often this runs."""
+def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=None, link: str = "") -> Notification:
+    """Store the notice (once per key, however often this runs), then e-mail it if the person wants that."""
+    if not link and booking is not None:
+        link = reverse("booking_detail", args=[booking.pk])
+    email_status = Notification.Email.PENDING if wants_email(recipient, kind) else Notification.Email.SKIPPED
     try:
         with transaction.atomic():
             notification, _ = Notification.objects.get_or_create(
                 key=key,
-                defaults={"user": recipient, "booking": booking, "kind": kind, "subject": subject, "body": body},
+                defaults={
+                    "user": recipient,
+                    "booking": booking,
+                    "kind": kind,
+                    "subject": subject,
+                    "body": body,
+                    "link": link,
+                    "email_status": email_status,
+                },
             )
     except IntegrityError:
         notification = Notification.objects.get(key=key)
-    if not wants_email(recipient, kind):
-        return notification  # kept in the app; the person asked for no e-mail of this kind
-    # Claim the e-mail with a conditional update so two workers never both send it.
-    if Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=timezone.now()):
-        try:
-            message = EmailMessage(notification.subject, notification.body, to=[recipient.email])
-            if attachment:
-                message.attach(*attachment)
-            message.send()
-        except Exception:
-            Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
-            raise
+    email.deliver(notification.pk)
     return notification
+
+
+def retry_failed_emails() -> int:
+    """Send again what failed or was left half-way; each notice is still claimed before sending."""
+    return sum(email.deliver(pk) for pk in email.due_for_retry())

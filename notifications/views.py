@@ -40,16 +40,14 @@ def notification_list(request):
 @login_required
 @require_POST
 def notification_read(request):
-    """Mark one notification (or all, without an id) as read; opening one goes on to its booking."""
-    notification_id = request.POST.get("notification")
-    if notification_id and notification_id.isdigit():
+    """Mark one notification (or all, without an id) as read; opening one goes on to what it is about."""
+    notification_id = request.POST.get("notification", "")
+    if notification_id.isdigit():
         services.mark_read(request.user, notification_id=int(notification_id))
-        booking_id = request.POST.get("booking", "")
-        if booking_id.isdigit():
-            return redirect("booking_detail", booking_id=int(booking_id))
-    else:
-        count = services.mark_read(request.user)
-        messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
+        link = notification_selectors.link_of(request.user, int(notification_id))
+        return redirect(link or "notifications")
+    count = services.mark_read(request.user)
+    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
     return redirect("notifications")
 
 

@@ -10,6 +10,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from mentorship.models import MentorProfile
@@ -131,5 +132,10 @@ def _tell_mentor(payout_id: int) -> None:
         "notifications/email/payout_processed.txt", {"payout": payout, "recipient": user, "amount": amount}
     )
     tasks.send_notification.delay(
-        user.pk, "payout_processed", f"payout-{payout.pk}", f"Payout of {amount} is on its way", body
+        user.pk,
+        "payout_processed",
+        f"payout-{payout.pk}",
+        f"Payout of {amount} is on its way",
+        body,
+        reverse("earnings"),
     )

@@ -25,7 +25,7 @@ def test_every_notice_is_kept_in_the_app_and_marked_read(client, stripe_server):
     assert "Payment received" in page and "confirmed your session" in page
     assert 'aria-label="Notifications, 2 unread"' in page
     one = Notification.objects.filter(user=booking.mentee).first()
-    response = client.post(reverse("notifications_read"), {"notification": one.pk, "booking": booking.pk})
+    response = client.post(reverse("notifications_read"), {"notification": one.pk})
     assert response.url == reverse("booking_detail", args=[booking.pk])
     assert Notification.objects.filter(user=booking.mentee, read_at__isnull=True).count() == 1
     client.post(reverse("notifications_read"))

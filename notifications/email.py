@@ -1,0 +1,110 @@
+"""Sending a stored notification by e-mail: plain text plus HTML from one base template.
+
+Each send is claimed with a conditional update, so two workers never send the same
+notice. A failure is recorded on the row and the retry job tries again with backoff;
+a send a dead worker left half-way is picked up again after CLAIM_TIMEOUT.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from . import calendar
+from .models import Notification
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+CLAIM_TIMEOUT = timedelta(minutes=10)
+Email = Notification.Email
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the n-th failed attempt: 5, 10, 20, 40 minutes."""
+    return timedelta(minutes=5 * 2 ** max(attempts - 1, 0))
+
+
+def render(notification: Notification) -> tuple[str, str]:
+    """The plain-text and HTML bodies; both end with how to change e-mail choices."""
+    context = {
+        "notification": notification,
+        "recipient": notification.user,
+        "link": f"{settings.SITE_URL}{notification.link}" if notification.link else "",
+        "preferences_url": f"{settings.SITE_URL}{reverse('notification_settings')}",
+        "site_url": settings.SITE_URL,
+    }
+    return (
+        render_to_string("notifications/email/base.txt", context),
+        render_to_string("notifications/email/base.html", context),
+    )
+
+
+def _attachment(notification: Notification) -> tuple | None:
+    """Notices that change the calendar carry the booking's current invite."""
+    booking = notification.booking
+    if booking is None or notification.kind not in calendar.CALENDAR_KINDS:
+        return None
+    ics = calendar.booking_ics(booking, for_mentor=notification.user_id == booking.mentor.user_id)
+    return (f"session-{booking.pk}.ics", ics, "text/calendar")
+
+
+def _claim(notification_id: int, now) -> bool:
+    due = Q(email_status__in=[Email.PENDING, Email.FAILED]) | Q(
+        email_status=Email.SENDING, email_attempted_at__lt=now - CLAIM_TIMEOUT
+    )
+    return bool(
+        Notification.objects.filter(due, pk=notification_id).update(
+            email_status=Email.SENDING, email_attempted_at=now, email_attempts=F("email_attempts") + 1
+        )
+    )
+
+
+def deliver(notification_id: int) -> bool:
+    """Send the notice's e-mail if it is still due; True when this call sent it."""
+    if not _claim(notification_id, timezone.now()):
+        return False
+    notification = Notification.objects.select_related("user", "booking__mentor__user", "booking__service").get(
+        pk=notification_id
+    )
+    text, html = render(notification)
+    message = EmailMultiAlternatives(notification.subject, text, to=[notification.user.email])
+    message.attach_alternative(html, "text/html")
+    if attachment := _attachment(notification):
+        message.attach(*attachment)
+    try:
+        message.send()
+    except Exception as error:  # any transport failure: the notice stays, the retry job tries again
+        log.warning(
+            "E-mail for notification %s failed (attempt %s): %s", notification.pk, notification.email_attempts, error
+        )
+        gave_up = notification.email_attempts >= MAX_ATTEMPTS
+        Notification.objects.filter(pk=notification.pk).update(
+            email_status=Email.GAVE_UP if gave_up else Email.FAILED, email_error=str(error)[:300]
+        )
+        return False
+    Notification.objects.filter(pk=notification.pk).update(
+        email_status=Email.SENT, emailed_at=timezone.now(), email_error=""
+    )
+    return True
+
+
+def due_for_retry(now=None, limit: int = 200) -> list[int]:
+    """Failed sends whose backoff has passed, sends a dead worker left, and sends whose task was lost."""
+    now = now or timezone.now()
+    stale = now - CLAIM_TIMEOUT
+    rows = Notification.objects.filter(
+        Q(email_status=Email.FAILED)
+        | Q(email_status=Email.SENDING, email_attempted_at__lt=stale)
+        | Q(email_status=Email.PENDING, created_at__lt=stale)
+    ).values_list("pk", "email_status", "email_attempts", "email_attempted_at")
+    return [
+        pk
+        for pk, status, attempts, attempted_at in rows.order_by("pk")[:limit]
+        if status != Email.FAILED or attempted_at + backoff(attempts) <= now
+    ]
