@@ -38,14 +38,15 @@ def _open(mentee, mentor: MentorProfile) -> Conversation:
     return conversation
 
 
-def _may_start(sender, mentee, mentor: MentorProfile) -> bool:
-    if mentee.pk == mentor.user_id:
+def _may_write(sender, mentee, mentor: MentorProfile) -> bool:
+    """Mentees may start a conversation with any approved mentor; mentors only with people who booked them."""
+    if mentee.pk == mentor.user_id or sender.pk not in (mentee.pk, mentor.user_id):
         return False
+    if Conversation.objects.filter(mentee=mentee, mentor=mentor).exists():
+        return True
     if sender.pk == mentee.pk:
         return mentor.is_approved
-    if sender.pk == mentor.user_id:  # mentors write only to people who booked them
-        return Booking.objects.filter(mentee=mentee, mentor=mentor).exclude(status=Booking.Status.HELD).exists()
-    return False
+    return Booking.objects.filter(mentee=mentee, mentor=mentor).exclude(status=Booking.Status.HELD).exists()
 
 
 def message_send(*, sender, mentee, mentor: MentorProfile, body: str, booking: Booking | None = None) -> Message:
@@ -56,7 +57,7 @@ def message_send(*, sender, mentee, mentor: MentorProfile, body: str, booking: B
         raise MessageError(f"Keep messages under {MAX_LENGTH} characters.")
     if reason := screening.refusal(body):
         raise MessageError(reason)
-    if not _may_start(sender, mentee, mentor):
+    if not _may_write(sender, mentee, mentor):
         raise MessageError("You can't send messages in this conversation.")
     conversation = _open(mentee, mentor)
     now = timezone.now()
