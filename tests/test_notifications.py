@@ -188,8 +188,8 @@ def test_a_send_a_dead_worker_left_half_way_is_picked_up_again():
         email_attempted_at=timezone.now(),
         email_attempts=1,
     )
-    lost = Notification.objects.create(user=user, kind="payout_processed", key="p-4", subject="Lost", body="Hi")
-    assert notification_services.retry_failed_emails() == 0  # the worker may still be at it
+    Notification.objects.create(user=user, kind="payout_processed", key="p-4", subject="Lost", body="Hi")
+    assert notification_services.retry_failed_emails() == 0  # the worker may still be at it; the task may be queued
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         assert notification_services.retry_failed_emails() == 2
     assert sorted(m.subject for m in mail.outbox) == ["Lost", "Payout"]
