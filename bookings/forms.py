@@ -15,6 +15,13 @@ class BookSessionForm(forms.Form):
         help_text="Optional, but it helps: what do you want to work on?",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    accessibility_needs = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Accessibility needs (optional)",
+        help_text="Captions, a language, pacing, step-free access: anything your mentor should plan for.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args, mentor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -25,6 +32,14 @@ class BookSessionForm(forms.Form):
 
     def clean_start(self) -> datetime:
         return parse_start(self.cleaned_data["start"])
+
+    def clean_message(self) -> str:
+        from notifications import screening  # the same rule as for messages: no card numbers or passwords
+
+        message = self.cleaned_data["message"]
+        if reason := screening.refusal(message):
+            raise forms.ValidationError(reason)
+        return message
 
 
 def parse_start(value: str) -> datetime:

@@ -30,6 +30,7 @@ class Booking(models.Model):
     blocked_end = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.HELD)
     message = models.TextField(blank=True, help_text="What the mentee wants to work on.")
+    accessibility_needs = models.TextField(blank=True, help_text="What the mentee asked the mentor to plan for.")
     # A copy of the price at booking time: later price changes must not touch it.
     price_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)

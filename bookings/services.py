@@ -107,7 +107,13 @@ def _move(booking: Booking, new_start: datetime, *, now: datetime) -> None:
 
 
 def booking_hold(
-    *, mentee, service: Service, start: datetime, message: str = "", now: datetime | None = None
+    *,
+    mentee,
+    service: Service,
+    start: datetime,
+    message: str = "",
+    accessibility_needs: str | None = None,
+    now: datetime | None = None,
 ) -> Booking:
     """Reserve a slot for checkout. The mentor row lock serialises every path that takes time."""
     now = now or timezone.now()
@@ -156,6 +162,9 @@ def booking_hold(
                     blocked_end=blocked_end,
                     status=Status.HELD,
                     message=message.strip(),
+                    accessibility_needs=(
+                        mentee.accessibility_needs if accessibility_needs is None else accessibility_needs
+                    ).strip(),
                     price_cents=service.price_cents,
                     currency=settings.PLATFORM_CURRENCY,
                     hold_expires_at=now + settings.BOOKING_HOLD_TIMEOUT,

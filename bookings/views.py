@@ -41,7 +41,10 @@ def mentor_profile(request, mentor_id: int):
     mentor = get_object_or_404(
         MentorProfile.objects.select_related("user"), pk=mentor_id, status=MentorProfile.Status.APPROVED
     )
-    form = BookSessionForm(mentor=mentor)
+    form = BookSessionForm(
+        mentor=mentor,
+        initial={"accessibility_needs": request.user.accessibility_needs if request.user.is_authenticated else ""},
+    )
     services_ = list(form.fields["service"].queryset)
     selected = next(
         (s for s in services_ if str(s.pk) == request.GET.get("service")), services_[0] if services_ else None
@@ -101,6 +104,7 @@ def book(request, mentor_id: int):
             service=form.cleaned_data["service"],
             start=form.cleaned_data["start"],
             message=form.cleaned_data["message"],
+            accessibility_needs=form.cleaned_data["accessibility_needs"],
         )
     except services.BookingError as error:
         messages.error(request, str(error))

@@ -57,6 +57,14 @@ class SignupForm(forms.Form):
 class AccountSettingsForm(forms.Form):
     display_name = forms.CharField(label="Your name", max_length=80)
     time_zone = TimeZoneField(help_text="We show every time in this zone.")
+    accessibility_needs = forms.CharField(
+        label="Accessibility needs",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example captions, a language, a slower pace. We add this to your booking requests, "
+        "so your mentor can plan the session; you can change it for each booking.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,6 +93,9 @@ class ServiceForm(forms.ModelForm):
         fields = [
             "title",
             "description",
+            "format",
+            "address",
+            "access_notes",
             "duration_minutes",
             "is_active",
             "buffer_before_minutes",
@@ -98,11 +109,15 @@ class ServiceForm(forms.ModelForm):
             "buffer_after_minutes": "Buffer after (minutes)",
             "cancellation_window_hours": "Cancellation window (hours)",
         }
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "format": forms.RadioSelect,
+            "access_notes": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_fields(["title", "description", "duration_minutes", "price", "buffer_before_minutes"])
+        self.order_fields(["title", "description", "format", "address", "access_notes", "duration_minutes", "price"])
         if self.instance.pk:
             self.fields["price"].initial = Decimal(self.instance.price_cents).scaleb(-2)
 

@@ -43,6 +43,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField("e-mail address", unique=True)
     display_name = models.CharField(max_length=80, help_text="How mentors and mentees see you.")
+    accessibility_needs = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="For example captions, a language, a slower pace. Your mentor sees this on each booking request.",
+    )
     time_zone = models.CharField(
         max_length=64,
         default="UTC",
@@ -170,9 +175,18 @@ class MentorProfile(models.Model):
 class Service(models.Model):
     """A session type a mentor sells: e.g. "30-min intro" for $40."""
 
+    class Format(models.TextChoices):
+        ONLINE = "online", "Online (video call)"
+        IN_PERSON = "in_person", "In person"
+
     mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="services")
     title = models.CharField(max_length=100)
     description = models.TextField(blank=True)
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.ONLINE)
+    address = models.CharField(max_length=300, blank=True, help_text="Where in-person sessions take place.")
+    access_notes = models.TextField(
+        blank=True, max_length=1000, help_text="Entrance, floor, buzzer, step-free access, parking, transport."
+    )
     duration_minutes = models.PositiveIntegerField(validators=[MinValueValidator(15), MaxValueValidator(480)])
     price_cents = models.PositiveIntegerField(
         validators=[MinValueValidator(100)], help_text="Price in cents, e.g. 4000 for $40.00."
@@ -193,6 +207,14 @@ class Service(models.Model):
 
     def __str__(self):
         return f"{self.title} ({self.duration_minutes} min)"
+
+    def clean(self):
+        if self.format == self.Format.IN_PERSON and not self.address.strip():
+            raise ValidationError({"address": "Give the address where in-person sessions take place."})
+
+    @property
+    def in_person(self) -> bool:
+        return self.format == self.Format.IN_PERSON
 
     @property
     def duration(self):

@@ -15,11 +15,15 @@ class MentorError(Exception):
     """Something a mentor or applicant asked for that cannot happen; the message says why."""
 
 
-def account_update(user: User, *, display_name: str, time_zone: str) -> User:
+def account_update(user: User, *, display_name: str, time_zone: str, accessibility_needs: str | None = None) -> User:
     user.display_name = display_name
     user.time_zone = time_zone
+    fields = ["display_name", "time_zone"]
+    if accessibility_needs is not None:
+        user.accessibility_needs = accessibility_needs.strip()
+        fields.append("accessibility_needs")
     user.full_clean(exclude=["password"])
-    user.save(update_fields=["display_name", "time_zone"])
+    user.save(update_fields=fields)
     return user
 
 
@@ -79,6 +83,9 @@ def service_save(
     duration_minutes: int,
     price_cents: int,
     is_active: bool,
+    format: str = Service.Format.ONLINE,
+    address: str = "",
+    access_notes: str = "",
     buffer_before_minutes: int | None = None,
     buffer_after_minutes: int | None = None,
     cancellation_window_hours: int | None = None,
@@ -87,6 +94,7 @@ def service_save(
     if service.mentor_id != profile.pk:
         raise MentorError("That session type belongs to another mentor.")
     service.title, service.description = title, description
+    service.format, service.address, service.access_notes = format, address.strip(), access_notes.strip()
     service.duration_minutes, service.price_cents, service.is_active = duration_minutes, price_cents, is_active
     service.buffer_before_minutes, service.buffer_after_minutes = buffer_before_minutes, buffer_after_minutes
     service.cancellation_window_hours = cancellation_window_hours

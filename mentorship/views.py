@@ -41,7 +41,11 @@ def home(request):
 def account_settings(request):
     form = forms.AccountSettingsForm(
         request.POST or None,
-        initial={"display_name": request.user.display_name, "time_zone": request.user.time_zone},
+        initial={
+            "display_name": request.user.display_name,
+            "time_zone": request.user.time_zone,
+            "accessibility_needs": request.user.accessibility_needs,
+        },
     )
     if request.method == "POST" and form.is_valid():
         services.account_update(request.user, **form.cleaned_data)
@@ -99,6 +103,9 @@ def mentor_service_edit(request, profile, service_id=None):
             duration_minutes=data["duration_minutes"],
             price_cents=int(data["price"] * 100),
             is_active=data["is_active"],
+            format=data["format"],
+            address=data["address"],
+            access_notes=data["access_notes"],
             buffer_before_minutes=data["buffer_before_minutes"],
             buffer_after_minutes=data["buffer_after_minutes"],
             cancellation_window_hours=data["cancellation_window_hours"],

@@ -38,7 +38,11 @@ def _title(booking: Booking, *, for_mentor: bool) -> str:
 
 def _description(booking: Booking) -> str:
     lines = [f"Session page: {settings.SITE_URL}{reverse('booking_detail', args=[booking.pk])}"]
-    if booking.meeting_link:
+    if booking.service.in_person:
+        lines[:0] = [f"In person: {booking.service.address}"] + (
+            [f"Access: {booking.service.access_notes}"] if booking.service.access_notes else []
+        )
+    elif booking.meeting_link:
         lines.insert(0, f"Join: {booking.meeting_link}")
     if booking.message:
         lines.append(f"Topic: {booking.message}")
@@ -80,7 +84,9 @@ def _event(booking: Booking, *, for_mentor: bool) -> Event:
     event.add("summary", _title(booking, for_mentor=for_mentor))
     event.add("description", _description(booking))
     event.add("url", f"{settings.SITE_URL}{reverse('booking_detail', args=[booking.pk])}")
-    if booking.meeting_link:
+    if booking.service.in_person:
+        event.add("location", booking.service.address)
+    elif booking.meeting_link:
         event.add("location", booking.meeting_link)
     event.add(
         "status",

@@ -28,7 +28,7 @@ def provider():
 
 def ensure_link(booking: Booking) -> str:
     """The booking's meeting link, made now if the mentor has not given one."""
-    if booking.meeting_link or booking.status != Booking.Status.CONFIRMED:
-        return booking.meeting_link
+    if booking.meeting_link or booking.status != Booking.Status.CONFIRMED or booking.service.in_person:
+        return booking.meeting_link  # in-person sessions have an address instead
     booking.meeting_link = booking_services.booking_assign_meeting_link(booking.pk, provider().create(booking))
     return booking.meeting_link
