@@ -204,8 +204,19 @@ STRIPE_JS_URL = env.str(
     "STRIPE_JS_URL", default=f"{LOCAL_STRIPE_BASE}/js.stripe.com/v3/" if DEBUG else "https://js.stripe.com/v3/"
 )
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd")
-# Meeting rooms for confirmed sessions when the mentor gives no link of their own.
+# Meeting rooms for confirmed online sessions when the mentor gives no link of their own:
+# "jitsi" (no account needed) or "zoom" (a Server-to-Server OAuth app of your Zoom account).
+MEETING_PROVIDER = env.str("MEETING_PROVIDER", default="jitsi")
 JITSI_BASE_URL = env.str("JITSI_BASE_URL", default="https://meet.jit.si")
+ZOOM_API_BASE = env.str("ZOOM_API_BASE", default="https://api.zoom.us/v2")
+ZOOM_OAUTH_URL = env.str("ZOOM_OAUTH_URL", default="https://zoom.us/oauth/token")
+ZOOM_ACCOUNT_ID = env.str("ZOOM_ACCOUNT_ID", default="")
+ZOOM_CLIENT_ID = env.str("ZOOM_CLIENT_ID", default="")
+ZOOM_CLIENT_SECRET = env.str("ZOOM_CLIENT_SECRET", default="")
+if MEETING_PROVIDER not in ("jitsi", "zoom"):
+    raise ImproperlyConfigured("MEETING_PROVIDER must be jitsi or zoom.")
+if MEETING_PROVIDER == "zoom" and not (ZOOM_ACCOUNT_ID and ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET):
+    raise ImproperlyConfigured("MEETING_PROVIDER=zoom needs ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET.")
 # Put in front of every idempotency key; give each environment sharing a Stripe account its own.
 STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 
