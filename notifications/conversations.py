@@ -17,7 +17,7 @@ from bookings.models import Booking
 from mentorship.models import MentorProfile
 
 from . import screening
-from .models import Conversation, Message
+from .models import Conversation, Message, Notification
 
 MAX_LENGTH = 4000
 
@@ -76,9 +76,14 @@ def _queue_notice(message_id: int) -> None:
 
 
 def conversation_mark_read(conversation: Conversation, user) -> None:
+    """The person has seen the conversation: its messages and its notices in the bell are read."""
     side = conversation.side_of(user)
     if side:
-        Conversation.objects.filter(pk=conversation.pk).update(**{f"{side}_read_at": timezone.now()})
+        now = timezone.now()
+        Conversation.objects.filter(pk=conversation.pk).update(**{f"{side}_read_at": now})
+        Notification.objects.filter(
+            user=user, kind="new_message", link=reverse("conversation", args=[conversation.pk]), read_at__isnull=True
+        ).update(read_at=now)
 
 
 def message_notify(message_id: int):
