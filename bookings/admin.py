@@ -1,9 +1,10 @@
+from django import forms
 from django.contrib import admin, messages
 from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html_join
 
-from . import services
-from .models import Booking, BookingEvent, SupportTicket
+from . import reviews, services
+from .models import Booking, BookingEvent, Review, SupportTicket
 
 
 class BookingEventInline(admin.TabularInline):
@@ -102,3 +103,53 @@ class SupportTicketAdmin(admin.ModelAdmin):
     @admin.action(description="Reject claim")
     def reject_claim(self, request, queryset):
         self._resolve(request, queryset, SupportTicket.Resolution.REJECTED)
+
+
+class ReviewModerationForm(forms.ModelForm):
+    hide = forms.BooleanField(required=False, label="Hide from the profile")
+
+    class Meta:
+        model = Review
+        fields = ["hide", "hidden_reason"]
+        labels = {"hidden_reason": "Reason (shown to the mentee and the mentor)"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hide"].initial = self.instance.hidden_at is not None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("hide") and not (cleaned.get("hidden_reason") or "").strip():
+            self.add_error("hidden_reason", "Say why the review is hidden.")
+        return cleaned
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """Staff read reviews and hide one with a reason; nothing else about a review is edited here."""
+
+    form = ReviewModerationForm
+    list_display = ["id", "mentor", "mentee", "rating", "created_at", "hidden_at"]
+    list_filter = ["rating", ("hidden_at", admin.EmptyFieldListFilter)]
+    search_fields = ["mentor__user__email", "mentee__email", "text"]
+    readonly_fields = [
+        "booking",
+        "mentor",
+        "mentee",
+        "rating",
+        "text",
+        "created_at",
+        "reply",
+        "replied_at",
+        "hidden_at",
+    ]
+    fields = readonly_fields + ["hide", "hidden_reason"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if form.cleaned_data["hide"]:
+            reviews.review_hide(obj.pk, reason=form.cleaned_data["hidden_reason"])
+        else:
+            reviews.review_unhide(obj.pk)

@@ -75,3 +75,36 @@ class LinksForm(forms.Form):
         label="Availability link",
         help_text="e.g. a Google Calendar appointment schedule.",
     )
+
+
+class ReviewForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label="Your rating",
+        coerce=int,
+        choices=[
+            (5, "5 stars: excellent"),
+            (4, "4 stars: good"),
+            (3, "3 stars: okay"),
+            (2, "2 stars: poor"),
+            (1, "1 star: bad"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose from 1 to 5 stars."},
+    )
+    text = forms.CharField(
+        label="Your review",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What went well, what could be better? Shown on the mentor's profile with your name.",
+    )
+
+
+class ReplyForm(forms.Form):
+    reply = forms.CharField(
+        label="Your public reply",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown under the review on your profile. You can reply once.",
+        error_messages={"required": "Write your reply first."},
+    )

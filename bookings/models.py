@@ -1,5 +1,7 @@
 """Bookings and their audit trail. Only bookings.services changes a status."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -164,3 +166,33 @@ class SuggestedTime(models.Model):
 
     def __str__(self):
         return f"{self.start:%Y-%m-%d %H:%M} for booking #{self.booking_id}"
+
+
+class Review(models.Model):
+    """The mentee's word on a completed session: one per booking, editable for a while; the mentor may answer once."""
+
+    EDITABLE_FOR = timedelta(days=14)
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="review")
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="reviews")
+    mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews_given")
+    rating = models.PositiveSmallIntegerField()
+    text = models.TextField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    reply = models.TextField(max_length=2000, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["mentor", "hidden_at", "-created_at"])]
+        constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5")]
+
+    def __str__(self):
+        return f"{self.rating}★ for {self.mentor} by {self.mentee}"
+
+    @property
+    def editable_until(self):
+        return self.created_at + self.EDITABLE_FOR

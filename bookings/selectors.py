@@ -2,12 +2,12 @@
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
 
-from .models import Booking
+from .models import Booking, Review
 from .slots import Interval, Schedule, WeeklyRange, free_slots
 
 
@@ -117,3 +117,19 @@ def calendar_bookings(user) -> QuerySet[Booking]:
         .select_related("service", "mentor__user", "mentee")
         .order_by("start")
     )
+
+
+def rating_summary(mentor) -> dict:
+    """{"average": 4.6 or None, "count": 12} over the mentor's visible reviews."""
+    summary = Review.objects.filter(mentor=mentor, hidden_at__isnull=True).aggregate(
+        average=Avg("rating"), count=Count("pk")
+    )
+    if summary["average"] is not None:
+        summary["average"] = round(summary["average"], 1)
+    return summary
+
+
+def visible_reviews(mentor, limit: int = 20):
+    return Review.objects.filter(mentor=mentor, hidden_at__isnull=True).select_related(
+        "mentee", "booking__service", "booking__mentor__user"
+    )[:limit]

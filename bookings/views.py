@@ -20,8 +20,8 @@ from mentorship.views import approved_mentor_required
 from mentorship.zones import canonical_zone
 
 from . import policies, selectors, services
-from .forms import BookSessionForm, DeclineForm, LinksForm, parse_start
-from .models import Booking
+from .forms import BookSessionForm, DeclineForm, LinksForm, ReplyForm, parse_start
+from .models import Booking, Review
 from .slots import group_by_local_day
 
 DAYS_PER_PAGE = 7
@@ -68,6 +68,8 @@ def mentor_profile(request, mentor_id: int):
             "bookings/mentor_profile.html",
             {
                 "mentor": mentor,
+                "rating": selectors.rating_summary(mentor),
+                "reviews": selectors.visible_reviews(mentor),
                 "services": services_,
                 "selected": selected,
                 "days": days,
@@ -174,6 +176,8 @@ def booking_detail(request, booking_id: int):
             and timezone.now() < booking.cancellation_deadline
             and booking.reschedules_used < booking.reschedule_limit,
             "open_ticket": booking.tickets.filter(status="open").first(),
+            "review": Review.objects.filter(booking=booking).first(),
+            "reply_form": ReplyForm(),
             "suggestions": booking.suggestions.all() if booking.status in ("pending", "confirmed") else [],
             "suggestable_days": _suggestable_days(booking)
             if is_mentor and booking.status in ("pending", "confirmed") and booking.start > timezone.now()

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from bookings import review_views
 from bookings import views as booking_views
 from notifications import message_views
 from notifications import views as notification_views
@@ -45,6 +46,8 @@ urlpatterns = [
     path("checkout/<int:booking_id>/authenticated/", payment_views.authenticated, name="checkout_authenticated"),
     path("payments/<int:payment_id>/receipt/", payment_views.receipt, name="receipt"),
     path("payments/stripe/webhook/", payment_views.stripe_webhook, name="stripe_webhook"),
+    path("bookings/<int:booking_id>/review/", review_views.review, name="booking_review"),
+    path("bookings/<int:booking_id>/review/reply/", review_views.reply, name="review_reply"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("messages/", message_views.conversation_list, name="conversations"),
     path("messages/<int:conversation_id>/", message_views.conversation, name="conversation"),

@@ -19,7 +19,8 @@ BOOKING_MESSAGES = {
     "booking_paid": ("mentee", "Payment received — waiting for {mentor} to confirm", "booking_paid"),
     "booking_confirmed": ("mentee", "{mentor} confirmed your session", "booking_confirmed"),
     "booking_declined": ("mentee", "{mentor} declined your session — full refund on its way", "booking_declined"),
-    "booking_completed": ("mentee", "Your session with {mentor} is complete", "booking_completed"),
+    # Completion is when we ask the mentee for a review.
+    "booking_completed": ("mentee", "How was your session with {mentor}? Leave a review", "booking_completed"),
     "booking_expired": ("both", "Request expired without an answer — full refund", "booking_expired"),
     "booking_cancelled_by_mentee": ("both", "Session cancelled: {service} on {day}", "booking_cancelled"),
     "booking_cancelled_by_mentor": ("both", "{mentor} cancelled your session — full refund", "booking_cancelled"),
@@ -122,6 +123,7 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
                 subject=title,
                 body=body,
                 booking=booking,
+                link=reverse("booking_review", args=[booking.pk]) if kind == "booking_completed" else "",
             )
         )
     return sent
