@@ -12,14 +12,20 @@ from .test_browser_flow import log_in, shot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_message_is_sent_read_and_answered(new_page):
+def write_to_maya(new_page):
+    """A mentee opens Maya's profile and chooses "Message Maya Mentor"."""
     mentor = bookable_mentor(user__display_name="Maya Mentor")
     mentee = UserFactory(display_name="Sam Mentee")
-    mentee_page = new_page("Europe/London")
-    log_in(mentee_page, mentee.email)
-    mentee_page.goto(f"/mentors/{mentor.pk}/")
-    mentee_page.get_by_role("link", name="Message Maya Mentor").click()
-    expect(mentee_page.get_by_role("heading", name="Messages with Maya Mentor")).to_be_visible()
+    page = new_page("Europe/London")
+    log_in(page, mentee.email)
+    page.goto(f"/mentors/{mentor.pk}/")
+    page.get_by_role("link", name="Message Maya Mentor").click()
+    expect(page.get_by_role("heading", name="Messages with Maya Mentor")).to_be_visible()
+    return mentor, page
+
+
+def test_a_message_is_sent_read_and_answered(new_page):
+    mentor, mentee_page = write_to_maya(new_page)
     mentee_page.get_by_role("textbox", name="Message").fill(
         "Hi Maya! Could we talk about moving into staff engineering?"
     )
@@ -48,12 +54,7 @@ def test_a_message_is_sent_read_and_answered(new_page):
 
 
 def test_a_card_number_in_a_message_is_refused_and_kept_for_editing(new_page):
-    mentor = bookable_mentor(user__display_name="Maya Mentor")
-    mentee = UserFactory(display_name="Sam Mentee")
-    page = new_page("Europe/London")
-    log_in(page, mentee.email)
-    page.goto(f"/mentors/{mentor.pk}/")
-    page.get_by_role("link", name="Message Maya Mentor").click()
+    _, page = write_to_maya(new_page)
     page.get_by_role("textbox", name="Message").fill("Can you charge my card directly? 4242 4242 4242 4242, exp 12/30")
     page.get_by_role("button", name="Send").click()
     expect(page.get_by_role("alert")).to_contain_text("looks like it contains a card number")
