@@ -13,11 +13,16 @@ from bookings.models import Booking
 from . import calendar, email, meetings
 from .models import CalendarFeed, Notification, Preferences
 
-# kind -> (who hears about it, subject, template). Times in each e-mail are in the recipient's zone.
+# kind -> (who hears about it, subject, template). A subject may be a pair: (to the mentee, to the mentor).
+# Times in each e-mail are in the recipient's zone.
 BOOKING_MESSAGES = {
     "booking_requested": ("mentor", "New booking request from {mentee}", "booking_requested"),
     "booking_paid": ("mentee", "Payment received — waiting for {mentor} to confirm", "booking_paid"),
-    "booking_confirmed": ("mentee", "{mentor} confirmed your session", "booking_confirmed"),
+    "booking_confirmed": (
+        "both",
+        ("{mentor} confirmed your session", "You confirmed {mentee}'s session on {day}"),
+        "booking_confirmed",
+    ),
     "booking_declined": ("mentee", "{mentor} declined your session — full refund on its way", "booking_declined"),
     # Completion is when we ask the mentee for a review.
     "booking_completed": ("mentee", "How was your session with {mentor}? Leave a review", "booking_completed"),
@@ -107,7 +112,8 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
         }
         with timezone.override(recipient.zone):
             body = render_to_string(f"notifications/email/{template}.txt", context)
-            title = subject.format(
+            wording = subject if isinstance(subject, str) else subject[recipient != booking.mentee]
+            title = wording.format(
                 mentee=booking.mentee,
                 mentor=booking.mentor.user,
                 other=other,

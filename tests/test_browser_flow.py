@@ -45,7 +45,7 @@ def staff_action(page, *, email: str, section: str, row: str, action: str) -> No
     page.get_by_role("button", name="Go").click()
 
 
-def book_and_pay(page, mentor, *, message: str) -> Booking:
+def book_and_pay(page, mentor, *, message: str, needs: str = "") -> Booking:
     """As the mentee: open the mentor's profile, pick the 30-min intro and the first time, pay."""
     page.goto("/")
     page.get_by_role("link", name=mentor.user.display_name).click()
@@ -55,6 +55,8 @@ def book_and_pay(page, mentor, *, message: str) -> Booking:
     slot_label = first_slot.get_attribute("aria-label")
     first_slot.click()
     page.get_by_label("Message to the mentor").fill(message)
+    if needs:
+        page.get_by_label("Accessibility needs (optional)").fill(needs)
     shot(page, "1-mentor-profile")
     page.get_by_role("button", name="Book session").click()
 

@@ -76,10 +76,10 @@ def test_the_calendar_feed_lists_sessions_and_a_reset_revokes_the_old_address(cl
 EMAIL_PHRASES = {
     "booking_requested": (None, "booked a session with you and has paid"),
     "booking_paid": ("pending until", None),
-    "booking_confirmed": ("confirmed your session", None),
-    "booking_declined": ("reaches your card within 5–10 business days", None),
+    "booking_confirmed": ("confirmed your session", "You confirmed your session with"),
+    "booking_declined": ("full refund of $40.00 to your original payment method", None),
     "booking_completed": ("marked your session as complete", None),
-    "booking_expired": ("5–10 business days", "You did not answer"),
+    "booking_expired": ("full refund of $40.00 to your original payment method", "You did not answer"),
     "booking_cancelled_by_mentee": ("cancel", "cancel"),  # who cancelled and the refund: see test_lifecycle
     "booking_cancelled_by_mentor": ("cancel", "cancel"),
     "booking_rescheduled": ("has moved", "moved their session"),
