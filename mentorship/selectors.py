@@ -2,10 +2,11 @@
 
 from itertools import groupby
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from . import hours
-from .models import MentorProfile
+from .models import AvailabilityRule, DateOverride, MentorProfile, Service
 
 
 def upcoming_overrides(profile: MentorProfile) -> list[tuple]:
@@ -16,3 +17,18 @@ def upcoming_overrides(profile: MentorProfile) -> list[tuple]:
         ranges = [(o.start_time, o.end_time) for o in overrides if not o.is_day_off]
         result.append((day, hours.format_ranges(ranges) if ranges else "Day off"))
     return result
+
+
+def listed_mentors() -> QuerySet[MentorProfile]:
+    """Mentors people can find: approved and bookable (an open session type and some hours)."""
+    has_service = Service.objects.filter(mentor=OuterRef("pk"), is_active=True)
+    has_weekly_hours = AvailabilityRule.objects.filter(mentor=OuterRef("pk"))
+    has_dated_hours = DateOverride.objects.filter(
+        mentor=OuterRef("pk"), date__gte=timezone.localdate(), start_time__isnull=False
+    )
+    return (
+        MentorProfile.objects.filter(status=MentorProfile.Status.APPROVED)
+        .filter(Exists(has_service))
+        .filter(Q(Exists(has_weekly_hours)) | Q(Exists(has_dated_hours)))
+        .select_related("user")
+    )

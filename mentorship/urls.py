@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("settings/", views.account_settings, name="account_settings"),
     path("become-a-mentor/", views.become_mentor, name="become_mentor"),
+    path("how-it-works/mentors/", views.how_it_works_for_mentors, name="how_it_works_mentors"),
     path("mentor/profile/", views.mentor_profile_edit, name="mentor_profile_edit"),
     path("mentor/services/", views.mentor_services, name="mentor_services"),
     path("mentor/services/new/", views.mentor_service_edit, name="mentor_service_new"),

@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import forms, hours, selectors, services
 from .models import MentorProfile, Service
+from .money import format_cents
 
 
 def approved_mentor_required(view):
@@ -28,12 +30,18 @@ def approved_mentor_required(view):
 
 
 def home(request):
-    mentors = (
-        MentorProfile.objects.filter(status=MentorProfile.Status.APPROVED, services__is_active=True)
-        .select_related("user")
-        .distinct()
+    return render(request, "mentorship/home.html", {"mentors": selectors.listed_mentors()})
+
+
+def how_it_works_for_mentors(request):
+    return render(
+        request,
+        "mentorship/how_it_works_mentors.html",
+        {
+            "fee_percent": f"{settings.PLATFORM_FEE_PERCENT:g}",
+            "payout_minimum": format_cents(settings.PAYOUT_MINIMUM_CENTS, settings.PLATFORM_CURRENCY),
+        },
     )
-    return render(request, "mentorship/home.html", {"mentors": mentors})
 
 
 @login_required
