@@ -85,7 +85,7 @@ def bookings_for_mentee(user) -> QuerySet[Booking]:
     return (
         Booking.objects.filter(mentee=user)
         .exclude(status=Booking.Status.ABANDONED)
-        .select_related("service", "mentor__user")
+        .select_related("service", "mentor__user", "review")
         .prefetch_related("payments")  # for receipt links
         .order_by("-start")
     )

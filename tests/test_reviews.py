@@ -116,3 +116,14 @@ def test_the_profile_costs_the_same_queries_with_one_review_and_with_many(
         reviews.review_save(booking.pk, mentee=booking.mentee, rating=4, text="Good")
     with django_assert_max_num_queries(len(one)):
         client.get(url)
+
+
+def test_my_bookings_asks_for_a_review_then_shows_the_one_given(client, stripe_server):
+    mentor = bookable_mentor()
+    booking = completed(mentor, stripe_server)
+    client.force_login(booking.mentee)
+    page = client.get(reverse("my_bookings")).content.decode()
+    assert f'href="{reverse("booking_review", args=[booking.pk])}">Leave a review' in page
+    reviews.review_save(booking.pk, mentee=booking.mentee, rating=4, text="Good")
+    page = client.get(reverse("my_bookings")).content.decode()
+    assert 'Your review: <span class="stars" aria-label="4 out of 5 stars">' in page
