@@ -32,7 +32,19 @@ MENTORS = [
         "bio": "I led teams of 5 to 40 people. Let's talk about your first management role, hiring or team health.",
         "expertise": "Leadership, hiring, engineering management",
         "hours": (time(8), time(14)),
-        "services": [("45-min leadership session", 45, 6000)],
+        "services": [
+            ("45-min leadership session", 45, 6000),
+            (
+                "In-person coffee chat",
+                45,
+                5000,
+                {
+                    "format": Service.Format.IN_PERSON,
+                    "address": "Rosenthaler Str. 72a, 10119 Berlin",
+                    "access_notes": "Ground floor, step-free entrance. I sit at the long table at the back.",
+                },
+            ),
+        ],
     },
     {
         "email": "arjun@example.com",
@@ -83,11 +95,16 @@ class Command(BaseCommand):
                     "status": MentorProfile.Status.APPROVED,
                 },
             )
-            for title, minutes, price in spec["services"]:
+            for title, minutes, price, *extra in spec["services"]:
                 Service.objects.update_or_create(
                     mentor=profile,
                     title=title,
-                    defaults={"duration_minutes": minutes, "price_cents": price, "is_active": True},
+                    defaults={
+                        "duration_minutes": minutes,
+                        "price_cents": price,
+                        "is_active": True,
+                        **(extra or [{}])[0],
+                    },
                 )
             if not profile.availability.exists():
                 start, end = spec["hours"]
