@@ -43,6 +43,7 @@ class Booking(models.Model):
     reschedules_used = models.PositiveIntegerField(default=0)
     no_show_policy = models.CharField(max_length=300, blank=True)
     lateness_policy = models.CharField(max_length=300, blank=True)
+    service_policy = models.TextField(blank=True, help_text="The session type's own terms, as shown at checkout.")
     # Added by the mentor after confirming (seed 001).
     meeting_link = models.URLField(blank=True)
     availability_link = models.URLField(blank=True)

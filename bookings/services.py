@@ -172,6 +172,7 @@ def booking_hold(
                     reschedule_limit=mentor.reschedule_limit,
                     no_show_policy=mentor.no_show_policy,
                     lateness_policy=mentor.lateness_policy,
+                    service_policy=service.policy,
                 )
         except IntegrityError:  # the database's overlap constraint: someone else was faster
             raise BookingError(SLOT_TAKEN) from None

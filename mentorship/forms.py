@@ -98,6 +98,7 @@ class ServiceForm(forms.ModelForm):
             "access_notes",
             "duration_minutes",
             "is_active",
+            "policy",
             "buffer_before_minutes",
             "buffer_after_minutes",
             "cancellation_window_hours",
@@ -108,11 +109,13 @@ class ServiceForm(forms.ModelForm):
             "buffer_before_minutes": "Buffer before (minutes)",
             "buffer_after_minutes": "Buffer after (minutes)",
             "cancellation_window_hours": "Cancellation window (hours)",
+            "policy": "Terms for this session type",
         }
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "format": forms.RadioSelect,
             "access_notes": forms.Textarea(attrs={"rows": 2}),
+            "policy": forms.Textarea(attrs={"rows": 2}),
         }
 
     def __init__(self, *args, **kwargs):

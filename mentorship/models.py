@@ -192,6 +192,12 @@ class Service(models.Model):
         validators=[MinValueValidator(100)], help_text="Price in cents, e.g. 4000 for $40.00."
     )
     is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order on the profile: lower first.")
+    policy = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="Anything special about this session type: what to prepare, lateness, no-shows.",
+    )
     cancellation_window_hours = models.PositiveIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(24 * 14)], help_text="Empty: your general policy."
     )
@@ -203,7 +209,7 @@ class Service(models.Model):
     )
 
     class Meta:
-        ordering = ["duration_minutes", "price_cents"]
+        ordering = ["position", "duration_minutes", "price_cents"]
 
     def __str__(self):
         return f"{self.title} ({self.duration_minutes} min)"

@@ -5,6 +5,7 @@ from datetime import date, time
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -86,6 +87,7 @@ def service_save(
     format: str = Service.Format.ONLINE,
     address: str = "",
     access_notes: str = "",
+    policy: str = "",
     buffer_before_minutes: int | None = None,
     buffer_after_minutes: int | None = None,
     cancellation_window_hours: int | None = None,
@@ -95,12 +97,33 @@ def service_save(
         raise MentorError("That session type belongs to another mentor.")
     service.title, service.description = title, description
     service.format, service.address, service.access_notes = format, address.strip(), access_notes.strip()
+    service.policy = policy.strip()
+    if service.pk is None:  # new session types go last
+        service.position = (profile.services.aggregate(last=Max("position"))["last"] or 0) + 1
     service.duration_minutes, service.price_cents, service.is_active = duration_minutes, price_cents, is_active
     service.buffer_before_minutes, service.buffer_after_minutes = buffer_before_minutes, buffer_after_minutes
     service.cancellation_window_hours = cancellation_window_hours
     service.full_clean()
     service.save()
     return service
+
+
+def service_move(profile: MentorProfile, *, service_id: int, step: int) -> bool:
+    """Move a session type one place up (step -1) or down (+1) on the profile. False at either end."""
+    with transaction.atomic():
+        MentorProfile.objects.select_for_update().get(pk=profile.pk)  # one reorder at a time
+        ordered = list(profile.services.order_by("position", "duration_minutes", "price_cents", "pk"))
+        index = next((i for i, service in enumerate(ordered) if service.pk == service_id), None)
+        if index is None:
+            raise MentorError("That session type belongs to another mentor.")
+        other = index + step
+        if not 0 <= other < len(ordered):
+            return False
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        for position, service in enumerate(ordered, start=1):
+            service.position = position
+        Service.objects.bulk_update(ordered, ["position"])
+    return True
 
 
 def schedule_update(profile: MentorProfile, *, time_zone: str, weekly: list[tuple[int, time, time]], rules: dict):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("mentor/services/", views.mentor_services, name="mentor_services"),
     path("mentor/services/new/", views.mentor_service_edit, name="mentor_service_new"),
     path("mentor/services/<int:service_id>/", views.mentor_service_edit, name="mentor_service_edit"),
+    path("mentor/services/<int:service_id>/move/", views.mentor_service_move, name="mentor_service_move"),
     path("mentor/schedule/", views.mentor_schedule, name="mentor_schedule"),
     path("mentor/schedule/dates/", views.mentor_date_override, name="mentor_date_override"),
     path("mentor/schedule/vacations/", views.mentor_vacation, name="mentor_vacation"),

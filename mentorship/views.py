@@ -5,6 +5,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -97,6 +98,17 @@ def mentor_services(request, profile):
 
 
 @approved_mentor_required
+@require_POST
+def mentor_service_move(request, profile, service_id):
+    step = -1 if request.POST.get("direction") == "up" else 1
+    try:
+        services.service_move(profile, service_id=service_id, step=step)
+    except services.MentorError:
+        raise Http404("No such session type.") from None
+    return redirect("mentor_services")
+
+
+@approved_mentor_required
 @require_http_methods(["GET", "POST"])
 def mentor_service_edit(request, profile, service_id=None):
     service = get_object_or_404(Service, pk=service_id, mentor=profile) if service_id else None
@@ -114,6 +126,7 @@ def mentor_service_edit(request, profile, service_id=None):
             format=data["format"],
             address=data["address"],
             access_notes=data["access_notes"],
+            policy=data["policy"],
             buffer_before_minutes=data["buffer_before_minutes"],
             buffer_after_minutes=data["buffer_after_minutes"],
             cancellation_window_hours=data["cancellation_window_hours"],

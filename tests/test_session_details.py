@@ -108,3 +108,31 @@ def test_an_in_person_session_shows_the_address_and_access_notes_instead_of_a_me
     assert ">Join<" not in page
     profile = client.get(reverse("mentor_profile", args=[mentor.pk]) + f"?service={service.pk}").content.decode()
     assert "In person:</strong> Torstraße 1, 10119 Berlin" in profile
+
+
+def test_a_mentor_orders_session_types_and_the_profile_follows(client):
+    mentor = bookable_mentor()  # 30-min intro, then 60-min deep dive
+    deep_dive = mentor.services.get(duration_minutes=60)
+    client.force_login(mentor.user)
+    client.post(reverse("mentor_service_move", args=[deep_dive.pk]), {"direction": "up"})
+    profile = client.get(reverse("mentor_profile", args=[mentor.pk])).content.decode()
+    assert profile.index("60-min deep dive") < profile.index("30-min intro")
+    someone_else = bookable_mentor().services.first()
+    response = client.post(reverse("mentor_service_move", args=[someone_else.pk]), {"direction": "up"})
+    assert response.status_code == 404
+
+
+def test_a_session_types_own_terms_are_shown_before_paying_and_kept_on_the_booking(client):
+    mentor = bookable_mentor()
+    intro = mentor.services.get(duration_minutes=30)
+    intro.policy = "Send your CV a day ahead; more than 10 minutes late counts as a no-show."
+    intro.save()
+    mentee = UserFactory()
+    booking = services.booking_hold(mentee=mentee, service=intro, start=_first_slot(intro))
+    intro.policy = "Changed later"
+    intro.save()
+    booking.refresh_from_db()
+    assert booking.service_policy == "Send your CV a day ahead; more than 10 minutes late counts as a no-show."
+    client.force_login(mentee)
+    page = client.get(reverse("checkout", args=[booking.pk])).content.decode()
+    assert "30-min intro: Send your CV a day ahead" in page
