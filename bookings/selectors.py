@@ -1,13 +1,14 @@
 """Reads about bookings and free time."""
 
+import math
 from datetime import date, datetime, timedelta
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
 
-from .models import Booking, Review
+from .models import Booking, BookingEvent, Review
 from .slots import Interval, Schedule, WeeklyRange, free_slots
 
 
@@ -133,3 +134,36 @@ def visible_reviews(mentor, limit: int = 20):
     return Review.objects.filter(mentor=mentor, hidden_at__isnull=True).select_related(
         "mentee", "booking__service", "booking__mentor__user"
     )[:limit]
+
+
+def typical_response(mentor, *, sample: int = 20, minimum: int = 3) -> timedelta | None:
+    """The median time from payment to the mentor's confirmation over their latest confirmations."""
+    paid_at = (
+        BookingEvent.objects.filter(booking=OuterRef("pk"), to_status=Booking.Status.PENDING)
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    rows = (
+        Booking.objects.filter(mentor=mentor, confirmed_at__isnull=False)
+        .annotate(paid_at=Subquery(paid_at))
+        .order_by("-confirmed_at")
+        .values_list("paid_at", "confirmed_at")[:sample]
+    )
+    waits = sorted(confirmed - paid for paid, confirmed in rows if paid is not None and confirmed >= paid)
+    if len(waits) < minimum:
+        return None
+    return waits[len(waits) // 2]
+
+
+def response_phrase(wait: timedelta | None) -> str:
+    """'usually confirms within 2 hours', from a typical wait; empty without enough history."""
+    if wait is None:
+        return ""
+    hours = wait.total_seconds() / 3600
+    if hours <= 1:
+        return "usually confirms within an hour"
+    if hours < 24:
+        whole = math.ceil(hours)
+        return f"usually confirms within {whole} hours"
+    days = math.ceil(hours / 24)
+    return f"usually confirms within {days} day{'s' if days != 1 else ''}"

@@ -72,7 +72,13 @@ def _transition(
     booking.status = to
     booking.save(update_fields=["status", "updated_at"])
     BookingEvent.objects.create(booking=booking, actor=actor, from_status=from_status, to_status=to, note=note)
+    _mentor_time_changed(booking.mentor_id)
     return booking
+
+
+def _mentor_time_changed(mentor_id: int) -> None:
+    """The mentor's free time may have changed: refresh the directory's next free time after commit."""
+    _on_commit_task("bookings.tasks.refresh_next_free", mentor_id)
 
 
 def _note(booking: Booking, actor, note: str) -> None:
@@ -97,6 +103,7 @@ def _move(booking: Booking, new_start: datetime, *, now: datetime) -> None:
     booking.start, booking.end = booking.start + shift, booking.end + shift
     booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
     booking.calendar_sequence += 1
+    _mentor_time_changed(booking.mentor_id)
     try:
         with transaction.atomic():
             booking.save(
@@ -177,6 +184,7 @@ def booking_hold(
         except IntegrityError:  # the database's overlap constraint: someone else was faster
             raise BookingError(SLOT_TAKEN) from None
         BookingEvent.objects.create(booking=booking, actor=mentee, to_status=Status.HELD, note="Checkout started")
+        _mentor_time_changed(mentor.pk)
     return booking
 
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import reminders, services
+from . import directory, reminders, services
 
 
 @shared_task(name="bookings.tasks.release_expired_holds")
@@ -18,3 +18,13 @@ def expire_pending_bookings() -> int:
 @shared_task(name="bookings.tasks.send_reminders")
 def send_reminders() -> dict:
     return reminders.run_all()
+
+
+@shared_task(name="bookings.tasks.refresh_next_free")
+def refresh_next_free(mentor_id: int) -> None:
+    directory.refresh_next_free(mentor_id)
+
+
+@shared_task(name="bookings.tasks.refresh_next_free_times")
+def refresh_next_free_times() -> int:
+    return directory.refresh_all_next_free()

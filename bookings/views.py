@@ -69,6 +69,7 @@ def mentor_profile(request, mentor_id: int):
             {
                 "mentor": mentor,
                 "rating": selectors.rating_summary(mentor),
+                "response": selectors.response_phrase(selectors.typical_response(mentor)),
                 "reviews": selectors.visible_reviews(mentor),
                 "services": services_,
                 "selected": selected,

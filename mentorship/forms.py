@@ -8,7 +8,7 @@ import pytz
 from django import forms
 from django.utils import timezone
 
-from . import hours
+from . import hours, photos
 from .models import AvailabilityRule, MentorProfile, Service, validate_time_zone
 from .zones import BROWSER_ALIASES, canonical_zone
 
@@ -74,13 +74,30 @@ class AccountSettingsForm(forms.Form):
 class MentorProfileForm(forms.ModelForm):
     class Meta:
         model = MentorProfile
-        fields = ["headline", "bio", "expertise"]
+        fields = ["headline", "bio", "expertise", "languages"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 6})}
+        help_texts = {
+            "bio": "Your experience and how you mentor. Markdown works: **bold**, *italic*, lists, [links](https://…)."
+        }
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(
+        label="Profile photo",
+        required=False,
+        help_text="JPEG, PNG or WebP up to 5 MB. We crop it to a square.",
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    remove_photo = forms.BooleanField(label="Remove my photo", required=False)
+
+    def clean_photo(self):
+        upload = self.cleaned_data.get("photo")
+        return photos.square_jpeg(upload) if upload else None
 
 
 class MentorApplicationForm(MentorProfileForm):
     class Meta(MentorProfileForm.Meta):
-        fields = ["headline", "bio", "expertise", "motivation"]
+        fields = ["headline", "bio", "expertise", "languages", "motivation"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 6}), "motivation": forms.Textarea(attrs={"rows": 4})}
         labels = {"motivation": "Why do you want to mentor?"}
 

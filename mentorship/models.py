@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -91,8 +92,15 @@ class MentorProfile(models.Model):
     expertise = models.CharField(
         max_length=200, help_text="Comma-separated topics, e.g. Django, system design, careers."
     )
+    languages = models.CharField(
+        max_length=200, default="English", help_text="Comma-separated languages you mentor in, e.g. English, German."
+    )
+    photo = models.ImageField(upload_to="mentors/", blank=True)
     motivation = models.TextField(blank=True, help_text="For our staff: why you want to mentor here.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.APPLIED)
+    # The earliest time any open session type can be booked; kept fresh by a background job
+    # (bookings.directory), so the directory can filter and sort on it without computing slots.
+    next_free_at = models.DateTimeField(null=True, blank=True, db_index=True)
     review_note = models.TextField(blank=True, help_text="Reason given to the applicant when not approved.")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(default=timezone.now)
@@ -170,6 +178,17 @@ class MentorProfile(models.Model):
     @property
     def expertise_list(self) -> list[str]:
         return [topic.strip() for topic in self.expertise.split(",") if topic.strip()]
+
+    @property
+    def photo_url(self) -> str:
+        """Where the photo is served; the name (random per upload) makes each version's address its own."""
+        if not self.photo:
+            return ""
+        return f"{reverse('mentor_photo', args=[self.pk])}?v={self.photo.name.rsplit('/', 1)[-1].split('.')[0]}"
+
+    @property
+    def languages_list(self) -> list[str]:
+        return [language.strip() for language in self.languages.split(",") if language.strip()]
 
 
 class Service(models.Model):

@@ -1,6 +1,7 @@
 """Writes on the people side: accounts, mentor applications, services and hours."""
 
 from datetime import date, time
+from importlib import import_module
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -10,6 +11,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
+
+
+def _free_time_changed(profile_id: int) -> None:
+    """Hours or session types changed: let the directory recompute the next free time after commit.
+
+    The task belongs to bookings, which builds on this app, so it is imported by name when it runs.
+    """
+
+    def refresh():
+        import_module("bookings.tasks").refresh_next_free.delay(profile_id)
+
+    transaction.on_commit(refresh)
 
 
 class MentorError(Exception):
@@ -28,7 +41,9 @@ def account_update(user: User, *, display_name: str, time_zone: str, accessibili
     return user
 
 
-def mentor_apply(user: User, *, headline: str, bio: str, expertise: str, motivation: str) -> MentorProfile:
+def mentor_apply(
+    user: User, *, headline: str, bio: str, expertise: str, motivation: str, languages: str = "English"
+) -> MentorProfile:
     """Apply to become a mentor; a refused applicant may apply again."""
     with transaction.atomic():
         profile = MentorProfile.objects.select_for_update().filter(user=user).first()
@@ -36,6 +51,7 @@ def mentor_apply(user: User, *, headline: str, bio: str, expertise: str, motivat
             raise MentorError("You have already applied. We'll e-mail you when staff have reviewed it.")
         profile = profile or MentorProfile(user=user)
         profile.headline, profile.bio, profile.expertise, profile.motivation = headline, bio, expertise, motivation
+        profile.languages = languages
         profile.status = MentorProfile.Status.APPLIED
         profile.applied_at = timezone.now()
         profile.review_note = ""
@@ -52,6 +68,7 @@ def mentor_application_review(profile: MentorProfile, *, approve: bool, note: st
         )
         if changed:
             transaction.on_commit(lambda: _tell_applicant(profile.pk))
+            _free_time_changed(profile.pk)
     return bool(changed)
 
 
@@ -69,9 +86,29 @@ def _tell_applicant(profile_id: int) -> None:
     send_mail(subject, body, None, [profile.user.email])
 
 
-def mentor_profile_update(profile: MentorProfile, *, headline: str, bio: str, expertise: str) -> MentorProfile:
-    profile.headline, profile.bio, profile.expertise = headline, bio, expertise
-    profile.save(update_fields=["headline", "bio", "expertise"])
+def mentor_profile_update(
+    profile: MentorProfile,
+    *,
+    headline: str,
+    bio: str,
+    expertise: str,
+    languages: str = "English",
+    photo=None,
+    remove_photo: bool = False,
+) -> MentorProfile:
+    """Save the public profile. `photo` is an already checked and re-encoded image (mentorship.photos)."""
+    profile.headline, profile.bio, profile.expertise, profile.languages = headline, bio, expertise, languages
+    fields = ["headline", "bio", "expertise", "languages"]
+    old_photo = profile.photo.name if profile.photo else ""
+    if photo is not None:
+        profile.photo.save(f"{profile.pk}-{photo.name}", photo, save=False)
+        fields.append("photo")
+    elif remove_photo and old_photo:
+        profile.photo = None
+        fields.append("photo")
+    profile.save(update_fields=fields)
+    if "photo" in fields and old_photo:
+        profile.photo.storage.delete(old_photo)
     return profile
 
 
@@ -105,6 +142,7 @@ def service_save(
     service.cancellation_window_hours = cancellation_window_hours
     service.full_clean()
     service.save()
+    _free_time_changed(profile.pk)
     return service
 
 
@@ -140,6 +178,7 @@ def schedule_update(profile: MentorProfile, *, time_zone: str, weekly: list[tupl
             AvailabilityRule(mentor=profile, weekday=weekday, start_time=start, end_time=end)
             for weekday, start, end in weekly
         )
+        _free_time_changed(profile.pk)
 
 
 def date_override_set(profile: MentorProfile, *, day: date, ranges: list[tuple[time, time]]) -> None:
@@ -150,19 +189,23 @@ def date_override_set(profile: MentorProfile, *, day: date, ranges: list[tuple[t
             [DateOverride(mentor=profile, date=day, start_time=start, end_time=end) for start, end in ranges]
             or [DateOverride(mentor=profile, date=day)]
         )
+        _free_time_changed(profile.pk)
 
 
 def date_override_remove(profile: MentorProfile, *, day: date) -> None:
     profile.date_overrides.filter(date=day).delete()
+    _free_time_changed(profile.pk)
 
 
 def vacation_add(profile: MentorProfile, *, start_date: date, end_date: date, note: str = "") -> Vacation:
     vacation = Vacation(mentor=profile, start_date=start_date, end_date=end_date, note=note)
     vacation.full_clean()
     vacation.save()
+    _free_time_changed(profile.pk)
     return vacation
 
 
 def vacation_remove(profile: MentorProfile, *, vacation_id: int) -> bool:
     deleted, _ = profile.vacations.filter(pk=vacation_id).delete()
+    _free_time_changed(profile.pk)
     return bool(deleted)

@@ -149,6 +149,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.retry_refunds",
         "schedule": timedelta(minutes=10),
     },
+    # Hours, days off and services change outside bookings too; this keeps the directory's
+    # "next free time" within a few minutes of the truth (bookings refresh it at once).
+    "refresh-next-free-times": {
+        "task": "bookings.tasks.refresh_next_free_times",
+        "schedule": timedelta(minutes=10),
+    },
     "retry-failed-emails": {
         "task": "notifications.tasks.retry_failed_emails",
         "schedule": timedelta(minutes=5),
@@ -241,6 +247,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Uploaded files (mentor photos). The app serves photos itself; point this at a persistent volume.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

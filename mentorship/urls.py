@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from bookings import review_views
+from bookings import directory_views, review_views
 from bookings import views as booking_views
 from notifications import message_views
 from notifications import views as notification_views
@@ -10,7 +10,7 @@ from payments import views as payment_views
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", directory_views.directory_page, name="home"),
     path("settings/", views.account_settings, name="account_settings"),
     path("become-a-mentor/", views.become_mentor, name="become_mentor"),
     path("how-it-works/mentors/", views.how_it_works_for_mentors, name="how_it_works_mentors"),
@@ -28,6 +28,7 @@ urlpatterns = [
     path("mentor/earnings/stripe/return/", payment_views.connect_stripe_return, name="connect_stripe_return"),
     path("mentor/earnings/stripe/refresh/", payment_views.connect_stripe_refresh, name="connect_stripe_refresh"),
     path("mentors/<int:mentor_id>/", booking_views.mentor_profile, name="mentor_profile"),
+    path("mentors/<int:mentor_id>/photo/", views.mentor_photo, name="mentor_photo"),
     path("mentors/<int:mentor_id>/book/", booking_views.book, name="book"),
     path("bookings/", booking_views.my_bookings, name="my_bookings"),
     path("bookings/<int:booking_id>/", booking_views.booking_detail, name="booking_detail"),

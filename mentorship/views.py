@@ -5,7 +5,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,10 +28,6 @@ def approved_mentor_required(view):
         return view(request, profile, *args, **kwargs)
 
     return wrapper
-
-
-def home(request):
-    return render(request, "mentorship/home.html", {"mentors": selectors.listed_mentors()})
 
 
 def how_it_works_for_mentors(request):
@@ -85,11 +81,29 @@ def become_mentor(request):
 @require_http_methods(["GET", "POST"])
 def mentor_profile_edit(request, profile):
     form = forms.MentorProfileForm(request.POST or None, instance=profile)
-    if request.method == "POST" and form.is_valid():
-        services.mentor_profile_update(profile, **{f: form.cleaned_data[f] for f in form.Meta.fields})
+    photo_form = forms.PhotoForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid() and photo_form.is_valid():
+        services.mentor_profile_update(
+            profile, **{f: form.cleaned_data[f] for f in form.Meta.fields}, **photo_form.cleaned_data
+        )
         messages.success(request, "Your profile is saved.")
         return redirect("mentor_profile_edit")
-    return render(request, "mentorship/mentor_profile_edit.html", {"form": form, "profile": profile})
+    return render(
+        request,
+        "mentorship/mentor_profile_edit.html",
+        {"form": form, "photo_form": photo_form, "profile": profile},
+        status=400 if form.errors or photo_form.errors else 200,
+    )
+
+
+def mentor_photo(request, mentor_id: int):
+    """A mentor's photo, served by the app (no separate media server); the URL changes with the photo."""
+    profile = get_object_or_404(MentorProfile, pk=mentor_id, status=MentorProfile.Status.APPROVED)
+    if not profile.photo:
+        raise Http404("No photo.")
+    response = FileResponse(profile.photo.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @approved_mentor_required

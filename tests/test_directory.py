@@ -3,12 +3,15 @@
 from datetime import time, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mentorship.models import DateOverride, MentorProfile
+from bookings import directory
+from mentorship.models import AvailabilityRule, DateOverride, MentorProfile, Service, User
 
-from .factories import MentorProfileFactory, ServiceFactory, bookable_mentor
+from .factories import MentorProfileFactory, ServiceFactory, UserFactory, bookable_mentor, weekly_hours
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +40,143 @@ def test_how_it_works_for_mentors_walks_through_the_steps_with_our_real_terms(cl
         assert step in page
     assert "platform fee of 15%" in page and "reaches $10.00" in page
     assert reverse("become_mentor") in page
+
+
+# --- Search, filters, sorting, pages -------------------------------------------------------
+
+
+def _mentor(name, *, headline="Mentor", expertise="Careers", languages="English", price=4000, fmt="online", **kwargs):
+    mentor = MentorProfileFactory(
+        user__display_name=name, headline=headline, expertise=expertise, languages=languages, **kwargs
+    )
+    ServiceFactory(mentor=mentor, price_cents=price, format=fmt, address="Main St 1" if fmt == "in_person" else "")
+    weekly_hours(mentor)
+    return mentor
+
+
+def _names(client, **params):
+    response = client.get(reverse("home"), params)
+    assert response.status_code == 200
+    return [mentor.user.display_name for mentor in response.context["page"]]
+
+
+def test_search_matches_name_headline_and_expertise_and_ranks_names_first(client):
+    _mentor("Ada Django", headline="Backend lead")
+    _mentor("Ben Stone", headline="Django and Python mentor")
+    _mentor("Cleo Park", expertise="Django, careers")
+    _mentor("Dev Null", headline="Product design")
+    assert _names(client, q="django") == ["Ada Django", "Ben Stone", "Cleo Park"]
+    assert _names(client, q="django python") == ["Ben Stone"]  # every word must match
+
+
+def test_filters_narrow_the_list(client):
+    _mentor("Ana", expertise="Leadership", languages="English, Spanish", price=3000)
+    _mentor("Bo", expertise="SQL", languages="German", price=9000, fmt="in_person")
+    _mentor("Cy", expertise="Leadership, hiring", languages="English", price=6000)
+    assert _names(client, expertise="Leadership") == ["Ana", "Cy"]
+    assert _names(client, language="Spanish") == ["Ana"]
+    assert _names(client, min_price="50", max_price="100") == ["Bo", "Cy"]
+    assert _names(client, format="in_person") == ["Bo"]
+    assert _names(client, expertise="Leadership", max_price="40") == ["Ana"]
+    page = client.get(reverse("home")).content.decode()
+    assert (
+        '<option value="Leadership">Leadership</option>' in page and '<option value="Spanish">Spanish</option>' in page
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.stripe
+def test_rating_filter_and_sorting_by_rating_price_and_soonest_free_time(client, stripe_server):
+    from bookings import reviews
+
+    from .test_reviews import completed
+
+    low = bookable_mentor(user__display_name="Low Rated")
+    high = bookable_mentor(user__display_name="High Rated")
+    for mentor, stars in ((low, 3), (high, 5)):
+        booking = completed(mentor, stripe_server)
+        reviews.review_save(booking.pk, mentee=booking.mentee, rating=stars, text="")
+    cheap = _mentor("Cheap Later", price=1500)
+    cheap.availability.all().delete()  # free only in ten days
+    DateOverride.objects.create(
+        mentor=cheap, date=timezone.localdate() + timedelta(days=10), start_time=time(9), end_time=time(17)
+    )
+    directory.refresh_all_next_free()
+    assert _names(client, rating="4") == ["High Rated"]
+    assert _names(client, sort="rating") == ["High Rated", "Low Rated", "Cheap Later"]
+    assert _names(client, sort="price")[0] == "Cheap Later"
+    assert _names(client, sort="soonest")[-1] == "Cheap Later"
+    assert _names(client, free_within="7") == ["High Rated", "Low Rated"]  # sorted by rating by default
+
+
+def test_pages_keep_the_filters(client):
+    for index in range(14):
+        _mentor(f"Mentor {index:02d}", expertise="Python")
+    _mentor("Other", expertise="Design")
+    first = client.get(reverse("home"), {"expertise": "Python", "sort": "price"})
+    assert first.context["page"].paginator.count == 14 and len(first.context["page"]) == 12
+    assert "?expertise=Python&amp;sort=price&page=2" in first.content.decode()
+    second = client.get(reverse("home"), {"expertise": "Python", "sort": "price", "page": "2"})
+    assert len(second.context["page"]) == 2
+
+
+def test_bad_filters_get_a_message_and_show_everyone(client):
+    _mentor("Ana")
+    response = client.get(reverse("home"), {"min_price": "-5", "free_within": "9999"})
+    assert response.status_code == 400
+    assert "Some filters were not valid" in response.content.decode()
+    assert [m.user.display_name for m in response.context["page"]] == ["Ana"]
+
+
+def test_the_directory_costs_the_same_queries_for_10_and_for_1000_mentors(client, django_assert_max_num_queries):
+    def add(count, start):
+        users = User.objects.bulk_create(
+            User(email=f"bulk{start + i}@example.com", display_name=f"Bulk {start + i}") for i in range(count)
+        )
+        mentors = MentorProfile.objects.bulk_create(
+            MentorProfile(user=user, headline="Helps with Python", expertise="Python, careers", status="approved")
+            for user in users
+        )
+        Service.objects.bulk_create(
+            Service(mentor=mentor, title="Intro", duration_minutes=30, price_cents=4000) for mentor in mentors
+        )
+        AvailabilityRule.objects.bulk_create(
+            AvailabilityRule(mentor=mentor, weekday=0, start_time=time(9), end_time=time(12)) for mentor in mentors
+        )
+
+    add(10, 0)
+    with CaptureQueriesContext(connection) as ten:
+        client.get(reverse("home"), {"q": "python", "sort": "rating", "min_price": "10"})
+    add(990, 10)
+    with django_assert_max_num_queries(len(ten)):
+        response = client.get(reverse("home"), {"q": "python", "sort": "rating", "min_price": "10"})
+    assert response.context["page"].paginator.count == 1000
+
+
+# --- The next free time ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.stripe
+def test_next_free_time_follows_bookings_and_schedule_changes(stripe_server):
+    from bookings import selectors, services
+    from mentorship import services as mentor_services
+
+    mentor = bookable_mentor()
+    directory.refresh_next_free(mentor.pk)
+    mentor.refresh_from_db()
+    first = mentor.next_free_at
+    assert first == min(
+        selectors.open_slots(s, start=timezone.now(), end=timezone.now() + timedelta(days=7))[0]
+        for s in mentor.services.all()
+    )
+    # Both session types start on the same grid: holding the 60-minute one at the first time moves it on.
+    deep = mentor.services.get(duration_minutes=60)
+    services.booking_hold(mentee=UserFactory(), service=deep, start=first)
+    mentor.refresh_from_db()
+    assert mentor.next_free_at > first  # refreshed on commit by the booking
+    mentor_services.vacation_add(
+        mentor, start_date=timezone.localdate(), end_date=timezone.localdate() + timedelta(days=90)
+    )
+    mentor.refresh_from_db()
+    assert mentor.next_free_at is None  # away for longer than the horizon

@@ -1,0 +1,155 @@
+"""Finding mentors: the directory's search, and the stored next free time it filters and sorts on.
+
+Search runs as one query for the page plus one for the count, however many mentors
+there are: ratings, prices and the next free time are subqueries or stored columns,
+never computed per mentor in Python.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from mentorship.models import MentorProfile, Service
+from mentorship.selectors import listed_mentors
+
+from . import selectors
+from .models import Review
+
+SORTS = {
+    "relevance": "Best match",
+    "rating": "Highest rated",
+    "price": "Lowest price",
+    "soonest": "Soonest free time",
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str = ""
+    expertise: str = ""
+    language: str = ""
+    min_price_cents: int | None = None
+    max_price_cents: int | None = None
+    min_rating: float | None = None
+    format: str = ""  # "online" or "in_person"
+    free_within_days: int | None = None
+    sort: str = "relevance"
+
+
+def search(query: Query, *, now: datetime | None = None) -> QuerySet[MentorProfile]:
+    now = now or timezone.now()
+    visible = Review.objects.filter(mentor=OuterRef("pk"), hidden_at__isnull=True).order_by().values("mentor")
+    open_services = Service.objects.filter(mentor=OuterRef("pk"), is_active=True)
+    mentors = listed_mentors().annotate(
+        rating=Subquery(visible.annotate(value=Avg("rating")).values("value")[:1]),
+        review_count=Coalesce(Subquery(visible.annotate(n=Count("pk")).values("n")[:1]), 0),
+        min_price_cents=Subquery(open_services.order_by("price_cents").values("price_cents")[:1]),
+    )
+    words = query.text.split()[:8]
+    for word in words:
+        mentors = mentors.filter(
+            Q(user__display_name__icontains=word) | Q(headline__icontains=word) | Q(expertise__icontains=word)
+        )
+    if query.expertise:
+        mentors = mentors.filter(expertise__icontains=query.expertise)
+    if query.language:
+        mentors = mentors.filter(languages__icontains=query.language)
+    if query.min_price_cents is not None or query.max_price_cents is not None:
+        priced = open_services
+        if query.min_price_cents is not None:
+            priced = priced.filter(price_cents__gte=query.min_price_cents)
+        if query.max_price_cents is not None:
+            priced = priced.filter(price_cents__lte=query.max_price_cents)
+        mentors = mentors.filter(Exists(priced))
+    if query.min_rating is not None:
+        mentors = mentors.filter(rating__gte=query.min_rating)
+    if query.format:
+        mentors = mentors.filter(Exists(open_services.filter(format=query.format)))
+    if query.free_within_days is not None:
+        mentors = mentors.filter(next_free_at__gte=now, next_free_at__lte=now + timedelta(days=query.free_within_days))
+    return _sorted(mentors, query, words)
+
+
+def _sorted(mentors: QuerySet, query: Query, words: list[str]) -> QuerySet:
+    if query.sort == "rating":
+        return mentors.order_by(F("rating").desc(nulls_last=True), "-review_count", "user__display_name")
+    if query.sort == "price":
+        return mentors.order_by("min_price_cents", "user__display_name")
+    if query.sort == "soonest":
+        return mentors.order_by(F("next_free_at").asc(nulls_last=True), "user__display_name")
+    # Relevance: a word in the name counts most, then the headline, then the expertise; ties go to rating.
+    score = Value(0)
+    for word in words:
+        for field, weight in (("user__display_name", 3), ("headline", 2), ("expertise", 2)):
+            score = score + Case(When(**{f"{field}__icontains": word}, then=Value(weight)), default=Value(0))
+    return mentors.annotate(relevance=ExpressionWrapper(score, output_field=IntegerField())).order_by(
+        "-relevance", F("rating").desc(nulls_last=True), "user__display_name"
+    )
+
+
+def topics(field: str, limit: int = 40) -> list[str]:
+    """The expertise topics (or languages) of listed mentors, most common first, for the filter lists."""
+    counts: dict[str, tuple[int, str]] = {}
+    for text in listed_mentors().values_list(field, flat=True):
+        for item in {part.strip() for part in text.split(",") if part.strip()}:
+            count, label = counts.get(item.lower(), (0, item))
+            counts[item.lower()] = (count + 1, label)
+    ranked = sorted(counts.values(), key=lambda pair: (-pair[0], pair[1].lower()))
+    return sorted(label for _, label in ranked[:limit])
+
+
+# --- Keeping the next free time fresh -----------------------------------------------------
+
+
+def next_free_start(mentor: MentorProfile, *, now: datetime | None = None) -> datetime | None:
+    """The earliest time any open session type of the mentor can be booked, within their horizon."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=mentor.booking_horizon_days)
+    services = list(mentor.services.filter(is_active=True).select_related("mentor__user"))
+    window_start = now
+    for span in (timedelta(days=7), timedelta(days=30), timedelta(days=366)):  # look close first: it's cheaper
+        window_end = min(now + span, horizon)
+        starts = [
+            slots[0]
+            for service in services
+            if (slots := selectors.open_slots(service, start=window_start, end=window_end, now=now))
+        ]
+        if starts:
+            return min(starts)
+        if window_end >= horizon:
+            return None
+        window_start = window_end
+    return None
+
+
+def refresh_next_free(mentor_id: int, *, now: datetime | None = None) -> datetime | None:
+    mentor = MentorProfile.objects.select_related("user").get(pk=mentor_id)
+    value = next_free_start(mentor, now=now)
+    MentorProfile.objects.filter(pk=mentor_id).update(next_free_at=value)
+    return value
+
+
+def refresh_all_next_free(*, now: datetime | None = None) -> int:
+    """Recompute every listed mentor's next free time (beat job); safe to run twice or at once."""
+    ids = list(listed_mentors().values_list("pk", flat=True))
+    for mentor_id in ids:
+        refresh_next_free(mentor_id, now=now)
+    MentorProfile.objects.exclude(pk__in=ids).exclude(next_free_at=None).update(next_free_at=None)
+    return len(ids)
