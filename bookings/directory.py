@@ -32,6 +32,7 @@ from mentorship.selectors import listed_mentors
 from . import selectors
 from .models import Review
 
+# "Recommended" (no sort given) is the best match when searching, else the highest rated.
 SORTS = {
     "relevance": "Best match",
     "rating": "Highest rated",

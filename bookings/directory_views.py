@@ -13,8 +13,8 @@ class DirectoryForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
     expertise = forms.ChoiceField(required=False, label="Expertise")
     language = forms.ChoiceField(required=False, label="Language")
-    min_price = forms.DecimalField(required=False, min_value=0, max_digits=7, decimal_places=2, label="Price from ($)")
-    max_price = forms.DecimalField(required=False, min_value=0, max_digits=7, decimal_places=2, label="to ($)")
+    min_price = forms.DecimalField(required=False, min_value=0, max_digits=7, decimal_places=2, label="Min price ($)")
+    max_price = forms.DecimalField(required=False, min_value=0, max_digits=7, decimal_places=2, label="Max price ($)")
     rating = forms.TypedChoiceField(
         required=False,
         coerce=float,
@@ -34,7 +34,11 @@ class DirectoryForm(forms.Form):
         label="Free time",
         choices=[("", "Any time")] + [(str(days), f"In the next {days} days") for days in (3, 7, 14)],
     )
-    sort = forms.ChoiceField(required=False, label="Sort by", choices=list(directory.SORTS.items()))
+    sort = forms.ChoiceField(
+        required=False,
+        label="Sort by",
+        choices=[("", "Recommended")] + [(key, label) for key, label in directory.SORTS.items() if key != "relevance"],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -49,6 +49,9 @@ def test_a_mentee_applies_staff_approve_and_the_mentor_sets_up_to_be_booked(new_
     page.get_by_label("Price (USD):").fill("35")
     page.get_by_role("button", name="Save session type").click()
     expect(page.get_by_role("cell", name="$35.00")).to_be_visible()
+    lister = new_page("Asia/Kolkata")
+    lister.goto("/")
+    expect(lister.get_by_role("article", name="Noor Applicant")).to_have_count(0)  # no hours yet: not bookable
 
     nav.get_by_role("link", name="Schedule").click()
     expect(page.get_by_label("Time zone:")).to_have_value("Asia/Kolkata")
@@ -64,6 +67,9 @@ def test_a_mentee_applies_staff_approve_and_the_mentor_sets_up_to_be_booked(new_
     page.get_by_role("button", name="Save schedule").click()
     expect(page.get_by_role("status")).to_contain_text("Your schedule is saved")
     shot(page, "9-schedule")
+
+    lister.reload()
+    expect(lister.get_by_role("article", name="Noor Applicant")).to_contain_text("From $35.00")  # listed now
 
     visitor = new_page("Asia/Kolkata")
     log_in(visitor, UserFactory(time_zone="Asia/Kolkata").email)

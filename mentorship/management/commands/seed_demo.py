@@ -1,6 +1,7 @@
 """Demo data for `make run`. Safe to run again: it updates what exists."""
 
 from datetime import time
+from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
@@ -111,6 +112,8 @@ class Command(BaseCommand):
                 AvailabilityRule.objects.bulk_create(
                     AvailabilityRule(mentor=profile, weekday=day, start_time=start, end_time=end) for day in WEEKDAYS
                 )
+        # The directory's "next free time" (normally kept by bookings and a periodic job).
+        transaction.on_commit(lambda: import_module("bookings.directory").refresh_all_next_free())
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data ready. Log in as mentee@example.com, mentor@example.com or staff@example.com "
