@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -44,6 +45,14 @@ class Booking(models.Model):
     no_show_policy = models.CharField(max_length=300, blank=True)
     lateness_policy = models.CharField(max_length=300, blank=True)
     service_policy = models.TextField(blank=True, help_text="The session type's own terms, as shown at checkout.")
+    # Paid with a package credit instead of a card; the credit comes back when the booking ends without a session.
+    package_purchase = models.ForeignKey(
+        "PackagePurchase", null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
+    )
+    credit_position = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Which of the package's credits."
+    )
+    credit_returned = models.BooleanField(default=False)
     # Added by the mentor after confirming (seed 001).
     meeting_link = models.URLField(blank=True)
     availability_link = models.URLField(blank=True)
@@ -197,3 +206,72 @@ class Review(models.Model):
     @property
     def editable_until(self):
         return self.created_at + self.EDITABLE_FOR
+
+
+class Package(models.Model):
+    """A mentor's bundle: N sessions of one session type for one price, to be used within so many days."""
+
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="packages")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="packages")
+    sessions = models.PositiveSmallIntegerField(validators=[MinValueValidator(2), MaxValueValidator(20)])
+    price_cents = models.PositiveIntegerField(validators=[MinValueValidator(100)])
+    valid_days = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(7), MaxValueValidator(365)], help_text="Credits expire after this."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service__position", "sessions"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def title(self) -> str:
+        return f"{self.sessions} × {self.service.title}"
+
+    @property
+    def saving_cents(self) -> int:
+        return max(self.service.price_cents * self.sessions - self.price_cents, 0)
+
+
+class PackagePurchase(models.Model):
+    """A mentee's bought package: its credits, and when they expire. Paid through the same checkout as bookings."""
+
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+        PAID = "paid", "Paid"
+        ABANDONED = "abandoned", "Not paid"
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="purchases")
+    mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="package_purchases")
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.PROTECT, related_name="package_sales")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    # The terms as bought: the package may change later.
+    sessions = models.PositiveSmallIntegerField()
+    price_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    valid_days = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING_PAYMENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expiry_reminder_sent = models.BooleanField(default=False)
+    # Set when the value of credits left unused at expiry went to the mentor (once).
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["mentee", "status", "expires_at"])]
+
+    def __str__(self):
+        return f"{self.sessions} × {self.service} for {self.mentee} ({self.get_status_display()})"
+
+    @property
+    def title(self) -> str:
+        return f"{self.sessions} × {self.service.title}"
+
+    def credit_value_cents(self, position: int) -> int:
+        """What the `position`-th credit (1..sessions) is worth; the values add up to the price exactly."""
+        return self.price_cents * position // self.sessions - self.price_cents * (position - 1) // self.sessions

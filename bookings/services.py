@@ -39,6 +39,18 @@ def _on_commit_task(task_path: str, *args) -> None:
     transaction.on_commit(send)
 
 
+def _give_back(booking_id: int, reason: str) -> None:
+    """What a full refund means for this booking: the card payment goes back, or the package credit does.
+
+    A credit returned after the session was credited to the mentor takes that earning back.
+    """
+    if Booking.objects.filter(pk=booking_id, package_purchase__isnull=False).exists():
+        if Booking.objects.filter(pk=booking_id, credit_returned=False).update(credit_returned=True):
+            _on_commit_task("payments.tasks.reverse_credit_earning", booking_id)
+    else:
+        _on_commit_task("payments.tasks.refund_booking", booking_id, reason)
+
+
 def queue_notification(booking: Booking, kind: str) -> None:
     """Tell the people concerned, after commit (at once when no transaction is open)."""
     _on_commit_task("notifications.tasks.send_booking_notification", booking.pk, kind)
@@ -188,7 +200,7 @@ def booking_hold(
     return booking
 
 
-def booking_mark_paid(booking_id: int) -> Booking:
+def booking_mark_paid(booking_id: int, *, note: str = "Payment received") -> Booking:
     """Payment succeeded: the booking waits for the mentor.
 
     A payment can succeed just after its hold ran out; the booking still goes
@@ -214,7 +226,7 @@ def booking_mark_paid(booking_id: int) -> Booking:
                     booking_id,
                     allowed_from=(Status.HELD, Status.ABANDONED),
                     to=Status.PENDING,
-                    note="Payment received",
+                    note=note,
                     guard=time_still_free,
                 )
         except IntegrityError:  # an unreleased, expired hold of someone else on the same time
@@ -261,7 +273,7 @@ def booking_decline(booking_id: int, *, actor, reason: str = "") -> Booking:
             mentor_only=True,
             note=reason.strip()[:300],
         )
-        _on_commit_task("payments.tasks.refund_booking", booking.pk, "declined")
+        _give_back(booking.pk, "declined")
         queue_notification(booking, "booking_declined")
     return booking
 
@@ -305,7 +317,7 @@ def expire_pending_bookings(*, now: datetime | None = None) -> int:
                     to=Status.EXPIRED,
                     note="The mentor did not answer in time",
                 )
-                _on_commit_task("payments.tasks.refund_booking", booking.pk, "expired")
+                _give_back(booking.pk, "expired")
                 queue_notification(booking, "booking_expired")
             expired += 1
         except BookingError:
@@ -368,7 +380,7 @@ def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | 
         booking.calendar_sequence += 1
         booking.save(update_fields=["cancelled_by", "cancellation_summary", "calendar_sequence", "updated_at"])
         if terms.full_refund:
-            _on_commit_task("payments.tasks.refund_booking", booking.pk, f"cancelled_by_{by}")
+            _give_back(booking.pk, f"cancelled_by_{by}")
         queue_notification(booking, f"booking_cancelled_by_{by}")
     return booking
 
@@ -453,7 +465,7 @@ def ticket_resolve(ticket_id: int, *, staff, resolution: str) -> SupportTicket:
                 actor=staff,
                 note="Mentor no-show",
             )
-            _on_commit_task("payments.tasks.refund_booking", ticket.booking_id, "mentor_no_show")
+            _give_back(ticket.booking_id, "mentor_no_show")
         elif resolution == SupportTicket.Resolution.MENTEE_NO_SHOW:
             # Per the no-show policy agreed at checkout: the session counts as held.
             _transition(
@@ -465,7 +477,7 @@ def ticket_resolve(ticket_id: int, *, staff, resolution: str) -> SupportTicket:
             )
             _on_commit_task("payments.tasks.record_session_earning", ticket.booking_id)
         elif resolution == SupportTicket.Resolution.FULL_REFUND:
-            _on_commit_task("payments.tasks.refund_booking", ticket.booking_id, "dispute")
+            _give_back(ticket.booking_id, "dispute")
         elif resolution != SupportTicket.Resolution.REJECTED:
             raise BookingError("Unknown resolution.")
         ticket.status, ticket.resolution = SupportTicket.Status.RESOLVED, resolution

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import directory, reminders, services
+from . import directory, packages, reminders, services
 
 
 @shared_task(name="bookings.tasks.release_expired_holds")
@@ -28,3 +28,8 @@ def refresh_next_free(mentor_id: int) -> None:
 @shared_task(name="bookings.tasks.refresh_next_free_times")
 def refresh_next_free_times() -> int:
     return directory.refresh_all_next_free()
+
+
+@shared_task(name="bookings.tasks.package_sweeps")
+def package_sweeps() -> dict:
+    return packages.run_sweeps()

@@ -69,6 +69,7 @@ def mentor_profile(request, mentor_id: int):
             {
                 "mentor": mentor,
                 "rating": selectors.rating_summary(mentor),
+                "packages": mentor.packages.filter(is_active=True, service__is_active=True).select_related("service"),
                 "response": selectors.response_phrase(selectors.typical_response(mentor)),
                 "reviews": selectors.visible_reviews(mentor),
                 "services": services_,

@@ -155,6 +155,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.refresh_next_free_times",
         "schedule": timedelta(minutes=10),
     },
+    "package-sweeps": {  # credit-expiry reminders, settling expired packages, closing unpaid purchases
+        "task": "bookings.tasks.package_sweeps",
+        "schedule": timedelta(minutes=10),
+    },
     "retry-failed-emails": {
         "task": "notifications.tasks.retry_failed_emails",
         "schedule": timedelta(minutes=5),

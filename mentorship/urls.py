@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from bookings import directory_views, review_views
+from bookings import directory_views, package_views, review_views
 from bookings import views as booking_views
 from notifications import message_views
 from notifications import views as notification_views
@@ -19,6 +19,18 @@ urlpatterns = [
     path("mentor/services/new/", views.mentor_service_edit, name="mentor_service_new"),
     path("mentor/services/<int:service_id>/", views.mentor_service_edit, name="mentor_service_edit"),
     path("mentor/services/<int:service_id>/move/", views.mentor_service_move, name="mentor_service_move"),
+    path("mentor/packages/new/", package_views.package_edit, name="package_new"),
+    path("mentor/packages/<int:package_id>/", package_views.package_edit, name="package_edit"),
+    path("packages/<int:package_id>/buy/", package_views.package_buy, name="package_buy"),
+    path("packages/", package_views.my_packages, name="my_packages"),
+    path("bookings/<int:booking_id>/use-credit/", package_views.booking_use_credit, name="booking_use_credit"),
+    path("checkout/package/<int:purchase_id>/", payment_views.package_checkout, name="package_checkout"),
+    path("checkout/package/<int:purchase_id>/pay/", payment_views.package_pay, name="package_pay"),
+    path(
+        "checkout/package/<int:purchase_id>/authenticated/",
+        payment_views.package_authenticated,
+        name="package_authenticated",
+    ),
     path("mentor/schedule/", views.mentor_schedule, name="mentor_schedule"),
     path("mentor/schedule/dates/", views.mentor_date_override, name="mentor_date_override"),
     path("mentor/schedule/vacations/", views.mentor_vacation, name="mentor_vacation"),

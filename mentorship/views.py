@@ -108,7 +108,15 @@ def mentor_photo(request, mentor_id: int):
 
 @approved_mentor_required
 def mentor_services(request, profile):
-    return render(request, "mentorship/mentor_services.html", {"profile": profile, "services": profile.services.all()})
+    return render(
+        request,
+        "mentorship/mentor_services.html",
+        {
+            "profile": profile,
+            "services": profile.services.all(),
+            "packages": profile.packages.select_related("service"),  # sold through bookings
+        },
+    )
 
 
 @approved_mentor_required

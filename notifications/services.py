@@ -45,7 +45,7 @@ def wants_email(user, kind: str) -> bool:
     preferences = Preferences.objects.filter(user=user).first()
     if preferences is None:
         return True
-    if kind.startswith(("reminder_", "pending_nudge_", "complete_reminder")):
+    if kind.startswith(("reminder_", "pending_nudge_", "complete_reminder", "package_expiring")):
         return preferences.email_reminders
     if kind.startswith("payout"):
         return preferences.email_payouts
@@ -163,3 +163,48 @@ def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=N
 def retry_failed_emails() -> int:
     """Send again what failed or was left half-way; each notice is still claimed before sending."""
     return sum(email.deliver(pk) for pk in email.due_for_retry())
+
+
+PURCHASE_MESSAGES = {
+    # kind -> [(who, subject, template)]
+    "package_paid": [
+        ("mentee", "Your package is ready: {package}", "package_paid"),
+        ("mentor", "{mentee} bought your package {package}", "package_sold"),
+    ],
+    "package_expiring": [("mentee", "Your package credits expire on {expires}", "package_expiring")],
+}
+
+
+def send_purchase_notification(purchase_id: int, kind: str) -> list[Notification]:
+    from bookings import packages
+    from bookings.models import PackagePurchase
+
+    purchase = PackagePurchase.objects.select_related("mentee", "mentor__user", "service").get(pk=purchase_id)
+    sent = []
+    for audience, subject, template in PURCHASE_MESSAGES[kind]:
+        recipient = purchase.mentee if audience == "mentee" else purchase.mentor.user
+        with timezone.override(recipient.zone):
+            context = {
+                "purchase": purchase,
+                "recipient": recipient,
+                "credits_left": packages.credits_left(purchase),
+                "site_url": settings.SITE_URL,
+            }
+            body = render_to_string(f"notifications/email/{template}.txt", context)
+            title = subject.format(
+                package=purchase.title,
+                mentee=purchase.mentee,
+                expires=f"{timezone.localtime(purchase.expires_at):%-d %B}",
+            )
+        link = reverse("my_packages") if audience == "mentee" else reverse("earnings")
+        sent.append(
+            notify(
+                recipient,
+                kind=kind,
+                key=f"purchase-{purchase.pk}-{kind}-user-{recipient.pk}",
+                subject=title,
+                body=body,
+                link=link,
+            )
+        )
+    return sent

@@ -18,6 +18,11 @@ def send_notification(user_id: int, kind: str, key: str, subject: str, body: str
     services.notify(recipient, kind=kind, key=key, subject=subject, body=body, link=link)
 
 
+@shared_task(name="notifications.tasks.send_purchase_notification")
+def send_purchase_notification(purchase_id: int, kind: str) -> None:
+    services.send_purchase_notification(purchase_id, kind)
+
+
 @shared_task(name="notifications.tasks.send_message_notification")
 def send_message_notification(message_id: int) -> None:
     from . import conversations

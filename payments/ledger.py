@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
-from bookings.models import Booking
+from bookings.models import Booking, PackagePurchase
 
 from .models import LedgerEntry, Payment, Refund
 
@@ -32,19 +32,52 @@ def record_session_earning(booking_id: int) -> LedgerEntry:
     """A completed session: what the mentee paid (less any refund so far) splits into the mentor's share
     and the platform fee."""
     booking = Booking.objects.get(pk=booking_id, status=Booking.Status.COMPLETED)
-    paid = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
-    gross = sum(p.amount_cents - p.refunded_cents() for p in paid)
+    if booking.package_purchase_id:
+        gross = 0 if booking.credit_returned else booking.price_cents  # the credit's share of the package price
+    else:
+        paid = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
+        gross = sum(p.amount_cents - p.refunded_cents() for p in paid)
+    return _split(gross, mentor_id=booking.mentor_id, source=f"booking-{booking.pk}", booking=booking)
+
+
+def _split(gross: int, *, mentor_id: int, source: str, kind=Kind.SESSION_SHARE, **links) -> LedgerEntry:
+    """Money earned: the platform fee to the platform, the rest to the mentor; once per source."""
     fee = platform_fee_cents(gross)
-    common = {"mentor_id": booking.mentor_id, "booking": booking}
-    _write(
-        account=Account.PLATFORM, kind=Kind.PLATFORM_FEE, amount_cents=fee, source=f"booking-{booking.pk}-fee", **common
-    )
+    common = {"mentor_id": mentor_id, **links}
+    _write(account=Account.PLATFORM, kind=Kind.PLATFORM_FEE, amount_cents=fee, source=f"{source}-fee", **common)
+    return _write(account=Account.MENTOR, kind=kind, amount_cents=gross - fee, source=f"{source}-share", **common)
+
+
+def reverse_credit_earning(booking_id: int) -> LedgerEntry | None:
+    """A package credit came back after its session was credited (a dispute): take the earning back."""
+    share = LedgerEntry.objects.filter(source=f"booking-{booking_id}-share").first()
+    if share is None:
+        return None  # not credited: nothing to take back
+    fee = LedgerEntry.objects.filter(source=f"booking-{booking_id}-fee").first()
+    common = {"mentor_id": share.mentor_id, "booking_id": booking_id, "kind": Kind.REFUND}
+    if fee is not None:
+        _write(
+            account=Account.PLATFORM, amount_cents=-fee.amount_cents, source=f"booking-{booking_id}-back-fee", **common
+        )
     return _write(
-        account=Account.MENTOR,
-        kind=Kind.SESSION_SHARE,
-        amount_cents=gross - fee,
-        source=f"booking-{booking.pk}-share",
-        **common,
+        account=Account.MENTOR, amount_cents=-share.amount_cents, source=f"booking-{booking_id}-back-share", **common
+    )
+
+
+def record_package_expiry(purchase_id: int) -> LedgerEntry | None:
+    """Credits left unused when a package expires: their value goes to the mentor, as the terms say."""
+    from bookings import packages
+
+    purchase = PackagePurchase.objects.get(pk=purchase_id, status=PackagePurchase.Status.PAID)
+    unused = sum(purchase.credit_value_cents(position) for position in packages.unused_positions(purchase))
+    if not unused:
+        return None
+    return _split(
+        unused,
+        mentor_id=purchase.mentor_id,
+        source=f"purchase-{purchase.pk}-expired",
+        kind=Kind.PACKAGE_EXPIRED,
+        purchase=purchase,
     )
 
 
@@ -52,6 +85,8 @@ def record_refund(refund_id: int) -> LedgerEntry | None:
     """A refund of a session already credited takes back the mentor's share and the fee in proportion."""
     refund = Refund.objects.select_related("payment__booking").get(pk=refund_id)
     booking = refund.payment.booking
+    if booking is None:
+        return None  # a package payment: nothing was credited from it directly
     share = LedgerEntry.objects.filter(source=f"booking-{booking.pk}-share").first()
     fee = LedgerEntry.objects.filter(source=f"booking-{booking.pk}-fee").first()
     if share is None or refund.retry_of_id or refund.created_at < share.created_at:
@@ -78,7 +113,10 @@ def summary(mentor) -> dict:
     mentor_entries = Q(account=Account.MENTOR)
     totals = LedgerEntry.objects.filter(mentor=mentor).aggregate(
         balance=Sum("amount_cents", filter=mentor_entries),
-        earned=Sum("amount_cents", filter=mentor_entries & Q(kind__in=[Kind.SESSION_SHARE, Kind.REFUND])),
+        earned=Sum(
+            "amount_cents",
+            filter=mentor_entries & Q(kind__in=[Kind.SESSION_SHARE, Kind.REFUND, Kind.PACKAGE_EXPIRED]),
+        ),
         paid_out=Sum("amount_cents", filter=mentor_entries & Q(kind__in=[Kind.PAYOUT, Kind.PAYOUT_RETURNED])),
     )
     return {

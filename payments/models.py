@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q, Sum
 
-from bookings.models import Booking
+from bookings.models import Booking, PackagePurchase
 from mentorship.models import MentorProfile
 
 
@@ -18,7 +18,7 @@ class StripeCustomer(models.Model):
 
 
 class Payment(models.Model):
-    """One attempt to charge a card for a booking. Written before Stripe is called."""
+    """One attempt to charge a card for a booking or a package. Written before Stripe is called."""
 
     class Status(models.TextChoices):
         PROCESSING = "processing", "Processing"
@@ -29,7 +29,10 @@ class Payment(models.Model):
     # An attempt still under way: one at a time per booking.
     IN_FLIGHT = (Status.PROCESSING, Status.REQUIRES_ACTION)
 
-    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
+    purchase = models.ForeignKey(
+        PackagePurchase, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
     amount_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROCESSING)
@@ -48,11 +51,22 @@ class Payment(models.Model):
                 fields=["booking"],
                 condition=Q(status__in=["processing", "requires_action"]),
                 name="one_payment_attempt_at_a_time",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["purchase"],
+                condition=Q(status__in=["processing", "requires_action"]),
+                name="one_package_payment_attempt_at_a_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(booking__isnull=False, purchase__isnull=True)
+                | Q(booking__isnull=True, purchase__isnull=False),
+                name="payment_for_a_booking_or_a_package",
+            ),
         ]
 
     def __str__(self):
-        return f"Payment #{self.pk} for booking #{self.booking_id}: {self.amount_cents} {self.currency} {self.status}"
+        what = f"booking #{self.booking_id}" if self.booking_id else f"package purchase #{self.purchase_id}"
+        return f"Payment #{self.pk} for {what}: {self.amount_cents} {self.currency} {self.status}"
 
     def refunded_cents(self) -> int:
         return self.refunds.exclude(status=Refund.Status.FAILED).aggregate(total=Sum("amount_cents"))["total"] or 0
@@ -143,6 +157,7 @@ class LedgerEntry(models.Model):
         REFUND = "refund", "Refund after the session"
         PAYOUT = "payout", "Payout"
         PAYOUT_RETURNED = "payout_returned", "Payout failed, returned to balance"
+        PACKAGE_EXPIRED = "package_expired", "Unused package credits"
 
     mentor = models.ForeignKey(MentorProfile, on_delete=models.PROTECT, related_name="ledger_entries")
     account = models.CharField(max_length=10, choices=Account.choices, default=Account.MENTOR)
@@ -152,6 +167,9 @@ class LedgerEntry(models.Model):
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
     refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
     payout = models.ForeignKey(Payout, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
+    purchase = models.ForeignKey(
+        PackagePurchase, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,10 +9,12 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from bookings import packages
 from bookings import services as booking_services
-from bookings.models import Booking
+from bookings.models import Booking, PackagePurchase
 from mentorship.models import MentorProfile
 from mentorship.money import format_cents
 
@@ -48,6 +50,23 @@ def customer_for(user) -> str:
     return customer_id
 
 
+def _payable(mentee, *, booking_id: int | None = None, purchase_id: int | None = None) -> Booking | PackagePurchase:
+    """What this checkout pays for, locked: a held booking or a package purchase awaiting payment."""
+    if purchase_id is None:
+        return _payable_booking(booking_id, mentee)
+    purchase = PackagePurchase.objects.select_for_update().filter(pk=purchase_id, mentee=mentee).first()
+    if purchase is None:
+        raise CheckoutError("We found no such package purchase.")
+    if purchase.status == PackagePurchase.Status.PAID:
+        raise CheckoutError("This package is already paid for.")
+    if purchase.status != PackagePurchase.Status.AWAITING_PAYMENT:
+        raise CheckoutError(PURCHASE_CLOSED, hold_lost=True)
+    return purchase
+
+
+PURCHASE_CLOSED = "This purchase was left unpaid for too long and is closed. Please choose the package again."
+
+
 def _payable_booking(booking_id: int, mentee) -> Booking:
     booking = Booking.objects.select_for_update().get(pk=booking_id, mentee=mentee)
     if booking.status != Booking.Status.HELD:
@@ -59,29 +78,32 @@ def _payable_booking(booking_id: int, mentee) -> Booking:
     return booking
 
 
-def checkout_setup(*, booking_id: int, mentee) -> str:
-    """Check the hold is still good and return a SetupIntent client secret for the card form."""
+def checkout_setup(*, mentee, booking_id: int | None = None, purchase_id: int | None = None) -> str:
+    """Check the booking's hold (or the purchase) is still good and return a SetupIntent secret for the card form."""
     with transaction.atomic():
-        _payable_booking(booking_id, mentee)
+        _payable(mentee, booking_id=booking_id, purchase_id=purchase_id)
     try:
         return gateway.create_setup_intent(customer_id=customer_for(mentee))
     except gateway.GatewayError as error:
         raise CheckoutError(str(error)) from error
 
 
-def checkout_pay(*, booking_id: int, mentee, payment_method_id: str) -> Payment:
+def checkout_pay(
+    *, mentee, payment_method_id: str, booking_id: int | None = None, purchase_id: int | None = None
+) -> Payment:
     """Charge the card the page just set up. Declines raise CheckoutError and keep the hold."""
-    _give_up_unfinished_authentication(booking_id)
+    _give_up_unfinished_authentication(booking_id=booking_id, purchase_id=purchase_id)
     with transaction.atomic():
-        booking = _payable_booking(booking_id, mentee)
-        if booking.payments.filter(status=Payment.Status.SUCCEEDED).exists():
-            raise CheckoutError("This session is already paid for.")
-        if booking.payments.filter(status__in=Payment.IN_FLIGHT).exists():
+        paid_for = _payable(mentee, booking_id=booking_id, purchase_id=purchase_id)
+        if paid_for.payments.filter(status=Payment.Status.SUCCEEDED).exists():
+            raise CheckoutError("This is already paid for.")
+        if paid_for.payments.filter(status__in=Payment.IN_FLIGHT).exists():
             raise CheckoutError("Your payment is already being processed. Please wait a moment.")
         payment = Payment.objects.create(
-            booking=booking,
-            amount_cents=booking.price_cents,
-            currency=booking.currency,
+            booking_id=booking_id if purchase_id is None else None,
+            purchase_id=purchase_id,
+            amount_cents=paid_for.price_cents,
+            currency=paid_for.currency,
             payment_method_id=payment_method_id,
         )
     try:
@@ -91,7 +113,7 @@ def checkout_pay(*, booking_id: int, mentee, payment_method_id: str) -> Payment:
             currency=payment.currency,
             customer_id=customer_for(mentee),
             payment_method_id=payment_method_id,
-            metadata={"booking_id": str(booking_id)},
+            metadata={"package_purchase_id": str(purchase_id)} if purchase_id else {"booking_id": str(booking_id)},
         )
     except gateway.GatewayError as error:
         # If Stripe charged after all, its webhook finds this row and the money is kept or refunded.
@@ -114,9 +136,20 @@ def saved_card(user) -> StripeCustomer | None:
     return StripeCustomer.objects.filter(user=user).exclude(saved_payment_method_id="").first()
 
 
-def _give_up_unfinished_authentication(booking_id: int) -> None:
+def _payments_of(*, booking_id: int | None, purchase_id: int | None):
+    return (
+        Payment.objects.filter(purchase_id=purchase_id)
+        if purchase_id
+        else Payment.objects.filter(booking_id=booking_id)
+    )
+
+
+def _give_up_unfinished_authentication(*, booking_id: int | None, purchase_id: int | None) -> None:
     """A mentee who left 3-D Secure half-way may pay with another card: cancel the old attempt first."""
-    for payment in Payment.objects.filter(booking_id=booking_id, status=Payment.Status.REQUIRES_ACTION):
+    unfinished = _payments_of(booking_id=booking_id, purchase_id=purchase_id).filter(
+        status=Payment.Status.REQUIRES_ACTION
+    )
+    for payment in unfinished:
         try:
             result = gateway.cancel_payment_intent(payment.stripe_payment_intent_id)
         except gateway.GatewayError:
@@ -124,9 +157,10 @@ def _give_up_unfinished_authentication(booking_id: int) -> None:
         _apply_intent_status(payment.pk, result)
 
 
-def checkout_after_authentication(*, booking_id: int, mentee) -> Payment:
+def checkout_after_authentication(*, mentee, booking_id: int | None = None, purchase_id: int | None = None) -> Payment:
     """Re-read the payment from Stripe after the page ran 3-D Secure."""
-    payment = Payment.objects.filter(booking_id=booking_id, booking__mentee=mentee).order_by("-pk").first()
+    mine = Q(purchase__mentee=mentee) if purchase_id else Q(booking__mentee=mentee)
+    payment = _payments_of(booking_id=booking_id, purchase_id=purchase_id).filter(mine).order_by("-pk").first()
     if payment is None or not payment.stripe_payment_intent_id:
         raise CheckoutError("We found no payment to check. Please try again.")
     try:
@@ -167,6 +201,8 @@ def payment_succeeded(payment_id: int) -> Payment:
     time taken after the hold ran out) is refunded by a job that retries.
     """
     Status = Booking.Status
+    if Payment.objects.filter(pk=payment_id, purchase__isnull=False).exists():
+        return _package_payment_succeeded(payment_id)
     with transaction.atomic():
         payment = Payment.objects.select_related("booking").get(pk=payment_id)
         # Locks in the order every booking path takes them: mentor, booking, payment.
@@ -189,6 +225,26 @@ def payment_succeeded(payment_id: int) -> Payment:
             except booking_services.BookingError:
                 log.warning("Payment %s arrived for booking %s whose time is gone; refunding", payment.pk, booking.pk)
                 _refund_on_commit(payment, "time_taken")
+    return payment
+
+
+def _package_payment_succeeded(payment_id: int) -> Payment:
+    """A package is paid: its credits start, once; a second charge for it is refunded."""
+    with transaction.atomic():
+        purchase_id = Payment.objects.values_list("purchase_id", flat=True).get(pk=payment_id)
+        PackagePurchase.objects.select_for_update().get(pk=purchase_id)  # purchase, then payment
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        newly_paid = payment.status != Payment.Status.SUCCEEDED
+        if newly_paid:
+            payment.status = Payment.Status.SUCCEEDED
+            payment.failure_message = ""
+            payment.save(update_fields=["status", "failure_message", "updated_at"])
+        others = Payment.objects.filter(purchase_id=purchase_id, status=Payment.Status.SUCCEEDED).exclude(pk=payment.pk)
+        if newly_paid and others.exists():
+            log.warning("Payment %s is a second charge for package purchase %s; refunding it", payment.pk, purchase_id)
+            _refund_on_commit(payment, "duplicate")
+        elif not payment.refunded_cents():
+            packages.purchase_mark_paid(purchase_id)
     return payment
 
 

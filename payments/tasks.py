@@ -17,6 +17,16 @@ def record_session_earning(booking_id: int) -> None:
     ledger.record_session_earning(booking_id)
 
 
+@shared_task(name="payments.tasks.reverse_credit_earning")
+def reverse_credit_earning(booking_id: int) -> None:
+    ledger.reverse_credit_earning(booking_id)
+
+
+@shared_task(name="payments.tasks.record_package_expiry")
+def record_package_expiry(purchase_id: int) -> None:
+    ledger.record_package_expiry(purchase_id)
+
+
 @shared_task(
     name="payments.tasks.refund_payment", autoretry_for=(services.RefundFailed,), retry_backoff=30, max_retries=8
 )

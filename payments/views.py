@@ -1,6 +1,7 @@
 """Checkout, the Stripe webhook and the mentor's Earnings page."""
 
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,7 +12,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from bookings.models import Booking
+from bookings import packages
+from bookings.models import Booking, PackagePurchase
 from mentorship.money import format_cents
 from mentorship.views import approved_mentor_required
 
@@ -21,30 +23,92 @@ from .models import ConnectedAccount, LedgerEntry, Payment
 log = logging.getLogger(__name__)
 
 PAID_MESSAGE = "Payment received. Your session is pending until {mentor} confirms it; we'll e-mail you."
+PACKAGE_PAID_MESSAGE = "Payment received. Your package {package} is ready: book sessions with its credits."
 
 
-def _own_booking(request, booking_id: int) -> Booking:
+@dataclass
+class Target:
+    """What a checkout pays for: a held booking or a package purchase. Both go through the same card flow."""
+
+    booking: Booking | None = None
+    purchase: PackagePurchase | None = None
+
+    @property
+    def ids(self) -> dict:
+        return {"booking_id": self.booking.pk} if self.booking else {"purchase_id": self.purchase.pk}
+
+    @property
+    def payable(self) -> bool:
+        if self.booking:
+            return self.booking.status == Booking.Status.HELD
+        return self.purchase.status == PackagePurchase.Status.AWAITING_PAYMENT
+
+    def url(self, step: str) -> str:
+        """The checkout page ("checkout"), its pay action ("pay") or the 3-D Secure return ("authenticated")."""
+        if self.booking:
+            names = {"checkout": "checkout", "pay": "checkout_pay", "authenticated": "checkout_authenticated"}
+            return reverse(names[step], args=[self.booking.pk])
+        names = {"checkout": "package_checkout", "pay": "package_pay", "authenticated": "package_authenticated"}
+        return reverse(names[step], args=[self.purchase.pk])
+
+    def mentor_id(self) -> int:
+        return (self.booking or self.purchase).mentor_id
+
+    def service_id(self) -> int:
+        return (self.booking or self.purchase).service_id
+
+    def refresh(self) -> None:
+        (self.booking or self.purchase).refresh_from_db()
+
+
+def _own_booking(request, booking_id: int) -> Target:
     booking = (
         Booking.objects.select_related("service", "mentor__user").filter(pk=booking_id, mentee=request.user).first()
     )
     if booking is None:
         raise Http404("No such booking.")
-    return booking
+    return Target(booking=booking)
 
 
-def _leave_checkout(request, booking: Booking, error: services.CheckoutError):
+def _own_purchase(request, purchase_id: int) -> Target:
+    purchase = (
+        PackagePurchase.objects.select_related("service", "mentor__user", "package")
+        .filter(pk=purchase_id, mentee=request.user)
+        .first()
+    )
+    if purchase is None:
+        raise Http404("No such package purchase.")
+    return Target(purchase=purchase)
+
+
+def _leave_checkout(request, target: Target, error: services.CheckoutError):
     messages.error(request, str(error))
     if error.hold_lost:
-        return redirect(f"{reverse('mentor_profile', args=[booking.mentor_id])}?service={booking.service_id}")
-    return redirect("booking_detail", booking_id=booking.pk)
+        return redirect(f"{reverse('mentor_profile', args=[target.mentor_id()])}?service={target.service_id()}")
+    if target.purchase:
+        return redirect("my_packages")
+    return redirect("booking_detail", booking_id=target.booking.pk)
 
 
-def _render_checkout(request, booking: Booking, *, client_secret: str = "", action_secret: str = "", error: str = ""):
+def _render_checkout(request, target: Target, *, client_secret: str = "", action_secret: str = "", error: str = ""):
+    paid_for = target.booking or target.purchase
+    credits = (
+        packages.usable_purchases(request.user, target.booking.service, start=target.booking.start)
+        if target.booking
+        else []
+    )
     return render(
         request,
         "payments/checkout.html",
         {
-            "booking": booking,
+            "booking": target.booking,
+            "purchase": target.purchase,
+            "amount_cents": paid_for.price_cents,
+            "currency": paid_for.currency,
+            "pay_url": target.url("pay"),
+            "authenticated_url": target.url("authenticated"),
+            "retry_url": target.url("checkout"),
+            "credits": [(purchase, packages.credits_left(purchase)) for purchase in credits],
             "client_secret": client_secret,
             "action_secret": action_secret,
             "error": error,
@@ -57,66 +121,66 @@ def _render_checkout(request, booking: Booking, *, client_secret: str = "", acti
     )
 
 
-@login_required
-def checkout(request, booking_id: int):
-    booking = _own_booking(request, booking_id)
+def _checkout(request, target: Target):
     try:
-        client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
+        client_secret = services.checkout_setup(mentee=request.user, **target.ids)
     except services.CheckoutError as error:
-        if error.hold_lost or booking.status != Booking.Status.HELD:
-            return _leave_checkout(request, booking, error)
-        return _render_checkout(request, booking, error=str(error))  # Stripe unreachable: say so, keep the hold
-    return _render_checkout(request, booking, client_secret=client_secret)
+        if error.hold_lost or not target.payable:
+            return _leave_checkout(request, target, error)
+        return _render_checkout(request, target, error=str(error))  # Stripe unreachable: say so, keep the hold
+    return _render_checkout(request, target, client_secret=client_secret)
 
 
-@login_required
-@require_POST
-def pay(request, booking_id: int):
-    booking = _own_booking(request, booking_id)
+def _pay(request, target: Target):
     payment_method_id = request.POST.get("payment_method", "")
     if request.POST.get("use_saved_card"):
         saved = services.saved_card(request.user)
         payment_method_id = saved.saved_payment_method_id if saved else ""
     if not payment_method_id.startswith("pm_"):
         messages.error(request, "Enter your card details, then press Pay.")
-        return redirect("checkout", booking_id=booking.pk)
+        return redirect(target.url("checkout"))
     try:
-        payment = services.checkout_pay(booking_id=booking.pk, mentee=request.user, payment_method_id=payment_method_id)
+        payment = services.checkout_pay(mentee=request.user, payment_method_id=payment_method_id, **target.ids)
     except services.CheckoutError as error:
-        return _payment_refused(request, booking, error)
-    return _after_payment(request, booking, payment)
+        return _payment_refused(request, target, error)
+    return _after_payment(request, target, payment)
 
 
-@login_required
-@require_POST
-def authenticated(request, booking_id: int):
+def _authenticated(request, target: Target):
     """The page finished 3-D Secure: re-check the payment with Stripe."""
-    booking = _own_booking(request, booking_id)
     try:
-        payment = services.checkout_after_authentication(booking_id=booking.pk, mentee=request.user)
+        payment = services.checkout_after_authentication(mentee=request.user, **target.ids)
     except services.CheckoutError as error:
-        return _payment_refused(request, booking, error)
-    return _after_payment(request, booking, payment)
+        return _payment_refused(request, target, error)
+    return _after_payment(request, target, payment)
 
 
-def _payment_refused(request, booking: Booking, error: services.CheckoutError):
+def _payment_refused(request, target: Target, error: services.CheckoutError):
     """Declined or not authenticated: show why on the checkout and keep the hold for another card."""
-    if error.hold_lost or booking.status != Booking.Status.HELD:
-        return _leave_checkout(request, booking, error)
+    target.refresh()
+    if error.hold_lost or not target.payable:
+        return _leave_checkout(request, target, error)
     try:
-        client_secret = services.checkout_setup(booking_id=booking.pk, mentee=request.user)
+        client_secret = services.checkout_setup(mentee=request.user, **target.ids)
     except services.CheckoutError as lost:
-        return _leave_checkout(request, booking, lost)
-    return _render_checkout(request, booking, client_secret=client_secret, error=str(error))
+        return _leave_checkout(request, target, lost)
+    return _render_checkout(request, target, client_secret=client_secret, error=str(error))
 
 
-def _after_payment(request, booking: Booking, payment: Payment):
+def _after_payment(request, target: Target, payment: Payment):
     if payment.status == Payment.Status.REQUIRES_ACTION:
         try:
-            return _render_checkout(request, booking, action_secret=services.authentication_secret(payment))
+            return _render_checkout(request, target, action_secret=services.authentication_secret(payment))
         except services.CheckoutError as error:
-            return _payment_refused(request, booking, error)
-    booking.refresh_from_db()
+            return _payment_refused(request, target, error)
+    target.refresh()
+    if target.purchase:
+        if target.purchase.status == PackagePurchase.Status.PAID:
+            messages.success(request, PACKAGE_PAID_MESSAGE.format(package=target.purchase.title))
+        else:
+            messages.error(request, "Your payment did not go through. Please try again.")
+        return redirect("my_packages")
+    booking = target.booking
     if booking.status == Booking.Status.PENDING:
         messages.success(request, PAID_MESSAGE.format(mentor=booking.mentor.user))
     else:
@@ -124,6 +188,40 @@ def _after_payment(request, booking: Booking, payment: Payment):
             request, "This time was just taken — please pick another. Your payment is being refunded in full."
         )
     return redirect("booking_detail", booking_id=booking.pk)
+
+
+@login_required
+def checkout(request, booking_id: int):
+    return _checkout(request, _own_booking(request, booking_id))
+
+
+@login_required
+@require_POST
+def pay(request, booking_id: int):
+    return _pay(request, _own_booking(request, booking_id))
+
+
+@login_required
+@require_POST
+def authenticated(request, booking_id: int):
+    return _authenticated(request, _own_booking(request, booking_id))
+
+
+@login_required
+def package_checkout(request, purchase_id: int):
+    return _checkout(request, _own_purchase(request, purchase_id))
+
+
+@login_required
+@require_POST
+def package_pay(request, purchase_id: int):
+    return _pay(request, _own_purchase(request, purchase_id))
+
+
+@login_required
+@require_POST
+def package_authenticated(request, purchase_id: int):
+    return _authenticated(request, _own_purchase(request, purchase_id))
 
 
 @login_required
@@ -151,11 +249,18 @@ def grant_refund(request, booking_id: int):
 def receipt(request, payment_id: int):
     """A printable receipt for one payment: for the mentee who paid (and staff)."""
     payment = (
-        Payment.objects.select_related("booking__service", "booking__mentor__user", "booking__mentee")
+        Payment.objects.select_related(
+            "booking__service",
+            "booking__mentor__user",
+            "booking__mentee",
+            "purchase__service",
+            "purchase__mentor__user",
+        )
         .filter(pk=payment_id, status=Payment.Status.SUCCEEDED)
         .first()
     )
-    if payment is None or not (payment.booking.mentee_id == request.user.pk or request.user.is_staff):
+    payer_id = payment and (payment.booking or payment.purchase).mentee_id
+    if payment is None or not (payer_id == request.user.pk or request.user.is_staff):
         raise Http404("No such receipt.")
     refunds = payment.refunds.exclude(status="failed").order_by("created_at")
     refunded = sum(r.amount_cents for r in refunds)
@@ -165,6 +270,8 @@ def receipt(request, payment_id: int):
         {
             "payment": payment,
             "booking": payment.booking,
+            "purchase": payment.purchase,
+            "payer": (payment.booking or payment.purchase).mentee,
             "refunds": refunds,
             "net_cents": payment.amount_cents - refunded,
         },

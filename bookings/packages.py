@@ -1,0 +1,174 @@
+"""Packages: a mentor sells N sessions of one session type; the mentee gets credits that expire.
+
+A purchase is paid through the same checkout as a booking (payments calls
+purchase_mark_paid). Booking with a credit skips the card: the held booking goes to
+pending with the credit attached. The credit comes back (Booking.credit_returned)
+whenever a paid booking would have been refunded in full: decline, expiry, a
+cancellation with a full refund, a mentor no-show or a dispute settled with a refund.
+Each credit has a value (the price split exactly over the credits): a completed
+session earns the mentor that value, and at expiry the value of unused credits goes
+to the mentor, as the terms shown before purchase say.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from mentorship.models import MentorProfile, Service
+
+from . import services
+from .models import Booking, Package, PackagePurchase
+from .services import BookingError
+
+Status = Booking.Status
+Purchase = PackagePurchase.Status
+EXPIRY_REMINDER_BEFORE = timedelta(days=7)
+UNPAID_PURCHASE_KEPT = timedelta(days=1)
+
+
+def package_save(
+    mentor: MentorProfile,
+    *,
+    package: Package | None = None,
+    service: Service,
+    sessions: int,
+    price_cents: int,
+    valid_days: int,
+    is_active: bool = True,
+) -> Package:
+    if service.mentor_id != mentor.pk or (package is not None and package.mentor_id != mentor.pk):
+        raise BookingError("That belongs to another mentor.")
+    package = package or Package(mentor=mentor)
+    package.service, package.sessions, package.price_cents = service, sessions, price_cents
+    package.valid_days, package.is_active = valid_days, is_active
+    package.full_clean()
+    package.save()
+    return package
+
+
+def purchase_start(*, mentee, package_id: int) -> PackagePurchase:
+    """Open a purchase to pay for; a double click or second tab gets the same one."""
+    package = (
+        Package.objects.select_related("service", "mentor__user")
+        .filter(pk=package_id, is_active=True, service__is_active=True, mentor__status=MentorProfile.Status.APPROVED)
+        .first()
+    )
+    if package is None:
+        raise BookingError("This package is not on offer any more.")
+    if package.mentor.user_id == mentee.pk:
+        raise BookingError("You can't buy your own package.")
+    open_purchase = PackagePurchase.objects.filter(
+        mentee=mentee, package=package, status=Purchase.AWAITING_PAYMENT
+    ).first()
+    if open_purchase is not None:
+        return open_purchase
+    return PackagePurchase.objects.create(
+        package=package,
+        mentee=mentee,
+        mentor=package.mentor,
+        service=package.service,
+        sessions=package.sessions,
+        price_cents=package.price_cents,
+        currency=settings.PLATFORM_CURRENCY,
+        valid_days=package.valid_days,
+    )
+
+
+def purchase_mark_paid(purchase_id: int, *, now: datetime | None = None) -> bool:
+    """Payment succeeded: the credits start. True the first time (the caller's transaction holds the locks)."""
+    now = now or timezone.now()
+    purchase = PackagePurchase.objects.get(pk=purchase_id)
+    changed = PackagePurchase.objects.filter(
+        pk=purchase_id, status__in=[Purchase.AWAITING_PAYMENT, Purchase.ABANDONED]
+    ).update(status=Purchase.PAID, paid_at=now, expires_at=now + timedelta(days=purchase.valid_days))
+    if changed:
+        services._on_commit_task("notifications.tasks.send_purchase_notification", purchase_id, "package_paid")
+    return bool(changed)
+
+
+def _active_credit_bookings(purchase: PackagePurchase):
+    return purchase.bookings.filter(credit_returned=False).exclude(status=Status.ABANDONED)
+
+
+def credits_left(purchase: PackagePurchase) -> int:
+    return purchase.sessions - _active_credit_bookings(purchase).count()
+
+
+def usable_purchases(mentee, service: Service, *, start: datetime | None = None, now: datetime | None = None):
+    """The mentee's paid packages for this session type with credits left, soonest expiry first.
+
+    A credit is for a session that starts before the package expires.
+    """
+    now = now or timezone.now()
+    before = max(start or now, now)
+    return list(
+        PackagePurchase.objects.filter(mentee=mentee, service=service, status=Purchase.PAID, expires_at__gt=before)
+        .annotate(
+            used=Count("bookings", filter=Q(bookings__credit_returned=False) & ~Q(bookings__status=Status.ABANDONED))
+        )
+        .filter(used__lt=F("sessions"))
+        .order_by("expires_at")
+    )
+
+
+def booking_pay_with_credit(booking_id: int, *, mentee, purchase_id: int, now: datetime | None = None) -> Booking:
+    """Use one credit instead of a card: the held booking goes to the mentor as a request."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_related("mentor").get(pk=booking_id)
+        MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)  # mentor → booking → purchase
+        booking = Booking.objects.select_for_update().get(pk=booking_id)
+        purchase = PackagePurchase.objects.select_for_update().filter(pk=purchase_id, mentee=mentee).first()
+        if booking.mentee_id != mentee.pk or purchase is None:
+            raise BookingError("That package is not yours.")
+        if booking.status != Status.HELD or booking.hold_expires_at <= now:
+            raise BookingError("Your hold on this time ran out. Please pick a time again.")
+        if purchase.status != Purchase.PAID or purchase.service_id != booking.service_id:
+            raise BookingError("This package can't pay for this session.")
+        if purchase.expires_at <= max(booking.start, now):
+            raise BookingError(f"This package's credits expire on {purchase.expires_at:%-d %B}, before this session.")
+        free = unused_positions(purchase)
+        if not free:
+            raise BookingError("This package has no credits left.")
+        booking.package_purchase = purchase
+        booking.credit_position = free[0]
+        booking.price_cents = purchase.credit_value_cents(free[0])
+        booking.save(update_fields=["package_purchase", "credit_position", "price_cents", "updated_at"])
+        return services.booking_mark_paid(booking.pk, note="Paid with a package credit")
+
+
+def run_sweeps(*, now: datetime | None = None) -> dict:
+    """Remind before credits expire, settle expired packages, close purchases never paid. Safe to run twice."""
+    now = now or timezone.now()
+    reminded = settled = 0
+    due = PackagePurchase.objects.filter(
+        status=Purchase.PAID,
+        expiry_reminder_sent=False,
+        expires_at__gt=now,
+        expires_at__lte=now + EXPIRY_REMINDER_BEFORE,
+    )
+    for purchase in due:
+        if credits_left(purchase) and PackagePurchase.objects.filter(pk=purchase.pk, expiry_reminder_sent=False).update(
+            expiry_reminder_sent=True
+        ):
+            services._on_commit_task("notifications.tasks.send_purchase_notification", purchase.pk, "package_expiring")
+            reminded += 1
+    for purchase_id in PackagePurchase.objects.filter(
+        status=Purchase.PAID, expires_at__lte=now, settled_at__isnull=True
+    ).values_list("pk", flat=True):
+        if PackagePurchase.objects.filter(pk=purchase_id, settled_at__isnull=True).update(settled_at=now):
+            services._on_commit_task("payments.tasks.record_package_expiry", purchase_id)
+            settled += 1
+    abandoned = PackagePurchase.objects.filter(
+        status=Purchase.AWAITING_PAYMENT, created_at__lte=now - UNPAID_PURCHASE_KEPT
+    ).update(status=Purchase.ABANDONED)
+    return {"reminded": reminded, "settled": settled, "abandoned": abandoned}
+
+
+def unused_positions(purchase: PackagePurchase) -> list[int]:
+    """The credits not spoken for by a live booking (a returned credit counts as unused again)."""
+    taken = set(_active_credit_bookings(purchase).values_list("credit_position", flat=True))
+    return [position for position in range(1, purchase.sessions + 1) if position not in taken]
