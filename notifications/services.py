@@ -23,12 +23,20 @@ BOOKING_MESSAGES = {
         ("{mentor} confirmed your session", "You confirmed {mentee}'s session on {day}"),
         "booking_confirmed",
     ),
-    "booking_declined": ("mentee", "{mentor} declined your session — full refund on its way", "booking_declined"),
+    "booking_declined": ("mentee", "{mentor} declined your session", "booking_declined"),
     # Completion is when we ask the mentee for a review.
     "booking_completed": ("mentee", "How was your session with {mentor}? Leave a review", "booking_completed"),
-    "booking_expired": ("both", "Request expired without an answer — full refund", "booking_expired"),
+    "booking_expired": (
+        "both",
+        ("Your request expired without an answer", "{mentee}'s request expired without your answer"),
+        "booking_expired",
+    ),
     "booking_cancelled_by_mentee": ("both", "Session cancelled: {service} on {day}", "booking_cancelled"),
-    "booking_cancelled_by_mentor": ("both", "{mentor} cancelled your session — full refund", "booking_cancelled"),
+    "booking_cancelled_by_mentor": (
+        "both",
+        ("{mentor} had to cancel your session", "You cancelled {mentee}'s session on {day}"),
+        "booking_cancelled",
+    ),
     "booking_rescheduled": ("both", "Session moved to {day}", "booking_rescheduled"),
     "times_suggested": ("mentee", "{mentor} suggests other times", "times_suggested"),
     "suggestion_accepted": ("both", "Confirmed for {day}", "booking_confirmed"),

@@ -226,3 +226,12 @@ def test_a_second_charge_for_a_package_is_refunded(stripe_server, offer):
     assert second.status == "succeeded" and second.refunded_cents() == 17000
     assert first.refunded_cents() == 0
     assert Package.objects.count() == 1
+
+
+def test_e_mails_about_a_credit_booking_talk_about_the_credit_not_a_card(stripe_server, offer):
+    purchase = buy(stripe_server, offer)
+    booking = book_with_credit(purchase)
+    mail.outbox.clear()
+    booking_services.booking_decline(booking.pk, actor=offer.mentor.user)
+    (declined,) = [m for m in mail.outbox if m.to == [purchase.mentee.email]]
+    assert "The package credit you used is back" in declined.body and "refund" not in declined.body
