@@ -130,6 +130,9 @@ def my_bookings(request):
         "bookings/my_bookings.html",
         {
             "upcoming": sorted(upcoming, key=lambda b: b.start),
+            "reviews_given": Review.objects.filter(mentee=request.user).select_related(
+                "mentee", "booking__service", "booking__mentor__user"
+            ),
             "past": [
                 b
                 for b in bookings

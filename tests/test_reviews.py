@@ -127,3 +127,13 @@ def test_my_bookings_asks_for_a_review_then_shows_the_one_given(client, stripe_s
     reviews.review_save(booking.pk, mentee=booking.mentee, rating=4, text="Good")
     page = client.get(reverse("my_bookings")).content.decode()
     assert 'Your review: <span class="stars" aria-label="4 out of 5 stars">' in page
+
+
+def test_my_bookings_lists_the_reviews_given_and_links_my_packages(client, stripe_server):
+    mentor = bookable_mentor(user__display_name="Maya Mentor")
+    booking = completed(mentor, stripe_server)
+    reviews.review_save(booking.pk, mentee=booking.mentee, rating=5, text="Sharp and kind")
+    client.force_login(booking.mentee)
+    page = client.get(reverse("my_bookings")).content.decode()
+    assert "Reviews you gave" in page and "Sharp and kind" in page and "For Maya Mentor" in page
+    assert reverse("my_packages") in page
