@@ -234,3 +234,32 @@ def test_status_sweepers_run_at_once_change_each_booking_once(stripe_server, pai
     assert booking.status == Booking.Status.EXPIRED
     assert booking.events.filter(to_status="expired").count() == 1
     assert [r.amount_cents for r in Refund.objects.filter(payment=payment)] == [4000]
+
+
+@pytest.mark.stripe
+def test_the_last_package_credit_is_spent_once_when_two_tabs_use_it_at_once(stripe_server):
+    from bookings import packages
+    from bookings import services as booking_services
+    from bookings.models import PackagePurchase
+
+    from .test_packages import buy
+
+    mentor = bookable_mentor()
+    intro = mentor.services.get(duration_minutes=30)
+    package = packages.package_save(mentor, service=intro, sessions=2, price_cents=7000, valid_days=30)
+    purchase = buy(stripe_server, package)
+    PackagePurchase.objects.filter(pk=purchase.pk).update(sessions=1)  # one credit left to fight over
+    now = timezone.now()
+    starts = selectors.open_slots(intro, start=now + timedelta(days=3), end=now + timedelta(days=6))[:8:4]
+    client = Client()
+    client.force_login(purchase.mentee)
+    holds = []
+    for start in starts:  # two tabs, two times, one credit
+        booking = booking_services.booking_hold(mentee=purchase.mentee, service=intro, start=start)
+        Booking.objects.filter(pk=booking.pk).update(status="held")  # the second hold released the first; keep both
+        holds.append(booking)
+    Booking.objects.filter(pk__in=[b.pk for b in holds]).update(hold_expires_at=now + timedelta(minutes=10))
+    responses = race([(client, reverse("booking_use_credit", args=[b.pk]), {"purchase": purchase.pk}) for b in holds])
+    assert sorted(r.status_code for r in responses) == [302, 302]
+    assert Booking.objects.filter(package_purchase=purchase).count() == 1
+    assert packages.credits_left(PackagePurchase.objects.get(pk=purchase.pk)) == 0
