@@ -32,3 +32,21 @@ def listed_mentors() -> QuerySet[MentorProfile]:
         .filter(Q(Exists(has_weekly_hours)) | Q(Exists(has_dated_hours)))
         .select_related("user")
     )
+
+
+def setup_steps(profile: MentorProfile) -> list[tuple[str, bool, str]]:
+    """(step, done, where to do it) for a newly approved mentor, in the order "How it works" gives."""
+    return [
+        ("Write your profile", bool(profile.headline and profile.bio), "mentor_profile_edit"),
+        (
+            "Add a session type that is open for booking",
+            profile.services.filter(is_active=True).exists(),
+            "mentor_services",
+        ),
+        (
+            "Set your hours",
+            profile.availability.exists()
+            or profile.date_overrides.filter(date__gte=timezone.localdate(), start_time__isnull=False).exists(),
+            "mentor_schedule",
+        ),
+    ]

@@ -115,6 +115,8 @@ def mentor_services(request, profile):
             "profile": profile,
             "services": profile.services.all(),
             "packages": profile.packages.select_related("service"),  # sold through bookings
+            "listed": selectors.listed_mentors().filter(pk=profile.pk).exists(),
+            "steps": selectors.setup_steps(profile),
         },
     )
 

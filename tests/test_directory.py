@@ -180,3 +180,14 @@ def test_next_free_time_follows_bookings_and_schedule_changes(stripe_server):
     )
     mentor.refresh_from_db()
     assert mentor.next_free_at is None  # away for longer than the horizon
+
+
+def test_a_new_mentor_sees_what_is_left_before_being_listed(client):
+    mentor = MentorProfileFactory()
+    client.force_login(mentor.user)
+    page = client.get(reverse("mentor_services")).content.decode()
+    assert "Get set up to be booked" in page
+    assert f'href="{reverse("mentor_schedule")}">Set your hours' in page
+    ServiceFactory(mentor=mentor)
+    weekly_hours(mentor)
+    assert "Get set up to be booked" not in client.get(reverse("mentor_services")).content.decode()

@@ -112,6 +112,12 @@ class Command(BaseCommand):
                 AvailabilityRule.objects.bulk_create(
                     AvailabilityRule(mentor=profile, weekday=day, start_time=start, end_time=end) for day in WEEKDAYS
                 )
+        maya = MentorProfile.objects.get(user__email="mentor@example.com")
+        intro = maya.services.get(title="30-min intro")
+        if not maya.packages.exists():  # packages belong to bookings, which builds on this app
+            import_module("bookings.packages").package_save(
+                maya, service=intro, sessions=5, price_cents=17000, valid_days=90
+            )
         # The directory's "next free time" (normally kept by bookings and a periodic job).
         transaction.on_commit(lambda: import_module("bookings.directory").refresh_all_next_free())
         self.stdout.write(
