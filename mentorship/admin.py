@@ -47,8 +47,16 @@ class MentorProfileAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refuse selected applications (write the reason in “Review note” first)")
     def reject(self, request, queryset):
-        done = sum(services.mentor_application_review(p, approve=False, note=p.review_note) for p in queryset)
-        self.message_user(request, f"Refused {done} application(s); each applicant gets an e-mail.", messages.WARNING)
+        done = 0
+        for profile in queryset:
+            try:
+                done += services.mentor_application_review(profile, approve=False, note=profile.review_note)
+            except services.MentorError as error:
+                self.message_user(request, f"{profile.user}: {error}", messages.ERROR)
+        if done:
+            self.message_user(
+                request, f"Refused {done} application(s); each applicant gets an e-mail.", messages.WARNING
+            )
 
 
 admin.site.site_header = "Mentorship staff"

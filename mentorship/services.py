@@ -60,7 +60,12 @@ def mentor_apply(
 
 
 def mentor_application_review(profile: MentorProfile, *, approve: bool, note: str = "") -> bool:
-    """Staff decide on an application; the applicant hears either way. False if already decided."""
+    """Staff decide on an application; the applicant hears either way. False if already decided.
+
+    A refusal needs a reason: the applicant reads it in the e-mail and on the application page.
+    """
+    if not approve and not note.strip():
+        raise MentorError("Write the reason for the applicant in “Review note” first.")
     new_status = MentorProfile.Status.APPROVED if approve else MentorProfile.Status.REJECTED
     with transaction.atomic():
         changed = MentorProfile.objects.filter(pk=profile.pk, status=MentorProfile.Status.APPLIED).update(

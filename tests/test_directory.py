@@ -191,3 +191,24 @@ def test_a_new_mentor_sees_what_is_left_before_being_listed(client):
     ServiceFactory(mentor=mentor)
     weekly_hours(mentor)
     assert "Get set up to be booked" not in client.get(reverse("mentor_services")).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)  # the e-mail goes after commit
+def test_staff_refuse_an_application_only_with_a_reason_which_the_applicant_reads(admin_client, client):
+    from django.core import mail
+
+    profile = MentorProfileFactory(status=MentorProfile.Status.APPLIED, user__display_name="Rae Applicant")
+    changelist = reverse("admin:mentorship_mentorprofile_changelist")
+    response = admin_client.post(changelist, {"action": "reject", "_selected_action": [profile.pk]}, follow=True)
+    assert "Write the reason for the applicant" in response.content.decode()
+    profile.refresh_from_db()
+    assert profile.status == "applied" and not mail.outbox
+    MentorProfile.objects.filter(pk=profile.pk).update(review_note="Please add more about your experience.")
+    admin_client.post(changelist, {"action": "reject", "_selected_action": [profile.pk]})
+    profile.refresh_from_db()
+    assert profile.status == "rejected"
+    (email,) = mail.outbox
+    assert email.subject == "About your mentor application" and "Please add more about your experience." in email.body
+    client.force_login(profile.user)
+    page = client.get(reverse("become_mentor")).content.decode()
+    assert "Please add more about your experience." in page and "You can apply again" in page
