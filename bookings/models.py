@@ -53,6 +53,7 @@ class Booking(models.Model):
         null=True, blank=True, help_text="Which of the package's credits."
     )
     credit_returned = models.BooleanField(default=False)
+    credit_returned_at = models.DateTimeField(null=True, blank=True)
     # Added by the mentor after confirming (seed 001).
     meeting_link = models.URLField(blank=True)
     availability_link = models.URLField(blank=True)
@@ -264,6 +265,13 @@ class PackagePurchase(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["mentee", "status", "expires_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mentee", "package"],
+                condition=Q(status="awaiting_payment"),
+                name="one_open_purchase_per_package",
+            )
+        ]
 
     def __str__(self):
         return f"{self.sessions} × {self.service} for {self.mentee} ({self.get_status_display()})"

@@ -13,7 +13,7 @@ to the mentor, as the terms shown before purchase say.
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -65,16 +65,20 @@ def purchase_start(*, mentee, package_id: int) -> PackagePurchase:
     ).first()
     if open_purchase is not None:
         return open_purchase
-    return PackagePurchase.objects.create(
-        package=package,
-        mentee=mentee,
-        mentor=package.mentor,
-        service=package.service,
-        sessions=package.sessions,
-        price_cents=package.price_cents,
-        currency=settings.PLATFORM_CURRENCY,
-        valid_days=package.valid_days,
-    )
+    try:
+        with transaction.atomic():
+            return PackagePurchase.objects.create(
+                package=package,
+                mentee=mentee,
+                mentor=package.mentor,
+                service=package.service,
+                sessions=package.sessions,
+                price_cents=package.price_cents,
+                currency=settings.PLATFORM_CURRENCY,
+                valid_days=package.valid_days,
+            )
+    except IntegrityError:  # the other tab opened it a moment ago
+        return PackagePurchase.objects.get(mentee=mentee, package=package, status=Purchase.AWAITING_PAYMENT)
 
 
 def purchase_mark_paid(purchase_id: int, *, now: datetime | None = None) -> bool:
@@ -126,6 +130,8 @@ def booking_pay_with_credit(booking_id: int, *, mentee, purchase_id: int, now: d
             raise BookingError("That package is not yours.")
         if booking.status != Status.HELD or booking.hold_expires_at <= now:
             raise BookingError("Your hold on this time ran out. Please pick a time again.")
+        if booking.payments.filter(status__in=["processing", "requires_action", "succeeded"]).exists():
+            raise BookingError("A card payment for this session is already under way, so no credit was used.")
         if purchase.status != Purchase.PAID or purchase.service_id != booking.service_id:
             raise BookingError("This package can't pay for this session.")
         if purchase.expires_at <= max(booking.start, now):
@@ -156,12 +162,13 @@ def run_sweeps(*, now: datetime | None = None) -> dict:
         ):
             services._on_commit_task("notifications.tasks.send_purchase_notification", purchase.pk, "package_expiring")
             reminded += 1
+    # Settling writes ledger entries (once per source) and then marks the purchase settled, in payments;
+    # a lost task is simply queued again by the next sweep.
     for purchase_id in PackagePurchase.objects.filter(
         status=Purchase.PAID, expires_at__lte=now, settled_at__isnull=True
     ).values_list("pk", flat=True):
-        if PackagePurchase.objects.filter(pk=purchase_id, settled_at__isnull=True).update(settled_at=now):
-            services._on_commit_task("payments.tasks.record_package_expiry", purchase_id)
-            settled += 1
+        services._on_commit_task("payments.tasks.record_package_expiry", purchase_id)
+        settled += 1
     abandoned = PackagePurchase.objects.filter(
         status=Purchase.AWAITING_PAYMENT, created_at__lte=now - UNPAID_PURCHASE_KEPT
     ).update(status=Purchase.ABANDONED)
@@ -172,3 +179,13 @@ def unused_positions(purchase: PackagePurchase) -> list[int]:
     """The credits not spoken for by a live booking (a returned credit counts as unused again)."""
     taken = set(_active_credit_bookings(purchase).values_list("credit_position", flat=True))
     return [position for position in range(1, purchase.sessions + 1) if position not in taken]
+
+
+def expired_unused_positions(purchase: PackagePurchase) -> list[int]:
+    """Credits left unused at expiry, less those returned after it (their value went back to the card)."""
+    refunded = set(
+        purchase.bookings.filter(credit_returned=True, credit_returned_at__gte=purchase.expires_at).values_list(
+            "credit_position", flat=True
+        )
+    )
+    return [position for position in unused_positions(purchase) if position not in refunded]

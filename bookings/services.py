@@ -42,11 +42,15 @@ def _on_commit_task(task_path: str, *args) -> None:
 def _give_back(booking_id: int, reason: str) -> None:
     """What a full refund means for this booking: the card payment goes back, or the package credit does.
 
-    A credit returned after the session was credited to the mentor takes that earning back.
+    A credit returned after the session was credited to the mentor takes that earning back; one
+    returned after its package expired can't be used again, so its value goes back to the card.
     """
     if Booking.objects.filter(pk=booking_id, package_purchase__isnull=False).exists():
-        if Booking.objects.filter(pk=booking_id, credit_returned=False).update(credit_returned=True):
-            _on_commit_task("payments.tasks.reverse_credit_earning", booking_id)
+        returned = Booking.objects.filter(pk=booking_id, credit_returned=False).update(
+            credit_returned=True, credit_returned_at=timezone.now()
+        )
+        if returned:  # payments takes back an earning, or refunds the card if the package has expired meanwhile
+            _on_commit_task("payments.tasks.credit_returned", booking_id)
     else:
         _on_commit_task("payments.tasks.refund_booking", booking_id, reason)
 
@@ -111,6 +115,11 @@ def _move(booking: Booking, new_start: datetime, *, now: datetime) -> None:
     """Move a locked booking, buffers and all, to a start that is free under every rule."""
     if not selectors.is_open(booking.service, new_start, now=now, ignoring=booking.pk):
         raise BookingError(SLOT_TAKEN)
+    if booking.package_purchase_id and new_start >= booking.package_purchase.expires_at:
+        raise BookingError(
+            f"This session is paid with a package credit that expires on {booking.package_purchase.expires_at:%-d %B}: "
+            "pick a time before then."
+        )
     shift = new_start - booking.start
     booking.start, booking.end = booking.start + shift, booking.end + shift
     booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
@@ -381,6 +390,8 @@ def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | 
         booking.save(update_fields=["cancelled_by", "cancellation_summary", "calendar_sequence", "updated_at"])
         if terms.full_refund:
             _give_back(booking.pk, f"cancelled_by_{by}")
+        else:  # a late cancellation: the money (or the credit) is the mentor's, unless they give some back
+            _on_commit_task("payments.tasks.record_session_earning", booking.pk)
         queue_notification(booking, f"booking_cancelled_by_{by}")
     return booking
 

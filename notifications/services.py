@@ -121,6 +121,8 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
         with timezone.override(recipient.zone):
             body = render_to_string(f"notifications/email/{template}.txt", context)
             wording = subject if isinstance(subject, str) else subject[recipient != booking.mentee]
+            if kind == "booking_paid" and booking.package_purchase_id:
+                wording = "Credit used — waiting for {mentor} to confirm"
             title = wording.format(
                 mentee=booking.mentee,
                 mentor=booking.mentor.user,

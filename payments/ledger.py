@@ -7,6 +7,7 @@ its cause in `source` (unique), so a job that runs twice writes it once.
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
+from django.utils import timezone
 
 from bookings.models import Booking, PackagePurchase
 
@@ -29,9 +30,10 @@ def _write(**fields) -> LedgerEntry:
 
 
 def record_session_earning(booking_id: int) -> LedgerEntry:
-    """A completed session: what the mentee paid (less any refund so far) splits into the mentor's share
-    and the platform fee."""
-    booking = Booking.objects.get(pk=booking_id, status=Booking.Status.COMPLETED)
+    """A held session (or one cancelled too late for a refund): what the mentee paid, less any refund so far,
+    splits into the mentor's share and the platform fee."""
+    # Completed, or cancelled by the mentee inside the window (then the money is the mentor's too).
+    booking = Booking.objects.get(pk=booking_id, status__in=[Booking.Status.COMPLETED, Booking.Status.CANCELLED])
     if booking.package_purchase_id:
         gross = 0 if booking.credit_returned else booking.price_cents  # the credit's share of the package price
     else:
@@ -69,16 +71,19 @@ def record_package_expiry(purchase_id: int) -> LedgerEntry | None:
     from bookings import packages
 
     purchase = PackagePurchase.objects.get(pk=purchase_id, status=PackagePurchase.Status.PAID)
-    unused = sum(purchase.credit_value_cents(position) for position in packages.unused_positions(purchase))
-    if not unused:
-        return None
-    return _split(
-        unused,
-        mentor_id=purchase.mentor_id,
-        source=f"purchase-{purchase.pk}-expired",
-        kind=Kind.PACKAGE_EXPIRED,
-        purchase=purchase,
-    )
+    unused = sum(purchase.credit_value_cents(p) for p in packages.expired_unused_positions(purchase))
+    entry = None
+    if unused:
+        entry = _split(
+            unused,
+            mentor_id=purchase.mentor_id,
+            source=f"purchase-{purchase.pk}-expired",
+            kind=Kind.PACKAGE_EXPIRED,
+            purchase=purchase,
+        )
+    # Settled only once the entries exist, so a lost task is queued again by the next sweep.
+    PackagePurchase.objects.filter(pk=purchase.pk, settled_at__isnull=True).update(settled_at=timezone.now())
+    return entry
 
 
 def record_refund(refund_id: int) -> LedgerEntry | None:

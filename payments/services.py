@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bookings import packages
 from bookings import services as booking_services
-from bookings.models import Booking, PackagePurchase
+from bookings.models import Booking, Package, PackagePurchase
 from mentorship.models import MentorProfile
 from mentorship.money import format_cents
 
@@ -61,6 +61,9 @@ def _payable(mentee, *, booking_id: int | None = None, purchase_id: int | None =
         raise CheckoutError("This package is already paid for.")
     if purchase.status != PackagePurchase.Status.AWAITING_PAYMENT:
         raise CheckoutError(PURCHASE_CLOSED, hold_lost=True)
+    package = Package.objects.select_related("service", "mentor").get(pk=purchase.package_id)
+    if not (package.is_active and package.service.is_active and package.mentor.is_approved):
+        raise CheckoutError("This package is no longer on offer, so we did not charge you.", hold_lost=True)
     return purchase
 
 
@@ -215,7 +218,12 @@ def payment_succeeded(payment_id: int) -> Payment:
             payment.failure_message = ""
             payment.save(update_fields=["status", "failure_message", "updated_at"])
         already_paid = booking.payments.filter(status=Payment.Status.SUCCEEDED).exclude(pk=payment.pk).exists()
-        if newly_paid and already_paid:
+        if newly_paid and booking.package_purchase_id:
+            log.warning(
+                "Payment %s arrived for booking %s already paid with a credit; refunding", payment.pk, booking.pk
+            )
+            _refund_on_commit(payment, "duplicate")
+        elif newly_paid and already_paid:
             log.warning("Payment %s is a second charge for booking %s; refunding it", payment.pk, booking.pk)
             _refund_on_commit(payment, "duplicate")
         elif booking.status in (Status.HELD, Status.ABANDONED) and not payment.refunded_cents():
@@ -326,6 +334,23 @@ def refund_booking_in_full(booking_id: int, *, reason: str) -> list[Refund]:
     payments = Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED)
     refunds = [refund_payment_in_full(payment.pk, reason=reason) for payment in payments]
     return [refund for refund in refunds if refund is not None]
+
+
+def credit_returned(booking_id: int) -> Refund | None:
+    """A package credit came back. Any earning from it is taken back; if the package had expired by then,
+    the credit can't be used again, so its value is refunded to the card that bought the package."""
+    ledger.reverse_credit_earning(booking_id)
+    booking = Booking.objects.select_related("package_purchase").get(pk=booking_id)
+    purchase = booking.package_purchase
+    if not (booking.credit_returned and booking.credit_returned_at >= purchase.expires_at):
+        return None
+    payment = Payment.objects.filter(purchase=purchase, status=Payment.Status.SUCCEEDED).order_by("pk").first()
+    source = f"credit-after-expiry-{booking.pk}"
+    if payment is None or payment.refunds.filter(reason=source).exists():
+        return None  # already done
+    left = payment.amount_cents - payment.refunded_cents()
+    amount = min(booking.price_cents, left)
+    return refund_payment(payment, amount_cents=amount, reason=source) if amount > 0 else None
 
 
 RETRY_AFTER = timedelta(minutes=5)

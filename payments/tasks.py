@@ -17,9 +17,11 @@ def record_session_earning(booking_id: int) -> None:
     ledger.record_session_earning(booking_id)
 
 
-@shared_task(name="payments.tasks.reverse_credit_earning")
-def reverse_credit_earning(booking_id: int) -> None:
-    ledger.reverse_credit_earning(booking_id)
+@shared_task(
+    name="payments.tasks.credit_returned", autoretry_for=(services.RefundFailed,), retry_backoff=30, max_retries=8
+)
+def credit_returned(booking_id: int) -> None:
+    services.credit_returned(booking_id)
 
 
 @shared_task(name="payments.tasks.record_package_expiry")

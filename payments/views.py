@@ -291,7 +291,7 @@ def earnings(request, profile):
     entries = (
         LedgerEntry.objects.filter(mentor=profile, account=LedgerEntry.Account.MENTOR)
         .exclude(kind__in=[LedgerEntry.Kind.PAYOUT, LedgerEntry.Kind.PAYOUT_RETURNED])
-        .select_related("booking__service", "booking__mentee")
+        .select_related("booking__service", "booking__mentee", "purchase__service", "purchase__mentee")
     )
     return render(
         request,

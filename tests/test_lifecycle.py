@@ -275,3 +275,16 @@ def test_a_confirmed_session_gets_a_meeting_room_unless_the_mentor_gave_a_link(m
     )
     first.refresh_from_db()
     assert first.meeting_link == "https://meet.google.com/abc"  # the mentor's own link wins
+
+
+def test_a_late_cancellation_pays_the_mentor_until_they_give_money_back(mentor, stripe_server, settings):
+    from payments import services as payment_services
+
+    settings.PLATFORM_FEE_PERCENT = 15
+    booking = booked(mentor, stripe_server)
+    services.booking_cancel(booking.pk, actor=booking.mentee, now=booking.start - timedelta(hours=2))
+    share = LedgerEntry.objects.get(booking=booking, account="mentor")
+    assert share.amount_cents == 3400  # $40 less the 15% fee: the time was kept for the mentee
+    payment_services.refund_grant(booking_id=booking.pk, actor=mentor.user, amount_cents=2000)
+    mentor_total = sum(e.amount_cents for e in LedgerEntry.objects.filter(booking=booking, account="mentor"))
+    assert mentor_total == 1700  # half given back: half of the share taken back

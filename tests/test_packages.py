@@ -235,3 +235,76 @@ def test_e_mails_about_a_credit_booking_talk_about_the_credit_not_a_card(stripe_
     booking_services.booking_decline(booking.pk, actor=offer.mentor.user)
     (declined,) = [m for m in mail.outbox if m.to == [purchase.mentee.email]]
     assert "The package credit you used is back" in declined.body and "refund" not in declined.body
+
+
+def test_a_booking_is_never_paid_by_both_a_card_and_a_credit(stripe_server, offer):
+    purchase = buy(stripe_server, offer)
+    booking = hold(purchase)
+    waiting = Payment.objects.create(booking=booking, amount_cents=4000, currency="usd", status="requires_action")
+    with pytest.raises(booking_services.BookingError, match="card payment for this session is already under way"):
+        packages.booking_pay_with_credit(booking.pk, mentee=purchase.mentee, purchase_id=purchase.pk)
+    Payment.objects.filter(pk=waiting.pk).update(status="failed")
+    packages.booking_pay_with_credit(booking.pk, mentee=purchase.mentee, purchase_id=purchase.pk)
+    # The card the other tab was paying with goes through after all: that money goes back.
+    from .test_payments import pay
+
+    late = Payment.objects.create(booking=booking, amount_cents=4000, currency="usd", status="processing")
+    other = pay(stripe_server, hold(buy(stripe_server, offer)))  # a real charge to refund against
+    Payment.objects.filter(pk=late.pk).update(stripe_payment_intent_id=other.stripe_payment_intent_id)
+    services.payment_succeeded(late.pk)
+    late.refresh_from_db()
+    assert late.refunded_cents() == 4000
+    booking.refresh_from_db()
+    assert booking.status == "pending" and booking.package_purchase_id == purchase.pk
+
+
+def test_a_credit_returned_after_expiry_goes_back_to_the_card_not_to_the_mentor(stripe_server, offer, settings):
+    settings.PLATFORM_FEE_PERCENT = 15
+    purchase = buy(stripe_server, offer)
+    booking = book_with_credit(purchase)
+    booking_services.booking_confirm(booking.pk, actor=offer.mentor.user)
+    PackagePurchase.objects.filter(pk=purchase.pk).update(expires_at=booking.end + timedelta(hours=1))
+    purchase.refresh_from_db()
+    with time_machine.travel(booking.start + timedelta(minutes=15)):
+        ticket = booking_services.no_show_report(booking.pk, actor=purchase.mentee)
+    packages.run_sweeps(now=purchase.expires_at + timedelta(minutes=1))  # settles: 4 unused credits to the mentor
+    with time_machine.travel(purchase.expires_at + timedelta(days=1)):
+        booking_services.ticket_resolve(
+            ticket.pk, staff=UserFactory(is_staff=True), resolution=SupportTicket.Resolution.MENTOR_NO_SHOW_REFUND
+        )
+    payment = Payment.objects.get(purchase=purchase)
+    assert payment.refunded_cents() == 3400  # the no-show's credit, as money: it can't be used any more
+    expired = LedgerEntry.objects.filter(purchase=purchase)
+    assert sum(e.amount_cents for e in expired) == 17000 - 3400
+    packages.run_sweeps(now=purchase.expires_at + timedelta(days=2))  # nothing more, and no second refund
+    assert sum(e.amount_cents for e in LedgerEntry.objects.filter(purchase=purchase)) == 17000 - 3400
+    assert Payment.objects.get(purchase=purchase).refunded_cents() == 3400
+
+
+def test_a_credit_booking_cannot_move_past_the_packages_expiry(stripe_server, offer):
+    purchase = buy(stripe_server, offer)
+    booking = book_with_credit(purchase)
+    PackagePurchase.objects.filter(pk=purchase.pk).update(expires_at=booking.start + timedelta(days=1))
+    later = selectors.open_slots(
+        offer.service, start=booking.start + timedelta(days=2), end=booking.start + timedelta(days=4)
+    )[0]
+    with pytest.raises(booking_services.BookingError, match="pick a time before then"):
+        booking_services.booking_reschedule(booking.pk, actor=purchase.mentee, new_start=later)
+
+
+def test_a_late_cancellation_earns_the_mentor_the_credit(stripe_server, offer, settings):
+    settings.PLATFORM_FEE_PERCENT = 15
+    purchase = buy(stripe_server, offer)
+    booking = book_with_credit(purchase)
+    booking_services.booking_confirm(booking.pk, actor=offer.mentor.user)
+    booking_services.booking_cancel(booking.pk, actor=purchase.mentee, now=booking.start - timedelta(hours=2))
+    assert sum(e.amount_cents for e in LedgerEntry.objects.filter(booking=booking)) == 3400
+
+
+def test_a_package_taken_off_offer_is_not_charged(stripe_server, offer):
+    mentee = UserFactory()
+    purchase = packages.purchase_start(mentee=mentee, package_id=offer.pk)
+    Package.objects.filter(pk=offer.pk).update(is_active=False)
+    with pytest.raises(services.CheckoutError, match="no longer on offer"):
+        services.checkout_setup(mentee=mentee, purchase_id=purchase.pk)
+    assert not Payment.objects.exists()
