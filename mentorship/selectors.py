@@ -38,11 +38,7 @@ def setup_steps(profile: MentorProfile) -> list[tuple[str, bool, str]]:
     """(step, done, where to do it) for a newly approved mentor, in the order "How it works" gives."""
     return [
         ("Write your profile", bool(profile.headline and profile.bio), "mentor_profile_edit"),
-        (
-            "Add a session type that is open for booking",
-            profile.services.filter(is_active=True).exists(),
-            "mentor_services",
-        ),
+        ("Offer a session type", profile.services.filter(is_active=True).exists(), "mentor_service_new"),
         (
             "Set your hours",
             profile.availability.exists()
