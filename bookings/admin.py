@@ -4,7 +4,7 @@ from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html_join
 
 from . import reviews, services
-from .models import Booking, BookingEvent, Review, SupportTicket
+from .models import Booking, BookingEvent, Package, PackagePurchase, Review, SupportTicket
 
 
 class BookingEventInline(admin.TabularInline):
@@ -153,3 +153,35 @@ class ReviewAdmin(admin.ModelAdmin):
             reviews.review_hide(obj.pk, reason=form.cleaned_data["hidden_reason"])
         else:
             reviews.review_unhide(obj.pk)
+
+
+@admin.register(Package)
+class PackageAdmin(admin.ModelAdmin):
+    list_display = ["id", "mentor", "service", "sessions", "price_cents", "valid_days", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["mentor__user__email", "service__title"]
+
+
+@admin.register(PackagePurchase)
+class PackagePurchaseAdmin(admin.ModelAdmin):
+    """Read-only: purchases change through checkout, credits through bookings."""
+
+    list_display = [
+        "id",
+        "mentee",
+        "mentor",
+        "service",
+        "sessions",
+        "price_cents",
+        "status",
+        "expires_at",
+        "settled_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["mentee__email", "mentor__user__email"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False

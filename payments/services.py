@@ -212,11 +212,7 @@ def payment_succeeded(payment_id: int) -> Payment:
         MentorProfile.objects.select_for_update().get(pk=payment.booking.mentor_id)
         booking = Booking.objects.select_for_update().get(pk=payment.booking_id)
         payment = Payment.objects.select_for_update().get(pk=payment_id)
-        newly_paid = payment.status != Payment.Status.SUCCEEDED
-        if newly_paid:
-            payment.status = Payment.Status.SUCCEEDED
-            payment.failure_message = ""
-            payment.save(update_fields=["status", "failure_message", "updated_at"])
+        newly_paid = _mark_succeeded(payment)
         already_paid = booking.payments.filter(status=Payment.Status.SUCCEEDED).exclude(pk=payment.pk).exists()
         if newly_paid and booking.package_purchase_id:
             log.warning(
@@ -236,17 +232,23 @@ def payment_succeeded(payment_id: int) -> Payment:
     return payment
 
 
+def _mark_succeeded(payment: Payment) -> bool:
+    """Record the locked payment as succeeded; True if it was not already."""
+    if payment.status == Payment.Status.SUCCEEDED:
+        return False
+    payment.status = Payment.Status.SUCCEEDED
+    payment.failure_message = ""
+    payment.save(update_fields=["status", "failure_message", "updated_at"])
+    return True
+
+
 def _package_payment_succeeded(payment_id: int) -> Payment:
     """A package is paid: its credits start, once; a second charge for it is refunded."""
     with transaction.atomic():
         purchase_id = Payment.objects.values_list("purchase_id", flat=True).get(pk=payment_id)
         PackagePurchase.objects.select_for_update().get(pk=purchase_id)  # purchase, then payment
         payment = Payment.objects.select_for_update().get(pk=payment_id)
-        newly_paid = payment.status != Payment.Status.SUCCEEDED
-        if newly_paid:
-            payment.status = Payment.Status.SUCCEEDED
-            payment.failure_message = ""
-            payment.save(update_fields=["status", "failure_message", "updated_at"])
+        newly_paid = _mark_succeeded(payment)
         others = Payment.objects.filter(purchase_id=purchase_id, status=Payment.Status.SUCCEEDED).exclude(pk=payment.pk)
         if newly_paid and others.exists():
             log.warning("Payment %s is a second charge for package purchase %s; refunding it", payment.pk, purchase_id)

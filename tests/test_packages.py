@@ -308,3 +308,11 @@ def test_a_package_taken_off_offer_is_not_charged(stripe_server, offer):
     with pytest.raises(services.CheckoutError, match="no longer on offer"):
         services.checkout_setup(mentee=mentee, purchase_id=purchase.pk)
     assert not Payment.objects.exists()
+
+
+def test_staff_see_packages_and_purchases_in_admin(admin_client, stripe_server, offer):
+    purchase = buy(stripe_server, offer)
+    page = admin_client.get(reverse("admin:bookings_packagepurchase_changelist")).content.decode()
+    assert str(purchase.mentee) in page
+    assert admin_client.get(reverse("admin:bookings_package_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:bookings_packagepurchase_add")).status_code == 403
