@@ -8,7 +8,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.models import Booking
+from bookings import packages
+from bookings.models import Booking, PackagePurchase
 
 from . import calendar, email, meetings
 from .models import CalendarFeed, Notification, Preferences
@@ -186,9 +187,6 @@ PURCHASE_MESSAGES = {
 
 
 def send_purchase_notification(purchase_id: int, kind: str) -> list[Notification]:
-    from bookings import packages
-    from bookings.models import PackagePurchase
-
     purchase = PackagePurchase.objects.select_related("mentee", "mentor__user", "service").get(pk=purchase_id)
     sent = []
     for audience, subject, template in PURCHASE_MESSAGES[kind]:

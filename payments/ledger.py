@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from bookings import packages
 from bookings.models import Booking, PackagePurchase
 
 from .models import LedgerEntry, Payment, Refund
@@ -68,8 +69,6 @@ def reverse_credit_earning(booking_id: int) -> LedgerEntry | None:
 
 def record_package_expiry(purchase_id: int) -> LedgerEntry | None:
     """Credits left unused when a package expires: their value goes to the mentor, as the terms say."""
-    from bookings import packages
-
     purchase = PackagePurchase.objects.get(pk=purchase_id, status=PackagePurchase.Status.PAID)
     unused = sum(purchase.credit_value_cents(p) for p in packages.expired_unused_positions(purchase))
     entry = None
