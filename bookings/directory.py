@@ -147,10 +147,16 @@ def refresh_next_free(mentor_id: int, *, now: datetime | None = None) -> datetim
     return value
 
 
+def listed_mentor_ids() -> list[int]:
+    """Listed mentors' ids; the others lose a stale next free time on the way."""
+    listed = listed_mentors()
+    MentorProfile.objects.exclude(pk__in=listed.values("pk")).exclude(next_free_at=None).update(next_free_at=None)
+    return list(listed.values_list("pk", flat=True))
+
+
 def refresh_all_next_free(*, now: datetime | None = None) -> int:
-    """Recompute every listed mentor's next free time (beat job); safe to run twice or at once."""
-    ids = list(listed_mentors().values_list("pk", flat=True))
+    """Recompute every listed mentor's next free time at once (demo data, tests); safe to run twice."""
+    ids = listed_mentor_ids()
     for mentor_id in ids:
         refresh_next_free(mentor_id, now=now)
-    MentorProfile.objects.exclude(pk__in=ids).exclude(next_free_at=None).update(next_free_at=None)
     return len(ids)

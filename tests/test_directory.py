@@ -212,3 +212,15 @@ def test_staff_refuse_an_application_only_with_a_reason_which_the_applicant_read
     client.force_login(profile.user)
     page = client.get(reverse("become_mentor")).content.decode()
     assert "Please add more about your experience." in page and "You can apply again" in page
+
+
+def test_the_periodic_job_refreshes_each_listed_mentor_and_clears_the_unlisted(client):
+    from bookings import tasks
+
+    listed = _mentor("Ana")
+    gone = _mentor("Bo")
+    MentorProfile.objects.filter(pk=gone.pk).update(status="rejected", next_free_at=timezone.now())
+    assert tasks.refresh_next_free_times() == 1
+    listed.refresh_from_db()
+    gone.refresh_from_db()
+    assert listed.next_free_at is not None and gone.next_free_at is None
