@@ -204,7 +204,9 @@ def booking_hold(
                 )
         except IntegrityError:  # the database's overlap constraint: someone else was faster
             raise BookingError(SLOT_TAKEN) from None
-        BookingEvent.objects.create(booking=booking, actor=mentee, to_status=Status.HELD, note="Checkout started")
+        BookingEvent.objects.create(
+            booking=booking, actor=mentee, to_status=Status.HELD, note="Time reserved while paying"
+        )
         _mentor_time_changed(mentor.pk)
     return booking
 
@@ -408,7 +410,7 @@ def booking_set_links(booking_id: int, *, actor, meeting_link: str, availability
         booking.meeting_link, booking.availability_link = meeting_link, availability_link
         booking.save(update_fields=["meeting_link", "availability_link", "updated_at"])
         if changed:
-            _note(booking, actor, "Links updated")
+            _note(booking, actor, "Meeting or availability link changed")
     return booking
 
 

@@ -218,6 +218,10 @@ class ScheduleRulesForm(forms.ModelForm):
             "no_show_policy": "No-show policy",
             "lateness_policy": "Lateness policy",
         }
+        widgets = {
+            "no_show_policy": forms.Textarea(attrs={"rows": 2}),
+            "lateness_policy": forms.Textarea(attrs={"rows": 2}),
+        }
 
 
 class DateOverrideForm(forms.Form):

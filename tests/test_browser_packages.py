@@ -45,7 +45,7 @@ def test_a_mentee_buys_a_package_books_with_a_credit_and_a_cancelled_credit_retu
     expect(page.get_by_test_id("credits-left")).to_have_text("5 of 5 credits left")
     assert Payment.objects.get(purchase__mentee=mentee).amount_cents == 17000
 
-    page.get_by_role("link", name="Book a session").click()
+    page.get_by_role("link", name="Book session").click()
     page.locator(".slot").first.click()
     page.get_by_role("button", name="Book session").click()
     credit_box = page.get_by_role("region", name="Use a package credit")
