@@ -98,7 +98,9 @@ def _active_credit_bookings(purchase: PackagePurchase):
 
 
 def credits_left(purchase: PackagePurchase) -> int:
-    return purchase.sessions - _active_credit_bookings(purchase).count()
+    """Credits not spoken for; reads prefetched bookings when the caller loaded them (My Packages)."""
+    used = sum(1 for b in purchase.bookings.all() if not b.credit_returned and b.status != Status.ABANDONED)
+    return purchase.sessions - used
 
 
 def usable_purchases(mentee, service: Service, *, start: datetime | None = None, now: datetime | None = None):

@@ -4,7 +4,6 @@ from datetime import date, time
 from importlib import import_module
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -80,15 +79,18 @@ def mentor_application_review(profile: MentorProfile, *, approve: bool, note: st
 def _tell_applicant(profile_id: int) -> None:
     profile = MentorProfile.objects.select_related("user").get(pk=profile_id)
     if profile.is_approved:
-        subject = "You're approved as a mentor"
+        kind, subject, link = "application_approved", "You're approved as a mentor", reverse("mentor_services")
         body = (
             f"Hi {profile.user},\n\nWelcome aboard! Next: add your session types and prices, and set your weekly "
-            f"hours so mentees can book you: {settings.SITE_URL}{reverse('mentor_services')}\n"
+            f"hours so mentees can book you: {settings.SITE_URL}{link}\n"
         )
     else:
-        subject = "About your mentor application"
+        kind, subject, link = "application_refused", "About your mentor application", reverse("become_mentor")
         body = f"Hi {profile.user},\n\nThank you for applying. We can't approve it yet.\n\n{profile.review_note}\n"
-    send_mail(subject, body, None, [profile.user.email])
+    # Stored, shown under the bell and retried like every other notice. Notifications builds on this app,
+    # so its task is imported by name.
+    key = f"application-{profile.pk}-{kind}-{profile.reviewed_at:%Y%m%d%H%M%S%f}"
+    import_module("notifications.tasks").send_notification.delay(profile.user_id, kind, key, subject, body, link)
 
 
 def mentor_profile_update(

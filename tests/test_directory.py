@@ -209,6 +209,10 @@ def test_staff_refuse_an_application_only_with_a_reason_which_the_applicant_read
     assert profile.status == "rejected"
     (email,) = mail.outbox
     assert email.subject == "About your mentor application" and "Please add more about your experience." in email.body
+    from notifications.models import Notification
+
+    notice = Notification.objects.get(user=profile.user)  # kept under the bell and retried like every notice
+    assert (notice.kind, notice.link, notice.email_status) == ("application_refused", reverse("become_mentor"), "sent")
     client.force_login(profile.user)
     page = client.get(reverse("become_mentor")).content.decode()
     assert "Please add more about your experience." in page and "You can apply again" in page

@@ -316,3 +316,19 @@ def test_staff_see_packages_and_purchases_in_admin(admin_client, stripe_server, 
     assert str(purchase.mentee) in page
     assert admin_client.get(reverse("admin:bookings_package_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:bookings_packagepurchase_add")).status_code == 403
+
+
+def test_my_packages_costs_the_same_queries_for_one_package_or_several(client, stripe_server, offer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    purchase = buy(stripe_server, offer)
+    book_with_credit(purchase)
+    client.force_login(purchase.mentee)
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("my_packages"))
+    second = packages.package_save(offer.mentor, service=offer.service, sessions=3, price_cents=11000, valid_days=30)
+    book_with_credit(buy(stripe_server, second, purchase.mentee))
+    with CaptureQueriesContext(connection) as two:
+        page = client.get(reverse("my_packages")).content.decode()
+    assert len(two) == len(one) and "2 of 3 credits left" in page and "4 of 5 credits left" in page
