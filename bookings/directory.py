@@ -8,6 +8,7 @@ never computed per mentor in Python.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import (
     Avg,
     Case,
@@ -106,7 +107,23 @@ def _sorted(mentors: QuerySet, query: Query, words: list[str]) -> QuerySet:
 
 
 def topics(field: str, limit: int = 40) -> list[str]:
-    """The expertise topics (or languages) of listed mentors, most common first, for the filter lists."""
+    """The expertise topics (or languages) of listed mentors, for the filter lists.
+
+    Reading every listed mentor's text grows with the directory, so the lists are cached for a few
+    minutes rather than rebuilt on each page view.
+    """
+    return cache.get_or_set(f"directory:topics:{field}", lambda: _count_topics(field, limit), TOPICS_TTL)
+
+
+TOPICS_TTL = 300
+
+
+def forget_topics() -> None:
+    """Drop the cached filter lists (tests, or after a bulk change); they rebuild on the next view."""
+    cache.delete_many(["directory:topics:expertise", "directory:topics:languages"])
+
+
+def _count_topics(field: str, limit: int) -> list[str]:
     counts: dict[str, tuple[int, str]] = {}
     for text in listed_mentors().values_list(field, flat=True):
         for item in {part.strip() for part in text.split(",") if part.strip()}:

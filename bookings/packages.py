@@ -93,14 +93,14 @@ def purchase_mark_paid(purchase_id: int, *, now: datetime | None = None) -> bool
     return bool(changed)
 
 
-def _active_credit_bookings(purchase: PackagePurchase):
-    return purchase.bookings.filter(credit_returned=False).exclude(status=Status.ABANDONED)
+def _holds_credit(booking: Booking) -> bool:
+    """A booking keeps its credit unless the credit came back (or it never left checkout)."""
+    return not booking.credit_returned and booking.status != Status.ABANDONED
 
 
 def credits_left(purchase: PackagePurchase) -> int:
     """Credits not spoken for; reads prefetched bookings when the caller loaded them (My Packages)."""
-    used = sum(1 for b in purchase.bookings.all() if not b.credit_returned and b.status != Status.ABANDONED)
-    return purchase.sessions - used
+    return len(unused_positions(purchase))
 
 
 def usable_purchases(mentee, service: Service, *, start: datetime | None = None, now: datetime | None = None):
@@ -179,7 +179,7 @@ def run_sweeps(*, now: datetime | None = None) -> dict:
 
 def unused_positions(purchase: PackagePurchase) -> list[int]:
     """The credits not spoken for by a live booking (a returned credit counts as unused again)."""
-    taken = set(_active_credit_bookings(purchase).values_list("credit_position", flat=True))
+    taken = {booking.credit_position for booking in purchase.bookings.all() if _holds_credit(booking)}
     return [position for position in range(1, purchase.sessions + 1) if position not in taken]
 
 

@@ -108,7 +108,7 @@ def _render_checkout(request, target: Target, *, client_secret: str = "", action
             "pay_url": target.url("pay"),
             "authenticated_url": target.url("authenticated"),
             "retry_url": target.url("checkout"),
-            "credits": [(purchase, packages.credits_left(purchase)) for purchase in credits],
+            "credits": [(purchase, purchase.sessions - purchase.used) for purchase in credits],  # counted in the query
             "client_secret": client_secret,
             "action_secret": action_secret,
             "error": error,

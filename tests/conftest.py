@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from bookings import directory
 from mentorship.celery import app as celery_app
 
 from .stripe_server import LocalStripe
@@ -38,6 +39,7 @@ def _fast_and_eager(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    directory.forget_topics()  # one test's mentors don't leak into the next one's filter lists
     yield
     celery_app.conf.task_always_eager = False
 
