@@ -180,7 +180,9 @@ def test_a_services_own_buffers_keep_the_time_around_its_bookings_free(mentor):
     deep_dive.buffer_after_minutes = 30
     deep_dive.save()
     intro = mentor.services.get(duration_minutes=30)
-    start = first_open_slot(deep_dive)
+    # The first time of a whole day, so the hours after it are open whatever the clock says now.
+    day = (timezone.now() + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = selectors.open_slots(deep_dive, start=day, end=day + timedelta(days=1))[0]
     booking = services.booking_hold(mentee=UserFactory(), service=deep_dive, start=start)
     assert (booking.blocked_start, booking.blocked_end) == (start, start + timedelta(minutes=90))
     later = selectors.open_slots(intro, start=start, end=start + timedelta(hours=3))
