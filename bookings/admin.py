@@ -1,7 +1,5 @@
 from django import forms
 from django.contrib import admin, messages
-from django.template.defaultfilters import linebreaksbr
-from django.utils.html import format_html_join
 
 from . import reviews, services
 from .models import Booking, BookingEvent, Package, PackagePurchase, Review, SupportTicket
@@ -51,30 +49,11 @@ class SupportTicketAdmin(admin.ModelAdmin):
         "resolved_by",
         "resolved_at",
         "created_at",
-        "conversation",
     ]
     actions = ["mentor_no_show_refund", "mentee_no_show", "full_refund", "reject_claim"]
 
     def has_add_permission(self, request):
         return False
-
-    @admin.display(description="Messages between mentee and mentor")
-    def conversation(self, ticket):
-        """Staff read the pair's conversation here, and only here: through a ticket about their booking."""
-        from notifications import selectors as notification_selectors
-
-        booking = ticket.booking
-        found = notification_selectors.conversation_between(booking.mentee, booking.mentor)
-        if found is None:
-            return "They have not written to each other on the platform."
-        return format_html_join(
-            "\n",
-            '<p class="ticket-message"><strong>{}</strong> <span class="quiet">{}</span><br>{}</p>',
-            (
-                (message.sender, f"{message.created_at:%Y-%m-%d %H:%M} UTC", linebreaksbr(message.body))
-                for message in notification_selectors.messages_in(found)
-            ),
-        )
 
     def _resolve(self, request, queryset, resolution):
         done = 0

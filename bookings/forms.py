@@ -34,7 +34,7 @@ class BookSessionForm(forms.Form):
         return parse_start(self.cleaned_data["start"])
 
     def clean_message(self) -> str:
-        from notifications import screening  # the same rule as for messages: no card numbers or passwords
+        from . import screening  # the same rule as for messages: no card numbers or passwords
 
         message = self.cleaned_data["message"]
         if reason := screening.refusal(message):

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from mentorship import outbox
 from mentorship.models import MentorProfile, Service
 
 from . import services
@@ -89,7 +90,7 @@ def purchase_mark_paid(purchase_id: int, *, now: datetime | None = None) -> bool
         pk=purchase_id, status__in=[Purchase.AWAITING_PAYMENT, Purchase.ABANDONED]
     ).update(status=Purchase.PAID, paid_at=now, expires_at=now + timedelta(days=purchase.valid_days))
     if changed:
-        services._on_commit_task("notifications.tasks.send_purchase_notification", purchase_id, "package_paid")
+        outbox.record("purchase.notice", purchase_id=purchase_id, kind="package_paid")
     return bool(changed)
 
 
@@ -162,14 +163,14 @@ def run_sweeps(*, now: datetime | None = None) -> dict:
         if credits_left(purchase) and PackagePurchase.objects.filter(pk=purchase.pk, expiry_reminder_sent=False).update(
             expiry_reminder_sent=True
         ):
-            services._on_commit_task("notifications.tasks.send_purchase_notification", purchase.pk, "package_expiring")
+            outbox.record("purchase.notice", purchase_id=purchase.pk, kind="package_expiring")
             reminded += 1
     # Settling writes ledger entries (once per source) and then marks the purchase settled, in payments;
     # a lost task is simply queued again by the next sweep.
     for purchase_id in PackagePurchase.objects.filter(
         status=Purchase.PAID, expires_at__lte=now, settled_at__isnull=True
     ).values_list("pk", flat=True):
-        services._on_commit_task("payments.tasks.record_package_expiry", purchase_id)
+        outbox.record("purchase.expired", once=f"purchase-{purchase_id}-expired", purchase_id=purchase_id)
         settled += 1
     abandoned = PackagePurchase.objects.filter(
         status=Purchase.AWAITING_PAYMENT, created_at__lte=now - UNPAID_PURCHASE_KEPT

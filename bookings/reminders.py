@@ -37,8 +37,8 @@ def send_session_reminders(*, now: datetime | None = None) -> int:
             pk=booking.pk,
             status=Status.CONFIRMED,
         ).update(last_reminder_hours=hours)
-        if claimed:
-            queue_notification(booking, f"reminder_{hours:g}h")
+        if claimed:  # keyed by the start: a session moved after a reminder gets one for its new time
+            queue_notification(booking, f"reminder_{hours:g}h", event=f"{booking.start:%Y%m%d%H%M}")
             sent += 1
     return sent
 

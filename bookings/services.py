@@ -1,8 +1,8 @@
 """Every change of a booking's status. Nothing else writes Booking.status.
 
 Each transition runs in one transaction with the booking row locked, checks its
-guard, writes a BookingEvent and queues side effects (refund, ledger, e-mail) to
-run after commit, through the other apps' tasks.
+guard, writes a BookingEvent and records its side effects (refund, ledger, e-mail)
+in the outbox, in the same transaction; the apps that act on them register handlers.
 """
 
 from datetime import datetime
@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mentorship import outbox
 from mentorship.models import MentorProfile, Service
 
 from . import policies, selectors
@@ -27,18 +28,6 @@ class BookingError(Exception):
 SLOT_TAKEN = "This time was just taken — please pick another."
 
 
-def _on_commit_task(task_path: str, *args) -> None:
-    """Queue another app's Celery task after commit (bookings never imports their models)."""
-
-    def send():
-        from importlib import import_module
-
-        module_name, task_name = task_path.rsplit(".", 1)
-        getattr(import_module(module_name), task_name).delay(*args)
-
-    transaction.on_commit(send)
-
-
 def _give_back(booking_id: int, reason: str) -> None:
     """What a full refund means for this booking: the card payment goes back, or the package credit does.
 
@@ -50,14 +39,23 @@ def _give_back(booking_id: int, reason: str) -> None:
             credit_returned=True, credit_returned_at=timezone.now()
         )
         if returned:  # payments takes back an earning, or refunds the card if the package has expired meanwhile
-            _on_commit_task("payments.tasks.credit_returned", booking_id)
+            outbox.record("booking.credit_returned", booking_id=booking_id)
     else:
-        _on_commit_task("payments.tasks.refund_booking", booking_id, reason)
+        outbox.record("booking.refund_due", booking_id=booking_id, reason=reason)
 
 
-def queue_notification(booking: Booking, kind: str) -> None:
-    """Tell the people concerned, after commit (at once when no transaction is open)."""
-    _on_commit_task("notifications.tasks.send_booking_notification", booking.pk, kind)
+def queue_notification(booking: Booking, kind: str, *, event: str = "") -> None:
+    """Tell the people concerned, after commit (at once when no transaction is open).
+
+    A kind that can happen more than once to a booking (a move, new links, a reminder for a new
+    time) names the `event`, so each one is told once.
+    """
+    outbox.record("booking.notice", booking_id=booking.pk, kind=kind, event=event)
+
+
+def _earned(booking_id: int) -> None:
+    """The session counts as held (or was cancelled too late for a refund): the mentor's share is due."""
+    outbox.record("booking.earned", booking_id=booking_id)
 
 
 def _transition(
@@ -94,12 +92,12 @@ def _transition(
 
 def _mentor_time_changed(mentor_id: int) -> None:
     """The mentor's free time may have changed: refresh the directory's next free time after commit."""
-    _on_commit_task("bookings.tasks.refresh_next_free", mentor_id)
+    outbox.record("mentor.free_time_changed", mentor_id=mentor_id)
 
 
-def _note(booking: Booking, actor, note: str) -> None:
+def _note(booking: Booking, actor, note: str) -> BookingEvent:
     """An audit row for a change that keeps the status (links, a move, a report)."""
-    BookingEvent.objects.create(
+    return BookingEvent.objects.create(
         booking=booking, actor=actor, from_status=booking.status, to_status=booking.status, note=note[:300]
     )
 
@@ -124,11 +122,21 @@ def _move(booking: Booking, new_start: datetime, *, now: datetime) -> None:
     booking.start, booking.end = booking.start + shift, booking.end + shift
     booking.blocked_start, booking.blocked_end = booking.blocked_start + shift, booking.blocked_end + shift
     booking.calendar_sequence += 1
+    # The reminders already sent were for the old time: the new time gets the ones it is due.
+    booking.last_reminder_hours = None
     _mentor_time_changed(booking.mentor_id)
     try:
         with transaction.atomic():
             booking.save(
-                update_fields=["start", "end", "blocked_start", "blocked_end", "calendar_sequence", "updated_at"]
+                update_fields=[
+                    "start",
+                    "end",
+                    "blocked_start",
+                    "blocked_end",
+                    "calendar_sequence",
+                    "last_reminder_hours",
+                    "updated_at",
+                ]
             )
     except IntegrityError:  # the database's overlap constraint
         raise BookingError(SLOT_TAKEN) from None
@@ -306,7 +314,7 @@ def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> 
             mentor_only=True,
             guard=ended,
         )
-        _on_commit_task("payments.tasks.record_session_earning", booking.pk)
+        _earned(booking.pk)
         queue_notification(booking, "booking_completed")
     return booking
 
@@ -334,6 +342,37 @@ def expire_pending_bookings(*, now: datetime | None = None) -> int:
         except BookingError:
             continue  # answered meanwhile
     return expired
+
+
+def complete_unmarked_sessions(*, now: datetime | None = None) -> int:
+    """A confirmed session whose end passed BOOKING_AUTO_COMPLETE days ago, with no open support ticket,
+    counts as held: it is completed, the mentor credited and both told. Safe to run twice or late."""
+    now = now or timezone.now()
+    due = Booking.objects.filter(status=Status.CONFIRMED, end__lte=now - settings.BOOKING_AUTO_COMPLETE).exclude(
+        tickets__status=SupportTicket.Status.OPEN
+    )
+    completed = 0
+    for booking_id in due.values_list("pk", flat=True):
+
+        def no_open_ticket(locked: Booking) -> None:
+            if locked.tickets.filter(status=SupportTicket.Status.OPEN).exists():
+                raise BookingError("A support ticket is open for this session.")
+
+        try:
+            with transaction.atomic():
+                booking = _transition(
+                    booking_id,
+                    allowed_from=(Status.CONFIRMED,),
+                    to=Status.COMPLETED,
+                    note="Completed automatically: nobody marked it or reported a problem",
+                    guard=no_open_ticket,
+                )
+                _earned(booking.pk)
+                queue_notification(booking, "booking_auto_completed")
+            completed += 1
+        except BookingError:
+            continue  # marked, cancelled or reported meanwhile
+    return completed
 
 
 def release_expired_holds(*, now: datetime | None = None) -> int:
@@ -393,7 +432,7 @@ def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | 
         if terms.full_refund:
             _give_back(booking.pk, f"cancelled_by_{by}")
         else:  # a late cancellation: the money (or the credit) is the mentor's, unless they give some back
-            _on_commit_task("payments.tasks.record_session_earning", booking.pk)
+            _earned(booking.pk)
         queue_notification(booking, f"booking_cancelled_by_{by}")
     return booking
 
@@ -407,10 +446,15 @@ def booking_set_links(booking_id: int, *, actor, meeting_link: str, availability
         if booking.status != Status.CONFIRMED:
             raise BookingError("Links can be added once the booking is confirmed.")
         changed = (booking.meeting_link, booking.availability_link) != (meeting_link, availability_link)
+        if not changed:
+            return booking
+        meeting_changed = booking.meeting_link != meeting_link
         booking.meeting_link, booking.availability_link = meeting_link, availability_link
-        booking.save(update_fields=["meeting_link", "availability_link", "updated_at"])
-        if changed:
-            _note(booking, actor, "Meeting or availability link changed")
+        if meeting_changed:  # calendars carry where to meet: their invite is updated too
+            booking.calendar_sequence += 1
+        booking.save(update_fields=["meeting_link", "availability_link", "calendar_sequence", "updated_at"])
+        changed_event = _note(booking, actor, "Meeting or availability link changed")
+        queue_notification(booking, "links_changed", event=f"event{changed_event.pk}")
     return booking
 
 
@@ -434,8 +478,13 @@ def booking_reschedule(booking_id: int, *, actor, new_start: datetime, now: date
         Booking.objects.filter(pk=booking.pk).update(reschedules_used=booking.reschedules_used + 1)
         booking.reschedules_used += 1
         _note(booking, actor, f"Moved from {old_start:%Y-%m-%d %H:%M} UTC")
-        queue_notification(booking, "booking_rescheduled")
+        queue_notification(booking, "booking_rescheduled", event=_version(booking))
     return booking
+
+
+def _version(booking: Booking) -> str:
+    """Which invite this is: each move or change of where to meet is its own event, told once."""
+    return f"seq{booking.calendar_sequence}"
 
 
 NO_SHOW_WAIT = timezone.timedelta(minutes=10)
@@ -460,7 +509,7 @@ def no_show_report(booking_id: int, *, actor, note: str = "", now: datetime | No
             raise BookingError("There is already an open report for this session; our support team is on it.")
         ticket = SupportTicket.objects.create(booking=booking, opened_by=actor, kind=kind, note=note.strip()[:2000])
         _note(booking, actor, ticket.get_kind_display())
-        queue_notification(booking, "no_show_reported")
+        queue_notification(booking, "no_show_reported", event=f"ticket{ticket.pk}")
     return ticket
 
 
@@ -488,7 +537,7 @@ def ticket_resolve(ticket_id: int, *, staff, resolution: str) -> SupportTicket:
                 actor=staff,
                 note="Mentee no-show",
             )
-            _on_commit_task("payments.tasks.record_session_earning", ticket.booking_id)
+            _earned(ticket.booking_id)
         elif resolution == SupportTicket.Resolution.FULL_REFUND:
             _give_back(ticket.booking_id, "dispute")
         elif resolution != SupportTicket.Resolution.REJECTED:
@@ -497,7 +546,7 @@ def ticket_resolve(ticket_id: int, *, staff, resolution: str) -> SupportTicket:
         ticket.resolved_by, ticket.resolved_at = staff, timezone.now()
         ticket.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
         booking = Booking.objects.get(pk=ticket.booking_id)
-        queue_notification(booking, f"ticket_{resolution}")
+        queue_notification(booking, f"ticket_{resolution}", event=f"ticket{ticket.pk}")
     return ticket
 
 
@@ -522,8 +571,8 @@ def booking_suggest_times(booking_id: int, *, actor, starts: list[datetime], not
             raise BookingError("One of those times is no longer free. Please pick again.")
         booking.suggestions.all().delete()
         SuggestedTime.objects.bulk_create(SuggestedTime(booking=booking, start=start) for start in starts)
-        _note(booking, actor, note.strip() or "Suggested other times")
-        queue_notification(booking, "times_suggested")
+        suggested = _note(booking, actor, note.strip() or "Suggested other times")
+        queue_notification(booking, "times_suggested", event=f"event{suggested.pk}")
     return booking
 
 
@@ -541,7 +590,7 @@ def booking_accept_suggestion(booking_id: int, *, actor, suggestion_id: int, now
         booking.suggestions.all().delete()
         if booking.status == Status.CONFIRMED:  # the mentor proposed moving a confirmed session
             _note(booking, actor, "Moved to a time the mentor proposed")
-            queue_notification(booking, "booking_rescheduled")
+            queue_notification(booking, "booking_rescheduled", event=_version(booking))
             return booking
         booking = _transition(
             booking.pk,
@@ -553,7 +602,7 @@ def booking_accept_suggestion(booking_id: int, *, actor, suggestion_id: int, now
         booking.confirmed_at = now
         booking.calendar_sequence += 1
         booking.save(update_fields=["confirmed_at", "calendar_sequence", "updated_at"])
-        queue_notification(booking, "suggestion_accepted")
+        queue_notification(booking, "suggestion_accepted", event=_version(booking))
     return booking
 
 

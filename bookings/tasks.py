@@ -15,6 +15,11 @@ def expire_pending_bookings() -> int:
     return services.expire_pending_bookings()
 
 
+@shared_task(name="bookings.tasks.complete_unmarked_sessions")
+def complete_unmarked_sessions() -> int:
+    return services.complete_unmarked_sessions()
+
+
 @shared_task(name="bookings.tasks.send_reminders")
 def send_reminders() -> dict:
     return reminders.run_all()

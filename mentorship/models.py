@@ -342,3 +342,41 @@ class Vacation(models.Model):
 
     def __str__(self):
         return f"{self.start_date} – {self.end_date}"
+
+
+class OutboxEntry(models.Model):
+    """A side effect decided in a transaction, written in that same transaction and done after commit.
+
+    One row per handler of a topic (mentorship.outbox). The row is the promise: Celery only
+    carries it out, and a sweeper dispatches again whatever is not done, so a broker outage or a
+    dead worker delays a refund or an e-mail but never loses it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "To do"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Gave up (staff to look)"
+
+    topic = models.CharField(max_length=60)
+    handler = models.CharField(max_length=120)
+    payload = models.JSONField(default=dict)
+    # Done once per key, however often it is recorded: "booking-3-booking_rescheduled-seq-4".
+    key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Not to be started before this (the backoff after a failure).
+    available_at = models.DateTimeField(default=timezone.now)
+    # A running row whose lease ran out belongs to a worker that died.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "outbox entries"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "available_at"], name="outbox_todo")]
+
+    def __str__(self):
+        return f"{self.topic} → {self.handler} #{self.pk} ({self.status})"

@@ -1,7 +1,6 @@
 """Writes on the people side: accounts, mentor applications, services and hours."""
 
 from datetime import date, time
-from importlib import import_module
 
 from django.conf import settings
 from django.db import transaction
@@ -9,19 +8,14 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
+from . import outbox
 from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
 
 
 def _free_time_changed(profile_id: int) -> None:
-    """Hours or session types changed: let the directory recompute the next free time after commit.
-
-    The task belongs to bookings, which builds on this app, so it is imported by name when it runs.
-    """
-
-    def refresh():
-        import_module("bookings.tasks").refresh_next_free.delay(profile_id)
-
-    transaction.on_commit(refresh)
+    """Hours or session types changed: the directory recomputes the next free time after commit
+    (bookings, which builds on this app, handles the topic)."""
+    outbox.record("mentor.free_time_changed", mentor_id=profile_id)
 
 
 class MentorError(Exception):
@@ -71,12 +65,13 @@ def mentor_application_review(profile: MentorProfile, *, approve: bool, note: st
             status=new_status, review_note=note, reviewed_at=timezone.now()
         )
         if changed:
-            transaction.on_commit(lambda: _tell_applicant(profile.pk))
+            _tell_applicant(profile.pk)
             _free_time_changed(profile.pk)
     return bool(changed)
 
 
 def _tell_applicant(profile_id: int) -> None:
+    """Record the decision's notice in the transaction that made it; notifications stores and e-mails it."""
     profile = MentorProfile.objects.select_related("user").get(pk=profile_id)
     if profile.is_approved:
         kind, subject, link = "application_approved", "You're approved as a mentor", reverse("mentor_services")
@@ -87,10 +82,9 @@ def _tell_applicant(profile_id: int) -> None:
     else:
         kind, subject, link = "application_refused", "About your mentor application", reverse("become_mentor")
         body = f"Hi {profile.user},\n\nThank you for applying. We can't approve it yet.\n\n{profile.review_note}\n"
-    # Stored, shown under the bell and retried like every other notice. Notifications builds on this app,
-    # so its task is imported by name.
+    # Stored, shown under the bell and retried like every other notice.
     key = f"application-{profile.pk}-{kind}-{profile.reviewed_at:%Y%m%d%H%M%S%f}"
-    import_module("notifications.tasks").send_notification.delay(profile.user_id, kind, key, subject, body, link)
+    outbox.record("user.notice", user_id=profile.user_id, kind=kind, key=key, subject=subject, body=body, link=link)
 
 
 def mentor_profile_update(

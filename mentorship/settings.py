@@ -101,11 +101,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and Celery -----------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis down: the cache reads as empty (mentorship.cache) and tasks wait in the outbox; pages still answer.
+    CACHES = {
+        "default": {
+            "BACKEND": "mentorship.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     # Longer than any task runs, so an unacknowledged task is redelivered only after a real loss.
     # We never schedule ETA/countdown tasks: deadlines are kept by beat sweepers instead.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 1,
+        "socket_timeout": 5,
+        "max_retries": 1,
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A broker that needs no server: messages are files under var/celery/.
@@ -121,6 +133,10 @@ else:
         "store_processed": False,
     }
 
+# A request hands its side effects to the broker after commit; when it is down, give up fast and let
+# the outbox sweeper send them later instead of making the person wait.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -132,7 +148,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A side effect a worker started and did not finish within this is taken up again (a dead worker).
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {  # side effects whose hand-off to the broker failed, or whose worker died
+        "task": "mentorship.tasks.sweep_outbox",
+        "schedule": timedelta(minutes=1),
+    },
     "release-expired-holds": {
         "task": "bookings.tasks.release_expired_holds",
         "schedule": timedelta(minutes=1),
@@ -140,6 +162,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-pending-bookings": {
         "task": "bookings.tasks.expire_pending_bookings",
         "schedule": timedelta(minutes=1),
+    },
+    "complete-unmarked-sessions": {
+        "task": "bookings.tasks.complete_unmarked_sessions",
+        "schedule": timedelta(minutes=10),
     },
     "send-reminders": {
         "task": "bookings.tasks.send_reminders",
@@ -233,6 +259,8 @@ STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 # --- Product policy -----------------------------------------------------------------
 BOOKING_PENDING_TIMEOUT = timedelta(days=env.float("BOOKING_PENDING_TIMEOUT_DAYS", default=7))
 BOOKING_CANCELLATION_WINDOW = timedelta(hours=env.float("BOOKING_CANCELLATION_WINDOW_HOURS", default=24))
+# A confirmed session nobody marked complete (and nobody reported) is completed this long after its end.
+BOOKING_AUTO_COMPLETE = timedelta(days=env.float("BOOKING_AUTO_COMPLETE_DAYS", default=3))
 BOOKING_HOLD_TIMEOUT = timedelta(minutes=env.float("BOOKING_HOLD_MINUTES", default=15))
 BOOKING_REMINDERS = [timedelta(hours=h) for h in env.list("BOOKING_REMINDER_HOURS", cast=float, default=[24, 1])]
 PLATFORM_FEE_PERCENT = env.float("PLATFORM_FEE_PERCENT", default=15)

@@ -21,6 +21,7 @@ CALENDAR_KINDS = {
     "booking_confirmed",
     "suggestion_accepted",
     "booking_rescheduled",
+    "links_changed",
     "booking_cancelled_by_mentee",
     "booking_cancelled_by_mentor",
 }

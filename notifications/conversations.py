@@ -13,11 +13,13 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings import screening
 from bookings.models import Booking
+from mentorship import outbox
 from mentorship.models import MentorProfile
 
-from . import screening
 from .models import Conversation, Message, Notification
+from .services import notify
 
 MAX_LENGTH = 4000
 
@@ -65,14 +67,8 @@ def message_send(*, sender, mentee, mentor: MentorProfile, body: str, booking: B
         message = Message.objects.create(conversation=conversation, sender=sender, body=body, booking=booking)
         side = "mentee" if sender.pk == mentee.pk else "mentor"
         Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now, **{f"{side}_read_at": now})
-        transaction.on_commit(lambda: _queue_notice(message.pk))
+        outbox.record("message.sent", message_id=message.pk)
     return message
-
-
-def _queue_notice(message_id: int) -> None:
-    from . import tasks
-
-    tasks.send_message_notification.delay(message_id)
 
 
 def conversation_mark_read(conversation: Conversation, user) -> None:
@@ -88,8 +84,6 @@ def conversation_mark_read(conversation: Conversation, user) -> None:
 
 def message_notify(message_id: int):
     """Tell the other side about a new message, unless they were told about this conversation lately."""
-    from .services import notify
-
     message = Message.objects.select_related("conversation__mentor__user", "conversation__mentee", "sender").get(
         pk=message_id
     )

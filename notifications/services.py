@@ -27,6 +27,11 @@ BOOKING_MESSAGES = {
     "booking_declined": ("mentee", "{mentor} declined your session", "booking_declined"),
     # Completion is when we ask the mentee for a review.
     "booking_completed": ("mentee", "How was your session with {mentor}? Leave a review", "booking_completed"),
+    "booking_auto_completed": (
+        "both",
+        ("Your session with {mentor} is complete. Leave a review", "Your session with {mentee} was completed for you"),
+        "booking_auto_completed",
+    ),
     "booking_expired": (
         "both",
         ("Your request expired without an answer", "{mentee}'s request expired without your answer"),
@@ -39,6 +44,11 @@ BOOKING_MESSAGES = {
         "booking_cancelled",
     ),
     "booking_rescheduled": ("both", "Session moved to {day}", "booking_rescheduled"),
+    "links_changed": (
+        "both",
+        ("{mentor} updated where to meet", "You updated the links for {mentee}'s session on {day}"),
+        "links_changed",
+    ),
     "times_suggested": ("mentee", "{mentor} suggests other times", "times_suggested"),
     "suggestion_accepted": ("both", "Confirmed for {day}", "booking_confirmed"),
     "complete_reminder": ("mentor", "Please mark your session with {mentee} complete", "complete_reminder"),
@@ -97,7 +107,8 @@ def message_for(kind: str) -> tuple[str, str, str]:
     return BOOKING_MESSAGES[kind]
 
 
-def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
+def send_booking_notification(booking_id: int, kind: str, *, event: str = "") -> list[Notification]:
+    """Tell the people concerned, once per booking, kind and event (a second move is a new event)."""
     booking = Booking.objects.select_related("mentee", "mentor__user", "service").get(pk=booking_id)
     if kind in calendar.CALENDAR_KINDS:
         meetings.ensure_link(booking)  # the confirmation carries where to meet
@@ -118,6 +129,7 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
             "mentee": booking.mentee,
             "zone": recipient.time_zone,
             "site_url": settings.SITE_URL,
+            "days": f"{settings.BOOKING_AUTO_COMPLETE.total_seconds() / 86400:g}",
         }
         with timezone.override(recipient.zone):
             body = render_to_string(f"notifications/email/{template}.txt", context)
@@ -136,11 +148,13 @@ def send_booking_notification(booking_id: int, kind: str) -> list[Notification]:
             notify(
                 recipient,
                 kind=kind,
-                key=f"booking-{booking.pk}-{kind}-user-{recipient.pk}",
+                key=f"booking-{booking.pk}-{kind}{f'-{event}' if event else ''}-user-{recipient.pk}",
                 subject=title,
                 body=body,
                 booking=booking,
-                link=reverse("booking_review", args=[booking.pk]) if kind == "booking_completed" else "",
+                link=reverse("booking_review", args=[booking.pk])
+                if kind == "booking_completed" or (kind == "booking_auto_completed" and recipient == booking.mentee)
+                else "",
             )
         )
     return sent

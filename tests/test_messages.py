@@ -9,8 +9,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings import screening
 from bookings import services as booking_services
-from notifications import conversations, screening
+from notifications import conversations
 from notifications.models import Conversation, Message, Notification
 
 from .factories import UserFactory, bookable_mentor

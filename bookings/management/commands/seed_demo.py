@@ -1,12 +1,12 @@
 """Demo data for `make run`. Safe to run again: it updates what exists."""
 
 from datetime import time
-from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from bookings import directory, packages
 from mentorship.models import AvailabilityRule, MentorProfile, Service, User
 
 PASSWORD = "demo-password"
@@ -114,12 +114,10 @@ class Command(BaseCommand):
                 )
         maya = MentorProfile.objects.get(user__email="mentor@example.com")
         intro = maya.services.get(title="30-min intro")
-        if not maya.packages.exists():  # packages belong to bookings, which builds on this app
-            import_module("bookings.packages").package_save(
-                maya, service=intro, sessions=5, price_cents=17000, valid_days=90
-            )
+        if not maya.packages.exists():
+            packages.package_save(maya, service=intro, sessions=5, price_cents=17000, valid_days=90)
         # The directory's "next free time" (normally kept by bookings and a periodic job).
-        transaction.on_commit(lambda: import_module("bookings.directory").refresh_all_next_free())
+        transaction.on_commit(directory.refresh_all_next_free)
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data ready. Log in as mentee@example.com, mentor@example.com or staff@example.com "
