@@ -37,7 +37,7 @@ class ResilientRedisCache(RedisCache):
     has_key = _tolerant("has_key", False)
     set = _tolerant("set", None)
     set_many = _tolerant("set_many", lambda data, *a, **k: list(data))
-    add = _tolerant("add", False)
+    add = _tolerant("add", True)  # as if stored: locks built on add() (login limits) open rather than refuse all
     touch = _tolerant("touch", False)
     delete = _tolerant("delete", False)
     delete_many = _tolerant("delete_many", None)
