@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from . import services
-from .models import AvailabilityRule, MentorProfile, Service, User
+from . import outbox, services
+from .models import AvailabilityRule, MentorProfile, OutboxEntry, Service, User
 
 
 @admin.register(User)
@@ -62,3 +62,27 @@ class MentorProfileAdmin(admin.ModelAdmin):
 admin.site.site_header = "Mentorship staff"
 admin.site.site_title = "Mentorship staff"
 admin.site.index_title = "Mentors, bookings and money"
+
+
+@admin.register(OutboxEntry)
+class OutboxEntryAdmin(admin.ModelAdmin):
+    """Side effects waiting, done or given up. Staff read them and try given-up ones again; nothing is edited."""
+
+    list_display = ["id", "topic", "handler", "status", "attempts", "available_at", "created_at", "last_error"]
+    list_filter = ["status", "topic"]
+    search_fields = ["handler", "key", "last_error"]
+    actions = ["try_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Try again")
+    def try_again(self, request, queryset):
+        count = outbox.retry(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} given-up side effect(s) queued again.", messages.SUCCESS)
