@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -75,8 +76,6 @@ def record(topic: str, *, once: str | None = None, **payload) -> list[OutboxEntr
 
 def dispatch(entry_ids: list[int]) -> int:
     """Hand rows to Celery. A broker that can't be reached leaves them to the sweeper; the caller never fails."""
-    from .tasks import run_outbox_entry
-
     sent = 0
     for entry_id in entry_ids:
         try:
@@ -155,3 +154,14 @@ def retry(entry_ids: list[int]) -> int:
     )
     transaction.on_commit(lambda: dispatch(list(entry_ids)))
     return count
+
+
+# The two jobs live here, beside what they run, so the outbox needs no import back from a tasks module.
+@shared_task(name="mentorship.tasks.run_outbox_entry")
+def run_outbox_entry(entry_id: int) -> bool:
+    return run(entry_id)
+
+
+@shared_task(name="mentorship.tasks.sweep_outbox")
+def sweep_outbox() -> int:
+    return sweep()

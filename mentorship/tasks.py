@@ -1,15 +1,5 @@
-"""Background jobs of the outbox: carry out one recorded side effect, and sweep up what is not done."""
+"""Background jobs of this app, found here by Celery's autodiscovery: the outbox's (defined in mentorship.outbox)."""
 
-from celery import shared_task
+from .outbox import run_outbox_entry, sweep_outbox
 
-from . import outbox
-
-
-@shared_task(name="mentorship.tasks.run_outbox_entry")
-def run_outbox_entry(entry_id: int) -> bool:
-    return outbox.run(entry_id)
-
-
-@shared_task(name="mentorship.tasks.sweep_outbox")
-def sweep_outbox() -> int:
-    return outbox.sweep()
+__all__ = ["run_outbox_entry", "sweep_outbox"]

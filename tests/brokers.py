@@ -6,6 +6,7 @@ import subprocess
 import time
 from contextlib import contextmanager
 
+import kombu.pools
 import redis
 
 from mentorship.celery import app as celery_app
@@ -46,10 +47,9 @@ class PrivateRedis:
 
 
 def _forget_connections() -> None:
-    """Drop the app's pooled broker connections, so the next publish connects to the current broker_url."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    """Drop every pooled broker connection, so the next publish connects to the current broker_url."""
+    kombu.pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
