@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from mentorship import outbox
 from mentorship.models import MentorProfile
 from mentorship.money import format_cents
 
@@ -123,19 +124,19 @@ def _fail(payout: Payout, message: str) -> Payout:
 
 
 def _tell_mentor(payout_id: int) -> None:
-    from notifications import tasks
-
+    """Record the mentor's notice (notifications stores and e-mails it, through the outbox)."""
     payout = Payout.objects.select_related("mentor__user").get(pk=payout_id)
     user = payout.mentor.user
     amount = format_cents(payout.amount_cents, payout.currency)
     body = render_to_string(
         "notifications/email/payout_processed.txt", {"payout": payout, "recipient": user, "amount": amount}
     )
-    tasks.send_notification.delay(
-        user.pk,
-        "payout_processed",
-        f"payout-{payout.pk}",
-        f"Payout of {amount} is on its way",
-        body,
-        reverse("earnings"),
+    outbox.record(
+        "user.notice",
+        user_id=user.pk,
+        kind="payout_processed",
+        key=f"payout-{payout.pk}",
+        subject=f"Payout of {amount} is on its way",
+        body=body,
+        link=reverse("earnings"),
     )

@@ -18,9 +18,10 @@ pytestmark = pytest.mark.django_db
 
 
 def first_open_slot(service):
-    """The first free time from tomorrow on: far enough that moving the clock a little keeps it bookable."""
-    now = timezone.now()
-    return selectors.open_slots(service, start=now + timedelta(days=1), end=now + timedelta(days=8))[0]
+    """The first free time of a whole day, the day after tomorrow: far enough that moving the clock a little
+    keeps it bookable, and with the rest of that day's hours after it whatever the hour the tests run."""
+    day = (timezone.now() + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return selectors.open_slots(service, start=day, end=day + timedelta(days=7))[0]
 
 
 @pytest.fixture
