@@ -231,8 +231,18 @@ if MEETING_PROVIDER == "zoom" and not (ZOOM_ACCOUNT_ID and ZOOM_CLIENT_ID and ZO
 STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 
 # --- Product policy -----------------------------------------------------------------
+# Unanswered requests are cancelled and refunded this long after booking (pages and e-mails say so).
 BOOKING_PENDING_TIMEOUT = timedelta(days=env.float("BOOKING_PENDING_TIMEOUT_DAYS", default=7))
-BOOKING_CANCELLATION_WINDOW = timedelta(hours=env.float("BOOKING_CANCELLATION_WINDOW_HOURS", default=24))
+if BOOKING_PENDING_TIMEOUT.total_seconds() <= 0:
+    raise ImproperlyConfigured("BOOKING_PENDING_TIMEOUT_DAYS must be more than 0.")
+# The cancellation window a new mentor starts with; each mentor may change theirs, a service may have its own,
+# and a booking keeps the one shown at checkout. Whole hours, as mentors set it (at most 14 days).
+try:
+    BOOKING_CANCELLATION_WINDOW_HOURS = env.int("BOOKING_CANCELLATION_WINDOW_HOURS", default=24)
+except ValueError:
+    raise ImproperlyConfigured("BOOKING_CANCELLATION_WINDOW_HOURS must be a whole number of hours.") from None
+if not 0 <= BOOKING_CANCELLATION_WINDOW_HOURS <= 24 * 14:
+    raise ImproperlyConfigured("BOOKING_CANCELLATION_WINDOW_HOURS must be between 0 and 336.")
 BOOKING_HOLD_TIMEOUT = timedelta(minutes=env.float("BOOKING_HOLD_MINUTES", default=15))
 BOOKING_REMINDERS = [timedelta(hours=h) for h in env.list("BOOKING_REMINDER_HOURS", cast=float, default=[24, 1])]
 PLATFORM_FEE_PERCENT = env.float("PLATFORM_FEE_PERCENT", default=15)
