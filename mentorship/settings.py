@@ -34,6 +34,8 @@ SECRET_KEY = _secret("DJANGO_SECRET_KEY", "django-insecure-development-only-key"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # for links in e-mails
+# Where people write when something goes wrong: shown on the error pages.
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@mentorship.localhost")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "mentorship.urls"
+CSRF_FAILURE_VIEW = "mentorship.error_pages.csrf_failure"  # our page for a form sent without a valid token
 WSGI_APPLICATION = "mentorship.wsgi.application"
 
 TEMPLATES = [
