@@ -101,6 +101,12 @@ class Booking(models.Model):
         """Until this moment a mentee who cancels gets everything back."""
         return self.start - timezone.timedelta(hours=self.cancellation_window_hours)
 
+    @property
+    def pending_expires_at(self):
+        """An unanswered request is cancelled and refunded at this moment: BOOKING_PENDING_TIMEOUT after it was
+        made, or at the start if that comes first (the rule the expiry sweeper keeps)."""
+        return min(self.created_at + settings.BOOKING_PENDING_TIMEOUT, self.start)
+
     def join_opens_at(self):
         return self.start - timezone.timedelta(minutes=10)
 

@@ -1,8 +1,10 @@
-"""The cancellation policy, in one place: the cancel page's preview, the refund and the e-mail all use it."""
+"""The booking policies, in one place: what cancelling means (the cancel page's preview, the refund and the
+e-mail all use it) and how long a request may wait for the mentor, as pages and e-mails state it."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from mentorship.money import format_cents
@@ -47,3 +49,20 @@ def cancellation_terms(booking: Booking, *, by: str, now: datetime | None = None
         closed + "before the start), so there is no automatic refund. "
         "Ask your mentor: they can give a full or partial refund.",
     )
+
+
+def duration_text(span: timedelta) -> str:
+    """How a policy's length reads: "7 days", "1 day", "36 hours", "90 minutes"."""
+    minutes = round(span.total_seconds() / 60)
+    if minutes % (24 * 60) == 0:
+        count, unit = minutes // (24 * 60), "day"
+    elif minutes % 60 == 0:
+        count, unit = minutes // 60, "hour"
+    else:
+        count, unit = minutes, "minute"
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+
+def pending_timeout_text() -> str:
+    """How long a paid request waits for the mentor before it is cancelled and refunded (BOOKING_PENDING_TIMEOUT)."""
+    return duration_text(settings.BOOKING_PENDING_TIMEOUT)

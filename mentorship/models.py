@@ -3,6 +3,7 @@ the services a mentor sells and the mentor's weekly availability."""
 
 from zoneinfo import ZoneInfo, available_timezones
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -78,6 +79,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return profile if profile is not None and profile.is_approved else None
 
 
+def default_cancellation_window_hours() -> int:
+    """The window a new mentor starts with: the operator's BOOKING_CANCELLATION_WINDOW_HOURS."""
+    return settings.BOOKING_CANCELLATION_WINDOW_HOURS
+
+
 class MentorProfile(models.Model):
     """A mentor's public profile; created by applying, listed once staff approve."""
 
@@ -135,7 +141,7 @@ class MentorProfile(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1)], help_text="Leave empty for no limit."
     )
     cancellation_window_hours = models.PositiveIntegerField(
-        default=24,
+        default=default_cancellation_window_hours,
         validators=[MaxValueValidator(24 * 14)],
         help_text="Mentees who cancel earlier than this before the start get a full refund.",
     )

@@ -34,6 +34,8 @@ SECRET_KEY = _secret("DJANGO_SECRET_KEY", "django-insecure-development-only-key"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # for links in e-mails
+# Where people write when something goes wrong: shown on the error pages.
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@mentorship.localhost")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "mentorship.urls"
+CSRF_FAILURE_VIEW = "mentorship.error_pages.csrf_failure"  # our page for a form sent without a valid token
 WSGI_APPLICATION = "mentorship.wsgi.application"
 
 TEMPLATES = [
@@ -257,8 +260,18 @@ if MEETING_PROVIDER == "zoom" and not (ZOOM_ACCOUNT_ID and ZOOM_CLIENT_ID and ZO
 STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
 
 # --- Product policy -----------------------------------------------------------------
+# Unanswered requests are cancelled and refunded this long after booking (pages and e-mails say so).
 BOOKING_PENDING_TIMEOUT = timedelta(days=env.float("BOOKING_PENDING_TIMEOUT_DAYS", default=7))
-BOOKING_CANCELLATION_WINDOW = timedelta(hours=env.float("BOOKING_CANCELLATION_WINDOW_HOURS", default=24))
+if BOOKING_PENDING_TIMEOUT.total_seconds() <= 0:
+    raise ImproperlyConfigured("BOOKING_PENDING_TIMEOUT_DAYS must be more than 0.")
+# The cancellation window a new mentor starts with; each mentor may change theirs, a service may have its own,
+# and a booking keeps the one shown at checkout. Whole hours, as mentors set it (at most 14 days).
+try:
+    BOOKING_CANCELLATION_WINDOW_HOURS = env.int("BOOKING_CANCELLATION_WINDOW_HOURS", default=24)
+except ValueError:
+    raise ImproperlyConfigured("BOOKING_CANCELLATION_WINDOW_HOURS must be a whole number of hours.") from None
+if not 0 <= BOOKING_CANCELLATION_WINDOW_HOURS <= 24 * 14:
+    raise ImproperlyConfigured("BOOKING_CANCELLATION_WINDOW_HOURS must be between 0 and 336.")
 # A confirmed session nobody marked complete (and nobody reported) is completed this long after its end.
 BOOKING_AUTO_COMPLETE = timedelta(days=env.float("BOOKING_AUTO_COMPLETE_DAYS", default=3))
 BOOKING_HOLD_TIMEOUT = timedelta(minutes=env.float("BOOKING_HOLD_MINUTES", default=15))

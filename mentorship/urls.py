@@ -74,3 +74,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Our own error pages (DEBUG off); the refused-form page is CSRF_FAILURE_VIEW in settings.
+handler400 = "mentorship.error_pages.bad_request"
+handler403 = "mentorship.error_pages.permission_denied"
+handler404 = "mentorship.error_pages.page_not_found"
+handler500 = "mentorship.error_pages.server_error"

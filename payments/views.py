@@ -18,6 +18,7 @@ from mentorship.money import format_cents
 from mentorship.views import approved_mentor_required
 
 from . import gateway, ledger, payouts, services, webhooks
+from .forms import RefundGrantForm
 from .models import ConnectedAccount, LedgerEntry, Payment
 
 log = logging.getLogger(__name__)
@@ -227,12 +228,12 @@ def package_authenticated(request, purchase_id: int):
 @login_required
 @require_POST
 def grant_refund(request, booking_id: int):
+    form = RefundGrantForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.error_text())
+        return redirect("booking_detail", booking_id=booking_id)
     try:
-        amount_cents = int(round(float(request.POST.get("amount", "")) * 100))
-    except ValueError:
-        amount_cents = 0
-    try:
-        refund = services.refund_grant(booking_id=booking_id, actor=request.user, amount_cents=amount_cents)
+        refund = services.refund_grant(booking_id=booking_id, actor=request.user, amount_cents=form.amount_cents)
     except Booking.DoesNotExist:
         raise Http404("No such booking.") from None
     except services.CheckoutError as error:
