@@ -60,7 +60,7 @@ class DisputeAdmin(ReadOnlyAdmin):
     list_display = ["stripe_dispute_id", "booking", "payment", "amount", "reason", "status", "outcome", "opened_at"]
     list_filter = ["outcome", "status", "reason"]
     search_fields = ["stripe_dispute_id", "booking__mentee__email", "booking__mentor__user__email"]
-    list_select_related = ["booking", "payment"]
+    list_select_related = ["booking__service", "booking__mentor__user", "payment"]
 
     @admin.display(description="Amount", ordering="amount_cents")
     def amount(self, dispute):
