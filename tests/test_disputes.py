@@ -178,3 +178,34 @@ def test_a_dispute_on_a_charge_that_is_not_ours_is_ignored(client, stripe_server
     type(payment).objects.filter(pk=payment.pk).update(stripe_payment_intent_id=obj["payment_intent"])
     deliver(client, settings, "charge.dispute.created", {**obj, "amount": 4001}, event_id="evt_too_much")
     assert not Dispute.objects.exists()
+
+
+def test_dispute_and_refund_events_delivered_at_once_are_recorded_once(stripe_server, held_booking, settings, staff):
+    from django.db import connection
+    from django.test import Client
+
+    from payments.models import Refund
+
+    from .conftest import skip_or_fail
+    from .test_concurrency import run_together
+    from .test_webhooks import dashboard_refund
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("Races need PostgreSQL: set DATABASE_URL=postgres://…")
+    complete(held_booking, stripe_server)
+    payment = held_booking.payments.get()
+    refund_id = dashboard_refund(stripe_server, payment.stripe_payment_intent_id, 1000)
+    opened = dispute_event(stripe_server, held_booking, amount=3000)
+    events = [
+        ("charge.dispute.created", opened),
+        ("charge.dispute.updated", {**opened, "status": "under_review"}),
+        ("refund.created", {"id": refund_id}),
+        ("charge.refunded", {"id": opened["charge"]}),
+    ] * 4
+    responses = run_together(
+        len(events), lambda i: deliver(Client(), settings, events[i][0], events[i][1], event_id=f"evt_race_{i}")
+    )
+    assert all(getattr(r, "status_code", r) == 200 for r in responses)
+    assert Dispute.objects.count() == 1 and Refund.objects.count() == 1
+    assert LedgerEntry.objects.filter(source__startswith="dispute-").count() == 2
+    assert Notification.objects.filter(kind="dispute_opened").count() == 2  # staff and the mentor, once each
