@@ -488,10 +488,14 @@ def intent_mismatch(payment: Payment, facts: gateway.IntentFacts) -> str:
     """
     payer_id = payment.booking.mentee_id if payment.booking_id else payment.purchase.mentee_id
     customer = StripeCustomer.objects.filter(user_id=payer_id).values_list("customer_id", flat=True).first()
+    environment = facts.metadata.get("environment")
+    if environment is None and payment.stripe_payment_intent_id == facts.payment_intent_id:
+        # Charged before intents named their environment: the id our row stored from our own call proves it ours.
+        environment = settings.STRIPE_IDEMPOTENCY_PREFIX
     checks = [
         ("intent", payment.stripe_payment_intent_id or facts.payment_intent_id, facts.payment_intent_id),
         ("payment_id", str(payment.pk), facts.metadata.get("payment_id", "")),
-        ("environment", settings.STRIPE_IDEMPOTENCY_PREFIX, facts.metadata.get("environment", "")),
+        ("environment", settings.STRIPE_IDEMPOTENCY_PREFIX, environment or ""),
         ("amount", payment.amount_cents, facts.amount),
         ("currency", payment.currency.lower(), facts.currency.lower()),
         ("customer", customer, facts.customer),

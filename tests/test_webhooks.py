@@ -222,3 +222,40 @@ def test_a_webhook_for_a_late_payment_of_an_abandoned_hold_still_books_when_noth
     held_booking.refresh_from_db()
     assert held_booking.status == Booking.Status.PENDING
     assert not Refund.objects.exists()
+
+
+def test_a_payment_charged_before_intents_named_their_environment_is_still_ours_once_its_id_is_stored(
+    client, stripe_server, held_booking, settings
+):
+    settings.STRIPE_IDEMPOTENCY_PREFIX = "prod-"
+    customer = services.customer_for(held_booking.mentee)
+    payment_method = stripe_server.confirm_card_setup(gateway.create_setup_intent(customer_id=customer))
+    payment = Payment.objects.create(booking=held_booking, amount_cents=4000, currency="usd")
+    # Made by the code before this change: no environment in its metadata.
+    data = urllib.parse.urlencode(
+        {
+            "amount": 4000,
+            "currency": "usd",
+            "customer": customer,
+            "payment_method": payment_method,
+            "confirm": "true",
+            "metadata[payment_id]": str(payment.pk),
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{stripe_server.base}/v1/payment_intents", data=data, headers={"Authorization": "Bearer sk_test_localstripe"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        intent = json.load(response)
+    # Its id not stored: nothing proves it is ours, so it is ignored.
+    deliver(client, settings, "payment_intent.succeeded", intent)
+    held_booking.refresh_from_db()
+    assert held_booking.status == Booking.Status.HELD
+    # Stored from our own call's answer: it is ours, and reconciliation reports no mismatch for it.
+    Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=intent["id"])
+    deliver(client, settings, "payment_intent.succeeded", intent, event_id="evt_again")
+    held_booking.refresh_from_db()
+    assert held_booking.status == Booking.Status.PENDING
+    out = io.StringIO()
+    call_command("reconcile_payments", stdout=out)
+    assert "Mismatch" not in out.getvalue()
