@@ -78,7 +78,9 @@ def dispute_ledger_apply(dispute_id: int) -> None:
     credited later): each entry is written once. A won dispute writes the reversal and its undoing, so
     the entries are the same whatever order the events came in.
     """
-    dispute = Dispute.objects.select_related("booking").get(pk=dispute_id)
+    # Locked, so two runs never write halves of different computations. Only this row: payment confirmation
+    # locks the booking before the payment, and dispute_sync holds the payment's lock already.
+    dispute = Dispute.objects.select_for_update(of=("self",)).select_related("booking").get(pk=dispute_id)
     booking = dispute.booking
     if booking is None:
         return  # a package payment: no one session to take back; staff decide
