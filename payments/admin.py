@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import ConnectedAccount, LedgerEntry, Payment, Payout, Refund, WebhookEvent
+from mentorship.money import format_cents
+
+from .models import ConnectedAccount, Dispute, LedgerEntry, Payment, Payout, Refund, WebhookEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -49,3 +51,17 @@ class ConnectedAccountAdmin(ReadOnlyAdmin):
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "type", "received_at"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    """Chargebacks as Stripe reports them; evidence is answered in the Stripe dashboard."""
+
+    list_display = ["stripe_dispute_id", "booking", "payment", "amount", "reason", "status", "outcome", "opened_at"]
+    list_filter = ["outcome", "status", "reason"]
+    search_fields = ["stripe_dispute_id", "booking__mentee__email", "booking__mentor__user__email"]
+    list_select_related = ["booking__service", "booking__mentor__user", "payment"]
+
+    @admin.display(description="Amount", ordering="amount_cents")
+    def amount(self, dispute):
+        return format_cents(dispute.amount_cents, dispute.currency)

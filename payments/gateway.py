@@ -91,7 +91,8 @@ def charge(
             "payment_method": payment_method_id,
             "payment_method_types": ["card"],
             "confirm": True,
-            "metadata": {**metadata, "payment_id": str(payment_id)},
+            # Names our environment, so a webhook from another one sharing the account is ignored.
+            "metadata": {**metadata, "payment_id": str(payment_id), "environment": settings.STRIPE_IDEMPOTENCY_PREFIX},
             "expand": ["payment_method"],
         },
         idempotency_key=f"payment-{payment_id}-charge",
@@ -204,3 +205,96 @@ def verify_webhook(payload: bytes, signature: str) -> dict:
     except (stripe.SignatureVerificationError, ValueError) as error:
         raise ValueError(str(error)) from error
     return event.to_dict()
+
+
+# --- What webhooks and reconciliation check our rows against (read-only) ---------------------------------
+
+
+@dataclass(frozen=True)
+class IntentFacts:
+    """A PaymentIntent as Stripe holds it now, with what its charge has given back."""
+
+    payment_intent_id: str
+    status: str
+    amount: int
+    currency: str
+    customer: str
+    metadata: dict
+    charge_id: str
+    amount_refunded: int
+
+    def as_result(self) -> ChargeResult:
+        return ChargeResult(self.payment_intent_id, self.status, "")
+
+
+@dataclass(frozen=True)
+class RefundFacts:
+    refund_id: str
+    status: str  # pending, succeeded, failed or canceled
+    amount: int
+    currency: str
+    payment_intent_id: str
+    metadata: dict
+
+
+def _id(value) -> str:
+    """An expandable field: an id, an embedded object, or nothing."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else value["id"]
+
+
+def _read(method, *args, params: dict | None = None) -> dict:
+    """A read-only call, as a plain dict."""
+    try:
+        return method(*args, params=params or {}).to_dict()
+    except stripe.StripeError as error:
+        raise GatewayError("We could not read a payment from our payment provider.") from error
+
+
+def payment_intent_facts(payment_intent_id: str) -> IntentFacts:
+    client = _client()
+    intent = _read(client.v1.payment_intents.retrieve, payment_intent_id, params={"expand": ["latest_charge"]})
+    charge = intent.get("latest_charge")
+    if isinstance(charge, str):
+        charge = _read(client.v1.charges.retrieve, charge)
+    return IntentFacts(
+        payment_intent_id=intent["id"],
+        status=intent["status"],
+        amount=intent["amount"],
+        currency=intent["currency"],
+        customer=_id(intent.get("customer")),
+        metadata=dict(intent.get("metadata") or {}),
+        charge_id=_id(charge),
+        amount_refunded=(charge.get("amount_refunded") or 0) if charge else 0,
+    )
+
+
+def _refund_facts(refund: dict, intent_id: str = "") -> RefundFacts:
+    return RefundFacts(
+        refund["id"],
+        refund["status"],
+        refund["amount"],
+        refund["currency"],
+        intent_id or _id(refund.get("payment_intent")),
+        dict(refund.get("metadata") or {}),
+    )
+
+
+def refund_facts(refund_id: str) -> RefundFacts:
+    refund = _read(_client().v1.refunds.retrieve, refund_id)
+    intent_id = _id(refund.get("payment_intent"))
+    if not intent_id and refund.get("charge"):  # a refund made on the charge may name only the charge
+        intent_id = charge_payment_intent(_id(refund["charge"]))
+    return _refund_facts(refund, intent_id)
+
+
+def refunds_of(payment_intent_id: str) -> list[RefundFacts]:
+    """Every refund Stripe holds for a payment, made by us or in the dashboard."""
+    listed = _read(_client().v1.refunds.list, params={"payment_intent": payment_intent_id, "limit": 100})
+    return [_refund_facts(refund, payment_intent_id) for refund in listed["data"]]
+
+
+def charge_payment_intent(charge_id: str) -> str:
+    """The PaymentIntent a charge belongs to (a dispute names the charge)."""
+    return _id(_read(_client().v1.charges.retrieve, charge_id).get("payment_intent"))

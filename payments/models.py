@@ -178,3 +178,34 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount_cents} ({self.account}, {self.mentor})"
+
+
+class Dispute(models.Model):
+    """A chargeback (or a bank's inquiry) on one of our payments, as Stripe reports it, until it closes.
+
+    Written by webhooks in any order: a closed dispute never opens again.
+    """
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won: the money stays"
+        LOST = "lost", "Lost: the bank took the money back"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=64, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=30, help_text="Stripe's status, e.g. needs_response, under_review, won, lost.")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
+    opened_at = models.DateTimeField(help_text="When the bank opened it (Stripe's time).")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+
+    def __str__(self):
+        return f"Dispute {self.stripe_dispute_id}: {self.amount_cents} of payment #{self.payment_id} ({self.outcome})"

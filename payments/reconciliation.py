@@ -1,8 +1,9 @@
 """Comparing our payments and refunds with Stripe's, and putting right what can be put right.
 
 Run daily by beat and by hand (`manage.py reconcile_payments`). It takes Stripe's
-word for each payment and refund we know, refunds any succeeded charge whose
-booking no longer holds a time, and reports every mismatch it saw.
+word for each payment and refund we know, records refunds made on Stripe that we
+did not know, refunds any succeeded charge whose booking no longer holds a time,
+and reports every mismatch it saw.
 """
 
 import logging
@@ -44,16 +45,29 @@ def reconcile(*, days: int = 30) -> Report:
     for payment in Payment.objects.filter(created_at__gte=since).exclude(stripe_payment_intent_id=""):
         report.checked_payments += 1
         try:
-            on_stripe = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+            on_stripe = gateway.payment_intent_facts(payment.stripe_payment_intent_id)
+            problem = services.intent_mismatch(payment, on_stripe)
+            if problem:  # not ours to act on: a person must look
+                report.mismatches.append(f"payment {payment.pk}: Stripe's intent differs ({problem})")
+                continue
+            # Refunds made on Stripe that we never heard of (the dashboard, a lost webhook): recorded first,
+            # so the status sync below sees them.
+            recorded = (
+                services.payment_refunds_sync(payment.stripe_payment_intent_id) if on_stripe.amount_refunded else []
+            )
+            for refund in recorded:
+                report.mismatches.append(
+                    f"payment {payment.pk}: refund {refund.stripe_refund_id} of {refund.amount_cents} on Stripe "
+                    f"was not ours; recorded as refund {refund.pk}"
+                )
+            ours = payment.status
+            if STRIPE_TO_OURS.get(on_stripe.status, Payment.Status.FAILED) != ours:
+                report.mismatches.append(f"payment {payment.pk}: ours {ours}, Stripe {on_stripe.status}")
+                services.payment_sync(payment.stripe_payment_intent_id)
         except gateway.GatewayError as error:
             report.mismatches.append(
                 f"payment {payment.pk}: could not read {payment.stripe_payment_intent_id} ({error})"
             )
-            continue
-        ours = payment.status
-        if STRIPE_TO_OURS.get(on_stripe.status, Payment.Status.FAILED) != ours:
-            report.mismatches.append(f"payment {payment.pk}: ours {ours}, Stripe {on_stripe.status}")
-            services.payment_sync(on_stripe.payment_intent_id, str(payment.pk))
     for payment in Payment.objects.filter(status=Payment.Status.SUCCEEDED, booking__status__in=NOT_LIVE):
         left = payment.amount_cents - payment.refunded_cents()
         if left > 0:

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -222,7 +223,13 @@ def payment_succeeded(payment_id: int) -> Payment:
         elif newly_paid and already_paid:
             log.warning("Payment %s is a second charge for booking %s; refunding it", payment.pk, booking.pk)
             _refund_on_commit(payment, "duplicate")
-        elif booking.status in (Status.HELD, Status.ABANDONED) and not payment.refunded_cents():
+        elif booking.status in (Status.HELD, Status.ABANDONED) and payment.refunded_cents():
+            # Refunded on Stripe (the dashboard) before it reached us: it buys no time, and the rest goes back too.
+            log.warning(
+                "Payment %s for booking %s arrived already refunded; refunding the rest", payment.pk, booking.pk
+            )
+            _refund_on_commit(payment, "refunded_before_paid")
+        elif booking.status in (Status.HELD, Status.ABANDONED):
             try:
                 with transaction.atomic():
                     booking_services.booking_mark_paid(booking.pk)
@@ -388,31 +395,130 @@ def refunds_retry(*, now=None) -> int:
     return sent
 
 
+OUTSIDE_APP = "outside_app"  # the reason of a refund made on Stripe itself (the dashboard), not by us
+STRIPE_REFUND_STATUS = {
+    "succeeded": Refund.Status.SUCCEEDED,
+    "failed": Refund.Status.FAILED,
+    "canceled": Refund.Status.FAILED,
+}
+
+
 def refund_sync(stripe_refund_id: str) -> Refund | None:
-    """Take a refund's status from Stripe (after a webhook said it changed)."""
-    refund = Refund.objects.filter(stripe_refund_id=stripe_refund_id).first()
-    if refund is None:
-        return None
-    status = gateway.retrieve_refund(stripe_refund_id)
-    new_status = {
-        "succeeded": Refund.Status.SUCCEEDED,
-        "failed": Refund.Status.FAILED,
-        "canceled": Refund.Status.FAILED,
-    }
-    Refund.objects.filter(pk=refund.pk).update(status=new_status.get(status, Refund.Status.PENDING))
-    refund.refresh_from_db()
+    """Take a refund from Stripe (after a webhook said it changed): ours gets Stripe's status, and one made
+    outside the app is recorded. None when the refund is not on a payment of ours."""
+    refund, _ = _refund_from_stripe(gateway.refund_facts(stripe_refund_id))
     return refund
 
 
-def payment_sync(intent_id: str, payment_id: str | None) -> None:
-    """Take a payment's status from Stripe: events arrive late or out of order, so the event itself is not trusted."""
-    payment = Payment.objects.filter(pk=payment_id).first() if payment_id and payment_id.isdigit() else None
+def payment_refunds_sync(payment_intent_id: str) -> list[Refund]:
+    """Record every refund Stripe holds for one of our payments that we did not know; returns those."""
+    recorded = []
+    for facts in gateway.refunds_of(payment_intent_id):
+        refund, new = _refund_from_stripe(facts)
+        if new:
+            recorded.append(refund)
+    return recorded
+
+
+def _refund_from_stripe(facts: gateway.RefundFacts) -> tuple[Refund | None, bool]:
+    """(our row for Stripe's refund, whether it was recorded just now)."""
+    status = STRIPE_REFUND_STATUS.get(facts.status, Refund.Status.PENDING)
+    payment = Payment.objects.filter(stripe_payment_intent_id=facts.payment_intent_id).first()
+    known = Refund.objects.filter(stripe_refund_id=facts.refund_id).first()
+    if known is None and payment is None:
+        log.warning("Refund %s is not on a payment of ours (%s); ignored", facts.refund_id, facts.payment_intent_id)
+        return None, False
+    if known is not None:
+        Refund.objects.filter(pk=known.pk).update(status=status)
+        known.refresh_from_db()
+        return known, False
+    if facts.currency.lower() != payment.currency.lower():
+        log.warning(
+            "Refund %s is in %s, payment %s in %s; ignored",
+            facts.refund_id,
+            facts.currency,
+            payment.pk,
+            payment.currency,
+        )
+        return None, False
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)  # one writer of this payment's refunds
+        known = Refund.objects.filter(stripe_refund_id=facts.refund_id).first()
+        if known is not None:  # another delivery recorded it meanwhile
+            Refund.objects.filter(pk=known.pk).update(status=status)
+            known.refresh_from_db()
+            return known, False
+        ours = payment.refunds.filter(pk=_int(facts.metadata.get("refund_id")), stripe_refund_id="").first()
+        if ours is not None:  # ours reached Stripe but its id was never stored (a crash after the call)
+            Refund.objects.filter(pk=ours.pk).update(stripe_refund_id=facts.refund_id, status=status)
+            ours.refresh_from_db()
+            return ours, False
+        left = payment.amount_cents - payment.refunded_cents()
+        # Never more than was charged on our books, even if Stripe let more through.
+        amount = min(facts.amount, payment.amount_cents if status == Refund.Status.FAILED else left)
+        if amount <= 0:
+            log.warning("Refund %s of payment %s is beyond what was charged; not recorded", facts.refund_id, payment.pk)
+            return None, False
+        if amount < facts.amount:
+            log.warning("Refund %s of payment %s capped at %s of %s", facts.refund_id, payment.pk, amount, facts.amount)
+        refund = Refund.objects.create(
+            payment=payment, amount_cents=amount, reason=OUTSIDE_APP, status=status, stripe_refund_id=facts.refund_id
+        )
+        if status != Refund.Status.FAILED:
+            ledger.record_refund(refund.pk)
+    log.warning(
+        "Refund %s of payment %s was made outside the app; recorded as refund %s",
+        facts.refund_id,
+        payment.pk,
+        refund.pk,
+    )
+    return refund, True
+
+
+def _int(value) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def intent_mismatch(payment: Payment, facts: gateway.IntentFacts) -> str:
+    """Why Stripe's PaymentIntent is not the one our payment row made, or "" if it is.
+
+    Another environment sharing the Stripe account numbers its payments as we do, so
+    `metadata.payment_id` alone proves nothing: amount, currency, customer and our
+    environment's name must agree as well.
+    """
+    payer_id = payment.booking.mentee_id if payment.booking_id else payment.purchase.mentee_id
+    customer = StripeCustomer.objects.filter(user_id=payer_id).values_list("customer_id", flat=True).first()
+    environment = facts.metadata.get("environment")
+    if environment is None and payment.stripe_payment_intent_id == facts.payment_intent_id:
+        # Charged before intents named their environment: the id our row stored from our own call proves it ours.
+        environment = settings.STRIPE_IDEMPOTENCY_PREFIX
+    checks = [
+        ("intent", payment.stripe_payment_intent_id or facts.payment_intent_id, facts.payment_intent_id),
+        ("payment_id", str(payment.pk), facts.metadata.get("payment_id", "")),
+        ("environment", settings.STRIPE_IDEMPOTENCY_PREFIX, environment or ""),
+        ("amount", payment.amount_cents, facts.amount),
+        ("currency", payment.currency.lower(), facts.currency.lower()),
+        ("customer", customer, facts.customer),
+    ]
+    return ", ".join(f"{name} ours {ours!r}, Stripe {theirs!r}" for name, ours, theirs in checks if ours != theirs)
+
+
+def payment_sync(intent_id: str) -> Payment | None:
+    """Take a payment's status from Stripe: the event is not trusted (it may be late, repeated or from another
+    environment), so the intent is read again and must match our row; a mismatch is logged and changes nothing.
+    Refunds already made on Stripe are recorded first, so a refunded payment never makes its booking pending."""
+    facts = gateway.payment_intent_facts(intent_id)
+    payment = Payment.objects.filter(stripe_payment_intent_id=intent_id).first()
+    if payment is None and _int(facts.metadata.get("payment_id")):
+        payment = Payment.objects.filter(pk=_int(facts.metadata["payment_id"])).first()
     if payment is None:
         log.warning("Webhook for unknown PaymentIntent %s", intent_id)
-        return
-    if payment.stripe_payment_intent_id and payment.stripe_payment_intent_id != intent_id:
-        log.warning("Webhook PaymentIntent %s does not match payment %s; ignored", intent_id, payment.pk)
-        return
-    if not payment.stripe_payment_intent_id:
-        Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=intent_id)
-    _apply_intent_status(payment.pk, gateway.retrieve_payment_intent(intent_id))
+        return None
+    problem = intent_mismatch(payment, facts)
+    if problem:
+        log.warning("PaymentIntent %s does not match payment %s (%s); ignored", intent_id, payment.pk, problem)
+        return None
+    Payment.objects.filter(pk=payment.pk, stripe_payment_intent_id="").update(stripe_payment_intent_id=intent_id)
+    if facts.amount_refunded:
+        payment_refunds_sync(intent_id)
+    return _apply_intent_status(payment.pk, facts.as_result())

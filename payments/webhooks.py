@@ -1,21 +1,22 @@
 """Stripe webhooks: verified over the raw body, each event handled once, in any order.
 
-Handlers never trust the event's copy of an object: they re-read it from Stripe,
-so a late or repeated event cannot move anything backwards.
+Handlers never trust the event's copy of an object: they re-read it from Stripe and
+check it against our rows, so a late, repeated or foreign event cannot move anything
+backwards or act on a payment that is not the one it names.
 """
 
 import logging
 
 from django.db import transaction
 
-from . import gateway, services
+from . import disputes, gateway, services
 from .models import WebhookEvent
 
 log = logging.getLogger(__name__)
 
 
 def _payment_intent(obj: dict) -> None:
-    services.payment_sync(obj["id"], (obj.get("metadata") or {}).get("payment_id"))
+    services.payment_sync(obj["id"])
 
 
 def _refund(obj: dict) -> None:
@@ -23,16 +24,26 @@ def _refund(obj: dict) -> None:
 
 
 def _charge_refunded(obj: dict) -> None:
-    for refund in (obj.get("refunds") or {}).get("data", []):
-        services.refund_sync(refund["id"])
+    # Stripe's own list of the charge's refunds, not the event's copy (it may be cut short or stale).
+    intent_id = gateway.charge_payment_intent(obj["id"])
+    if intent_id:
+        services.payment_refunds_sync(intent_id)
+
+
+def _dispute(obj: dict) -> None:
+    disputes.dispute_sync(obj)
 
 
 HANDLERS = {
     "payment_intent.succeeded": _payment_intent,
     "payment_intent.payment_failed": _payment_intent,
+    "refund.created": _refund,
     "refund.updated": _refund,
     "refund.failed": _refund,
     "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute,
+    "charge.dispute.updated": _dispute,
+    "charge.dispute.closed": _dispute,
 }
 
 
