@@ -6,7 +6,7 @@ a handler that raised (Stripe down, say) with backoff until it is done.
 
 from mentorship.outbox import handles
 
-from . import ledger, services
+from . import disputes, ledger, services
 
 
 @handles("booking.refund_due")
@@ -22,6 +22,7 @@ def credit_returned(booking_id: int) -> None:
 @handles("booking.earned")
 def record_session_earning(booking_id: int) -> None:
     ledger.record_session_earning(booking_id)
+    disputes.disputes_ledger_catch_up(booking_id)  # a chargeback that came before the session was credited
 
 
 @handles("purchase.expired")

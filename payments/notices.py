@@ -1,14 +1,12 @@
-"""Notices from payments to people: every payments → notifications call goes through `tell`."""
+"""Notices from payments to people: every payments → notifications hand-off goes through `tell`."""
 
-from django.db import transaction
+from mentorship import outbox
 
 
 def tell(user_id: int, *, kind: str, key: str, subject: str, body: str, link: str = "") -> None:
-    """Store a notice for a user (and e-mail it if they want that) once the current transaction commits.
+    """Record a notice for a user in the current transaction; notifications stores it (and e-mails it if they
+    want that) after commit, through the outbox.
 
     `key` is unique across all notices: name the event and the user in it, so a retry tells once.
     """
-    # Until the outbox lands, a direct hand-off to the notifications task.
-    from notifications import tasks
-
-    transaction.on_commit(lambda: tasks.send_notification.delay(user_id, kind, key, subject, body, link))
+    outbox.record("user.notice", user_id=user_id, kind=kind, key=key, subject=subject, body=body, link=link)

@@ -13,11 +13,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from mentorship import outbox
 from mentorship.models import MentorProfile
 from mentorship.money import format_cents
 
-from . import gateway, ledger
+from . import gateway, ledger, notices
 from .models import ConnectedAccount, LedgerEntry, Payout
 
 log = logging.getLogger(__name__)
@@ -124,16 +123,15 @@ def _fail(payout: Payout, message: str) -> Payout:
 
 
 def _tell_mentor(payout_id: int) -> None:
-    """Record the mentor's notice (notifications stores and e-mails it, through the outbox)."""
+    """Tell the mentor (notifications stores and e-mails it, through the outbox)."""
     payout = Payout.objects.select_related("mentor__user").get(pk=payout_id)
     user = payout.mentor.user
     amount = format_cents(payout.amount_cents, payout.currency)
     body = render_to_string(
         "notifications/email/payout_processed.txt", {"payout": payout, "recipient": user, "amount": amount}
     )
-    outbox.record(
-        "user.notice",
-        user_id=user.pk,
+    notices.tell(
+        user.pk,
         kind="payout_processed",
         key=f"payout-{payout.pk}",
         subject=f"Payout of {amount} is on its way",
