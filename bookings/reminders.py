@@ -48,8 +48,10 @@ def send_pending_nudges(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     sent = 0
     for booking in Booking.objects.filter(status=Status.PENDING):
-        expires = min(booking.created_at + settings.BOOKING_PENDING_TIMEOUT, booking.start)
-        moments = [booking.created_at + after for after in NUDGE_AFTER] + [expires - timedelta(hours=24)]
+        expires = booking.pending_expires_at
+        # Only moments while the request is open: with a short timeout, "the day before" may come before it.
+        candidates = [booking.created_at + after for after in NUDGE_AFTER] + [expires - timedelta(hours=24)]
+        moments = [moment for moment in candidates if booking.created_at < moment < expires]
         due = sum(1 for moment in moments if moment <= now)
         if due == 0 or due <= booking.nudges_sent or now >= expires:
             continue

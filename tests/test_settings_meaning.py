@@ -148,3 +148,14 @@ def test_the_default_pending_timeout_reads_seven_days(client):
     assert django_settings.BOOKING_PENDING_TIMEOUT.total_seconds() == 7 * 24 * 3600
     page = client.get(reverse("how_it_works_mentors")).content.decode()
     assert "Requests you don't answer within 7 days are cancelled and refunded" in page
+
+
+@pytest.mark.stripe
+def test_with_a_one_day_timeout_the_mentor_is_not_nudged_at_once_only_the_day_it_is_open(stripe_server, settings):
+    settings.BOOKING_PENDING_TIMEOUT = timedelta(days=1)
+    booking = _paid_booking(stripe_server)
+    mail.outbox.clear()
+    assert reminders.send_pending_nudges() == 0  # "the day before it expires" would be its very start
+    with time_machine.travel(booking.created_at + timedelta(hours=23)):
+        assert reminders.send_pending_nudges() == 0
+    assert mail.outbox == []
