@@ -33,7 +33,7 @@ def _default(key, default=None, *args, **kwargs):
 
 class ResilientRedisCache(RedisCache):
     get = _tolerant("get", _default)
-    get_many = _tolerant("get_many", {})
+    get_many = _tolerant("get_many", lambda keys, *a, **k: {})
     has_key = _tolerant("has_key", False)
     set = _tolerant("set", None)
     set_many = _tolerant("set_many", lambda data, *a, **k: list(data))
