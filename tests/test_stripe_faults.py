@@ -5,11 +5,13 @@ Faults are real: a delaying proxy on 127.0.0.1 (tests/slow_proxy.py) or a port n
 time moves with time-machine.
 """
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +21,7 @@ from bookings.models import Booking
 from payments import services, stuck, tasks
 from payments.models import Payment
 
+from .conftest import skip_or_fail
 from .factories import UserFactory, bookable_mentor
 from .slow_proxy import SlowProxy
 from .stripe_server import free_port
@@ -184,10 +187,36 @@ def test_while_stripe_stays_silent_the_sweeper_asks_again_later(
         assert stuck.stuck_payments_resolve() == 0  # claimed: not asked again at once
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PROCESSING
-    assert slow_stripe.requests >= 1
+    assert slow_stripe.requests == 1
     settings.STRIPE_API_BASE = stripe_server.base  # Stripe answers again
     with time_machine.travel(later + timedelta(minutes=3)):
         assert stuck.stuck_payments_resolve() == 1
     payment.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
     assert len(intents_for(stripe_server, [payment.pk])) == 1  # the unanswered request's charge, not a second
+
+
+def test_two_sweepers_at_once_ask_stripe_once(stripe_server, held_booking, card):
+    if connection.vendor != "postgresql":
+        skip_or_fail("Races need PostgreSQL: set DATABASE_URL=postgres://…")
+    payment = lost_before_stripe(held_booking, card)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def sweep():
+        try:
+            barrier.wait()
+            results.append(stuck.stuck_payments_resolve())
+        finally:
+            connections.close_all()
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        threads = [threading.Thread(target=sweep) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sorted(results) == [0, 1]
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert len(intents_for(stripe_server, [payment.pk])) == 1
