@@ -60,7 +60,11 @@ def slow_stripe(stripe_server, settings):
 def intents_for(stripe_server, payment_ids) -> list[dict]:
     """Every PaymentIntent Stripe made for these payments of ours."""
     ids = {str(pk) for pk in payment_ids}
-    return [i for i in stripe_server.get("/v1/payment_intents")["data"] if i["metadata"].get("payment_id") in ids]
+    return [
+        i
+        for i in stripe_server.get("/v1/payment_intents?limit=100000")["data"]
+        if i["metadata"].get("payment_id") in ids
+    ]
 
 
 def pay_page(client, booking, card):
