@@ -5,11 +5,15 @@ Faults are real: a delaying proxy on 127.0.0.1 (tests/slow_proxy.py) or a port n
 time moves with time-machine.
 """
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+import requests
 import time_machine
 from django.db import connection, connections
 from django.urls import reverse
@@ -224,3 +228,59 @@ def test_two_sweepers_at_once_ask_stripe_once(stripe_server, held_booking, card)
     payment.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
     assert len(intents_for(stripe_server, [payment.pk])) == 1
+
+
+def test_a_gunicorn_worker_outlives_a_slow_stripe(client, stripe_server, held_booking, card, settings, tmp_path):
+    """The real server: a worker whose Stripe call outlasted gunicorn's timeout would be killed mid-request."""
+    if connection.vendor != "postgresql":
+        skip_or_fail("gunicorn shares the test database only on PostgreSQL: set DATABASE_URL=postgres://…")
+    proxy = SlowProxy(stripe_server.port, delay=DELAY + 2).start()
+    db = connection.settings_dict
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "STRIPE_API_BASE": proxy.base,
+        "STRIPE_TIMEOUT_SECONDS": str(TIMEOUT),
+        "STRIPE_SECRET_KEY": settings.STRIPE_SECRET_KEY,
+        "STRIPE_IDEMPOTENCY_PREFIX": settings.STRIPE_IDEMPOTENCY_PREFIX,
+    }
+    log = tmp_path / "gunicorn.log"
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "mentorship.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+        + ["--timeout", str(DELAY), "--preload", "--error-logfile", str(log)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base}/", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and gunicorn.poll() is None, "gunicorn did not start"
+                time.sleep(0.1)
+        client.force_login(held_booking.mentee)
+        csrf = "a" * 32
+        cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": csrf}
+        started = time.monotonic()
+        response = requests.post(
+            f"{base}{reverse('checkout_pay', args=[held_booking.pk])}",
+            data={"payment_method": card},
+            cookies=cookies,
+            headers={"X-CSRFToken": csrf},
+            allow_redirects=False,
+            timeout=DELAY + 5,
+        )
+        assert time.monotonic() - started < DELAY - 0.5
+        assert response.status_code == 302  # back to the booking, with the message
+        assert requests.get(f"{base}/", timeout=5).status_code == 200  # the same worker goes on serving
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=10)
+        proxy.stop()
+    assert "WORKER TIMEOUT" not in log.read_text()
+    assert Payment.objects.get().status == Payment.Status.PROCESSING
