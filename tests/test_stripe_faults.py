@@ -236,10 +236,11 @@ def test_a_gunicorn_worker_outlives_a_slow_stripe(client, stripe_server, held_bo
         skip_or_fail("gunicorn shares the test database only on PostgreSQL: set DATABASE_URL=postgres://…")
     proxy = SlowProxy(stripe_server.port, delay=DELAY + 2).start()
     db = connection.settings_dict
+    login = f"{db['USER']}:{db['PASSWORD'] or ''}"
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": f"postgres://{login}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         "STRIPE_API_BASE": proxy.base,
         "STRIPE_TIMEOUT_SECONDS": str(TIMEOUT),
         "STRIPE_SECRET_KEY": settings.STRIPE_SECRET_KEY,
