@@ -174,6 +174,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.tasks.send_reminders",
         "schedule": timedelta(minutes=1),
     },
+    "resolve-stuck-payments": {
+        "task": "payments.tasks.resolve_stuck_payments",
+        "schedule": timedelta(minutes=1),
+    },
     "retry-refunds": {
         "task": "payments.tasks.retry_refunds",
         "schedule": timedelta(minutes=10),
@@ -258,6 +262,14 @@ if MEETING_PROVIDER == "zoom" and not (ZOOM_ACCOUNT_ID and ZOOM_CLIENT_ID and ZO
     raise ImproperlyConfigured("MEETING_PROVIDER=zoom needs ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET.")
 # Put in front of every idempotency key; give each environment sharing a Stripe account its own.
 STRIPE_IDEMPOTENCY_PREFIX = env.str("STRIPE_IDEMPOTENCY_PREFIX", default="")
+# One Stripe call, its retries included, ends within this; a checkout makes at most two in a row,
+# so both end well before gunicorn's 30 s worker timeout.
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+if not 0 < STRIPE_TIMEOUT_SECONDS <= 12:
+    raise ImproperlyConfigured("STRIPE_TIMEOUT_SECONDS must be above 0 and at most 12 (gunicorn stops a page at 30 s).")
+# A payment still "processing" this long after its last try (an answer lost in flight) is asked about again.
+PAYMENT_STUCK_AFTER = timedelta(minutes=env.float("PAYMENT_STUCK_MINUTES", default=2))
 
 # --- Product policy -----------------------------------------------------------------
 # Unanswered requests are cancelled and refunded this long after booking (pages and e-mails say so).

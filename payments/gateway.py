@@ -1,13 +1,17 @@
 """The one module that talks to Stripe.
 
 Every write carries a deterministic idempotency key derived from our own row,
-and the row is written before the call (see payments.services).
+and the row is written before the call (see payments.services). Every call, its
+retries included, ends within STRIPE_TIMEOUT_SECONDS, well before a web worker's 30 s.
 """
 
+import time
 from dataclasses import dataclass
 from functools import partial
 
+import requests
 import stripe
+import urllib3
 from django.conf import settings
 
 
@@ -17,6 +21,17 @@ class GatewayError(Exception):
 
 class CardDeclined(GatewayError):
     """The bank said no; the message is the bank's reason."""
+
+
+class OutcomeUnknown(GatewayError):
+    """No answer in time (or the connection broke): Stripe may or may not have done it.
+    Sending the same request again with the same idempotency key tells which."""
+
+
+UNREACHABLE_MESSAGE = (
+    "We could not reach our payment provider. Please try again in a minute; "
+    "if your card was charged anyway, your booking goes through or the money comes back on its own."
+)
 
 
 @dataclass(frozen=True)
@@ -32,14 +47,78 @@ def is_test_mode() -> bool:
     return settings.STRIPE_SECRET_KEY.startswith("sk_test_")
 
 
+class _DeadlineClient(stripe.RequestsClient):
+    """Stripe's HTTP client with one deadline for a call and all of its retries.
+
+    The SDK's own timeout (80 s by default) is per attempt, and each retry would start it again.
+    """
+
+    CONNECT_SECONDS = 3.0
+
+    def __init__(self, seconds: float):
+        super().__init__(timeout=seconds)
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds
+        self._maybe_sent = False
+
+    def _left(self) -> float:
+        return self._deadline - time.monotonic()
+
+    def request_with_retries(self, *args, **kwargs):
+        self._deadline = time.monotonic() + self._seconds
+        self._maybe_sent = False  # did any attempt of this call reach Stripe?
+        return super().request_with_retries(*args, **kwargs)
+
+    def request(self, *args, **kwargs):
+        left = self._left()
+        if left <= 0:
+            error = stripe.APIConnectionError("No time left for this Stripe call.", should_retry=False)
+            error.never_sent = not self._maybe_sent
+            raise error
+        self._timeout = (min(self.CONNECT_SECONDS, left), left)
+        answer = super().request(*args, **kwargs)
+        self._maybe_sent = True
+        return answer
+
+    def _handle_request_error(self, e: Exception):
+        reason = getattr(e.args[0], "reason", None) if e.args else None
+        refused = isinstance(e, requests.exceptions.ConnectTimeout) or isinstance(
+            reason,
+            urllib3.exceptions.ConnectTimeoutError,  # NewConnectionError (refused) is one too
+        )
+        self._maybe_sent = self._maybe_sent or not refused
+        try:
+            super()._handle_request_error(e)
+        except stripe.APIConnectionError as error:
+            error.never_sent = not self._maybe_sent  # then Stripe surely did nothing
+            raise
+
+    def _should_retry(self, response, api_connection_error, num_retries, max_network_retries):
+        # A retry that could not finish before the deadline only delays the answer.
+        if self._left() < 2 * self.INITIAL_DELAY:
+            return False
+        return super()._should_retry(response, api_connection_error, num_retries, max_network_retries)
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        return min(super()._sleep_time_seconds(num_retries), max(self._left() / 2, 0))
+
+
 def _client() -> stripe.StripeClient:
-    real_stripe = settings.STRIPE_API_BASE.startswith("https://api.stripe.com")
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses={"api": settings.STRIPE_API_BASE},
-        # The local server ignores idempotency keys, so a retry could charge twice.
-        max_network_retries=2 if real_stripe else 0,
+        http_client=_DeadlineClient(settings.STRIPE_TIMEOUT_SECONDS),
+        # Safe against the local server too: it honours idempotency keys like Stripe (tests/stripe_shim.py).
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
     )
+
+
+def _unreachable(error: stripe.StripeError, message: str = UNREACHABLE_MESSAGE) -> GatewayError:
+    # No answer, or Stripe's own 5xx: the request may have been carried out.
+    unknown = isinstance(error, stripe.APIError) or (
+        isinstance(error, stripe.APIConnectionError) and not getattr(error, "never_sent", False)
+    )
+    return (OutcomeUnknown if unknown else GatewayError)(message)
 
 
 def _key(name: str) -> str:
@@ -55,10 +134,7 @@ def _call(method, params: dict, idempotency_key: str | None = None):
     except stripe.CardError as error:
         raise CardDeclined(error.user_message or "Your card was declined.") from error
     except stripe.StripeError as error:
-        raise GatewayError(
-            "We could not reach our payment provider. Please try again in a minute; "
-            "if your card was charged anyway, your booking goes through or the money comes back on its own."
-        ) from error
+        raise _unreachable(error) from error
 
 
 def create_customer(*, email: str, name: str, user_id: int) -> str:
@@ -112,7 +188,9 @@ def retrieve_payment_intent(payment_intent_id: str) -> ChargeResult:
     try:
         intent = _client().v1.payment_intents.retrieve(payment_intent_id)
     except stripe.StripeError as error:
-        raise GatewayError("We could not check your payment with our payment provider. Please try again.") from error
+        raise _unreachable(
+            error, "We could not check your payment with our payment provider. Please try again."
+        ) from error
     return ChargeResult(intent.id, intent.status, intent.client_secret)
 
 
@@ -186,7 +264,7 @@ def pay_out_connected_account(*, payout_id: int, account_id: str, amount_cents: 
             options=options,
         )
     except stripe.StripeError as error:
-        raise GatewayError(error.user_message or "Stripe did not accept the payout.") from error
+        raise _unreachable(error, error.user_message or "Stripe did not accept the payout.") from error
     return result.id
 
 
@@ -195,7 +273,7 @@ def retrieve_refund(refund_id: str) -> str:
     try:
         return _client().v1.refunds.retrieve(refund_id).status
     except stripe.StripeError as error:
-        raise GatewayError("We could not check a refund with our payment provider.") from error
+        raise _unreachable(error, "We could not check a refund with our payment provider.") from error
 
 
 def verify_webhook(payload: bytes, signature: str) -> dict:

@@ -85,7 +85,10 @@ def _payable_booking(booking_id: int, mentee) -> Booking:
 def checkout_setup(*, mentee, booking_id: int | None = None, purchase_id: int | None = None) -> str:
     """Check the booking's hold (or the purchase) is still good and return a SetupIntent secret for the card form."""
     with transaction.atomic():
-        _payable(mentee, booking_id=booking_id, purchase_id=purchase_id)
+        paid_for = _payable(mentee, booking_id=booking_id, purchase_id=purchase_id)
+        # No new card while the last attempt's outcome is unknown: it may have been charged.
+        if paid_for.payments.filter(status=Payment.Status.PROCESSING).exists():
+            raise CheckoutError(STILL_CHECKING)
     try:
         return gateway.create_setup_intent(customer_id=customer_for(mentee))
     except gateway.GatewayError as error:
@@ -95,14 +98,21 @@ def checkout_setup(*, mentee, booking_id: int | None = None, purchase_id: int | 
 def checkout_pay(
     *, mentee, payment_method_id: str, booking_id: int | None = None, purchase_id: int | None = None
 ) -> Payment:
-    """Charge the card the page just set up. Declines raise CheckoutError and keep the hold."""
-    _give_up_unfinished_authentication(booking_id=booking_id, purchase_id=purchase_id)
+    """Charge the card the page just set up. Declines raise CheckoutError and keep the hold.
+
+    When Stripe does not answer in time the attempt stays processing (it may have been charged):
+    payments.stuck asks Stripe again within minutes, with the same idempotency key.
+    """
+    try:
+        _give_up_unfinished_authentication(booking_id=booking_id, purchase_id=purchase_id)
+    except gateway.GatewayError as error:
+        raise CheckoutError(str(error)) from error
     with transaction.atomic():
         paid_for = _payable(mentee, booking_id=booking_id, purchase_id=purchase_id)
         if paid_for.payments.filter(status=Payment.Status.SUCCEEDED).exists():
             raise CheckoutError("This is already paid for.")
         if paid_for.payments.filter(status__in=Payment.IN_FLIGHT).exists():
-            raise CheckoutError("Your payment is already being processed. Please wait a moment.")
+            raise CheckoutError(STILL_CHECKING)
         payment = Payment.objects.create(
             booking_id=booking_id if purchase_id is None else None,
             purchase_id=purchase_id,
@@ -111,24 +121,52 @@ def checkout_pay(
             payment_method_id=payment_method_id,
         )
     try:
-        result = gateway.charge(
-            payment_id=payment.pk,
-            amount_cents=payment.amount_cents,
-            currency=payment.currency,
-            customer_id=customer_for(mentee),
-            payment_method_id=payment_method_id,
-            metadata={"package_purchase_id": str(purchase_id)} if purchase_id else {"booking_id": str(booking_id)},
-        )
+        return charge_send(payment, mentee=mentee)
+    except gateway.OutcomeUnknown as error:
+        log.warning("No answer from Stripe for payment %s; it stays processing until asked again", payment.pk)
+        raise CheckoutError(CHARGE_UNKNOWN) from error
     except gateway.GatewayError as error:
         # If Stripe charged after all, its webhook finds this row and the money is kept or refunded.
         payment_failed(payment.pk, str(error))
         raise CheckoutError(str(error)) from error
+
+
+STILL_CHECKING = (
+    "We are still checking your last payment attempt with our payment provider. This takes at most a few "
+    "minutes and you are never charged twice: please look at your booking again in a few minutes."
+)
+CHARGE_UNKNOWN = (
+    "Our payment provider did not answer in time, so we do not know yet whether your card was charged. "
+    "We check again within a few minutes and you are never charged twice; please look at your booking "
+    "again in a few minutes."
+)
+
+
+def charge_send(payment: Payment, *, mentee) -> Payment:
+    """Ask Stripe to charge a payment row and apply its answer.
+
+    The same row always sends the same request under the same idempotency key, so sending it
+    again after an answer was lost returns the first charge instead of making a second one.
+    """
+    for_what = (
+        {"package_purchase_id": str(payment.purchase_id)}
+        if payment.purchase_id
+        else {"booking_id": str(payment.booking_id)}
+    )
+    result = gateway.charge(
+        payment_id=payment.pk,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        customer_id=customer_for(mentee),
+        payment_method_id=payment.payment_method_id,
+        metadata=for_what,
+    )
     Payment.objects.filter(pk=payment.pk).update(
         stripe_payment_intent_id=result.payment_intent_id, card_brand=result.card_brand, card_last4=result.card_last4
     )
     if result.status == "succeeded" and result.card_last4:
         StripeCustomer.objects.filter(user=mentee).update(
-            saved_payment_method_id=payment_method_id,
+            saved_payment_method_id=payment.payment_method_id,
             saved_card_brand=result.card_brand,
             saved_card_last4=result.card_last4,
         )

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import ledger, payouts, reconciliation, services
+from . import ledger, payouts, reconciliation, services, stuck
 
 
 @shared_task(
@@ -34,6 +34,11 @@ def record_package_expiry(purchase_id: int) -> None:
 )
 def refund_payment(payment_id: int, reason: str) -> None:
     services.refund_payment_in_full(payment_id, reason=reason)
+
+
+@shared_task(name="payments.tasks.resolve_stuck_payments")
+def resolve_stuck_payments() -> int:
+    return stuck.stuck_payments_resolve()
 
 
 @shared_task(name="payments.tasks.retry_refunds")

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import uuid
 
 import pytest
 
@@ -58,6 +59,9 @@ def stripe_server(_stripe_process, settings):
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
     settings.STRIPE_API_BASE = _stripe_process.base
     settings.STRIPE_JS_URL = f"{_stripe_process.base}/js.stripe.com/v3/"
+    # The server lives for the whole session and honours idempotency keys, while row ids restart
+    # between tests: each test is its own "environment", as on a shared Stripe account.
+    settings.STRIPE_IDEMPOTENCY_PREFIX = f"test-{uuid.uuid4().hex[:12]}-"
     return _stripe_process
 
 

@@ -1,5 +1,7 @@
 """The local Stripe server for development and tests: localstripe, in memory,
-on 127.0.0.1 only, plus our own stand-in for Stripe Connect (tests/stripe_connect.py).
+on 127.0.0.1 only, plus our own stand-in for Stripe Connect (tests/stripe_connect.py)
+and a shim that makes it behave like Stripe where money depends on it: idempotency keys,
+refund limits, refund and dispute events (tests/stripe_shim.py).
 
 localstripe is GPL software, so the application never imports it; it runs as a
 separate process: `python -m tests.stripe_server --port 8420`, optionally
@@ -14,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -22,7 +25,7 @@ def serve(port: int, webhook_url: str | None, webhook_secret: str | None) -> Non
     from aiohttp import web
     from localstripe import resources, server, webhooks
 
-    from tests import stripe_connect
+    from tests import stripe_connect, stripe_shim
 
     # In memory: never read or write localstripe's pickle file in /tmp.
     resources.Store.dump_to_disk = lambda self: None
@@ -30,6 +33,7 @@ def serve(port: int, webhook_url: str | None, webhook_secret: str | None) -> Non
     if webhook_url:
         webhooks.register_webhook("mentorship", webhook_url, webhook_secret, None)
     stripe_connect.install(server.app)  # Connect: accounts, account links, transfers, balance, payouts
+    stripe_shim.install(server.app)  # outermost: idempotency for all of it, refund limits, events
     logging.basicConfig(level=logging.INFO, format="stripe | %(message)s")
     web.run_app(server.app, host="127.0.0.1", port=port, print=lambda *args: None)
 
@@ -70,9 +74,37 @@ class LocalStripe:
             self.process.terminate()
             self.process.wait(timeout=10)
 
-    def register_webhook(self, url: str, secret: str) -> None:
+    def register_webhook(self, url: str, secret: str, endpoint: str = "mentorship") -> None:
         data = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
-        urllib.request.urlopen(f"{self.base}/_config/webhooks/mentorship", data=data, timeout=5).close()
+        urllib.request.urlopen(f"{self.base}/_config/webhooks/{endpoint}", data=data, timeout=5).close()
+
+    def unregister_webhook(self, endpoint: str = "mentorship") -> None:
+        request = urllib.request.Request(f"{self.base}/_config/webhooks/{endpoint}", method="DELETE")
+        urllib.request.urlopen(request, timeout=5).close()
+
+    def _config(self, path: str, **fields) -> dict:
+        data = urllib.parse.urlencode({k: v for k, v in fields.items() if v is not None}).encode()
+        with urllib.request.urlopen(f"{self.base}/_config/{path}", data=data, timeout=5) as response:
+            return json.load(response)
+
+    def create_dispute(
+        self,
+        *,
+        payment_intent: str | None = None,
+        charge: str | None = None,
+        amount: int | None = None,
+        reason: str = "fraudulent",
+    ) -> dict:
+        """What a chargeback looks like on Stripe; sends `charge.dispute.created`."""
+        return self._config("disputes", payment_intent=payment_intent, charge=charge, amount=amount, reason=reason)
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict:
+        """The bank decides (`won` or `lost`); sends `charge.dispute.closed`."""
+        return self._config(f"disputes/{dispute_id}/close", status=status)
+
+    def set_refund_status(self, refund_id: str, status: str, failure_reason: str | None = None) -> dict:
+        """A refund changes on Stripe's side (e.g. fails days later); sends `refund.updated` (and `refund.failed`)."""
+        return self._config(f"refunds/{refund_id}", status=status, failure_reason=failure_reason)
 
     def confirm_card_setup(self, client_secret: str, number: str = "4242424242424242") -> str:
         """Do what Stripe.js's confirmCardSetup does in the page; returns the payment method id."""
@@ -90,6 +122,19 @@ class LocalStripe:
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.load(response)["payment_method"]
+
+    def post(self, path: str, fields: dict, idempotency_key: str | None = None) -> tuple[int, dict, dict]:
+        """A raw API call as the SDK makes it: (HTTP status, body, headers), errors included."""
+        headers = {"Authorization": "Bearer sk_test_localstripe"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        data = urllib.parse.urlencode(fields).encode()
+        request = urllib.request.Request(f"{self.base}{path}", data=data, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.load(response), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error), dict(error.headers)
 
     def get(self, path: str) -> dict:
         request = urllib.request.Request(f"{self.base}{path}", headers={"Authorization": "Bearer sk_test_localstripe"})
