@@ -327,7 +327,7 @@ def _read(method, *args, params: dict | None = None) -> dict:
     try:
         return method(*args, params=params or {}).to_dict()
     except stripe.StripeError as error:
-        raise GatewayError("We could not read a payment from our payment provider.") from error
+        raise _unreachable(error, "We could not read a payment from our payment provider.") from error
 
 
 def payment_intent_facts(payment_intent_id: str) -> IntentFacts:
