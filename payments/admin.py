@@ -26,8 +26,22 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["id", "payment", "amount_cents", "reason", "status", "stripe_refund_id", "created_at"]
+    """A failed refund shows Stripe's reason; refunds_retry tries it again as a new row (retry_of)."""
+
+    list_display = [
+        "id",
+        "payment",
+        "amount_cents",
+        "reason",
+        "status",
+        "failure_message",
+        "attempt",
+        "retry_of",
+        "stripe_refund_id",
+        "created_at",
+    ]
     list_filter = ["status", "reason"]
+    search_fields = ["stripe_refund_id", "failure_message"]
 
 
 @admin.register(LedgerEntry)
@@ -39,7 +53,21 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
-    list_display = ["id", "mentor", "amount_cents", "currency", "status", "stripe_transfer_id", "created_at", "paid_at"]
+    """Transferred but not paid: the bank step failed (failure_message) and the next run retries it."""
+
+    list_display = [
+        "id",
+        "mentor",
+        "amount_cents",
+        "currency",
+        "status",
+        "failure_message",
+        "stripe_transfer_id",
+        "transferred_at",
+        "stripe_payout_id",
+        "created_at",
+        "paid_at",
+    ]
     list_filter = ["status"]
 
 

@@ -255,9 +255,16 @@ def transfer(*, payout_id: int, account_id: str, amount_cents: int, currency: st
     return result.id
 
 
-def pay_out_connected_account(*, payout_id: int, account_id: str, amount_cents: int, currency: str) -> str:
-    """Send the transferred money on from the connected account to the mentor's bank."""
-    options = {"idempotency_key": _key(f"payout-{payout_id}-payout"), "stripe_account": account_id}
+def pay_out_connected_account(
+    *, payout_id: int, account_id: str, amount_cents: int, currency: str, attempt: int = 0
+) -> str:
+    """Send the transferred money on from the connected account to the mentor's bank.
+
+    A retry after no answer uses the same key (Stripe replays the outcome); after a refusal the caller
+    counts a new `attempt`, since Stripe would replay the refusal for the old key.
+    """
+    key = f"payout-{payout_id}-payout" + (f"-{attempt}" if attempt else "")
+    options = {"idempotency_key": _key(key), "stripe_account": account_id}
     try:
         result = _client().v1.payouts.create(
             params={"amount": amount_cents, "currency": currency, "metadata": {"payout_id": str(payout_id)}},

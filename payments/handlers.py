@@ -14,6 +14,11 @@ def refund_booking(booking_id: int, reason: str) -> None:
     services.refund_booking_in_full(booking_id, reason=reason)
 
 
+@handles("payments.refund_decided")
+def send_refund(refund_id: int) -> None:
+    services.refund_send(refund_id)
+
+
 @handles("booking.credit_returned")
 def credit_returned(booking_id: int) -> None:
     services.credit_returned(booking_id)

@@ -4,6 +4,8 @@ A mentor's balance is the sum of their mentor-account entries. Every entry names
 its cause in `source` (unique), so a job that runs twice writes it once.
 """
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
@@ -17,8 +19,20 @@ from .models import LedgerEntry, Payment, Refund
 Kind, Account = LedgerEntry.Kind, LedgerEntry.Account
 
 
+# The entries that make up what a booking earned: its split, then every change refunds made to it.
+SESSION_KINDS = (Kind.SESSION_SHARE, Kind.PLATFORM_FEE, Kind.REFUND, Kind.REFUND_FAILED)
+
+
 def platform_fee_cents(gross_cents: int) -> int:
-    return round(gross_cents * settings.PLATFORM_FEE_PERCENT / 100)
+    """The platform's part of `gross_cents`, rounded half up to the cent (in Decimal, never float)."""
+    fee = Decimal(gross_cents) * Decimal(str(settings.PLATFORM_FEE_PERCENT)) / 100
+    return int(fee.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def kept_cents(booking: Booking) -> int:
+    """What the mentee paid for a booking by card and was not given back (a refund on its way counts as given)."""
+    paid = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
+    return sum(payment.amount_cents - payment.refunded_cents() for payment in paid)
 
 
 def _write(**fields) -> LedgerEntry:
@@ -35,12 +49,15 @@ def record_session_earning(booking_id: int) -> LedgerEntry:
     splits into the mentor's share and the platform fee."""
     # Completed, or cancelled by the mentee inside the window (then the money is the mentor's too).
     booking = Booking.objects.get(pk=booking_id, status__in=[Booking.Status.COMPLETED, Booking.Status.CANCELLED])
-    if booking.package_purchase_id:
-        gross = 0 if booking.credit_returned else booking.price_cents  # the credit's share of the package price
-    else:
-        paid = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
-        gross = sum(p.amount_cents - p.refunded_cents() for p in paid)
-    return _split(gross, mentor_id=booking.mentor_id, source=f"booking-{booking.pk}", booking=booking)
+    with transaction.atomic():
+        if booking.package_purchase_id:
+            gross = 0 if booking.credit_returned else booking.price_cents  # the credit's share of the package price
+        else:
+            # Refunds lock their payment: holding the payments, no refund lands between reading what is
+            # kept and writing the split (a refund after it finds the split and reverses from there).
+            list(Payment.objects.select_for_update().filter(booking=booking).order_by("pk"))
+            gross = kept_cents(booking)
+        return _split(gross, mentor_id=booking.mentor_id, source=f"booking-{booking.pk}", booking=booking)
 
 
 def _split(gross: int, *, mentor_id: int, source: str, kind=Kind.SESSION_SHARE, **links) -> LedgerEntry:
@@ -86,26 +103,49 @@ def record_package_expiry(purchase_id: int) -> LedgerEntry | None:
 
 
 def record_refund(refund_id: int) -> LedgerEntry | None:
-    """A refund of a session already credited takes back the mentor's share and the fee in proportion."""
+    """A refund of a session already credited: the mentor's share and the fee become the split of what is kept.
+
+    Call it in the transaction that writes the refund, with its payment locked.
+    """
     refund = Refund.objects.select_related("payment__booking").get(pk=refund_id)
+    return _settle_refunds(refund, source=f"refund-{refund.pk}")
+
+
+def record_refund_failed(refund_id: int) -> LedgerEntry | None:
+    """A refund failed after all: what it took back from the mentor and the platform is theirs again."""
+    refund = Refund.objects.select_related("payment__booking").get(pk=refund_id, status=Refund.Status.FAILED)
+    return _settle_refunds(refund, source=f"refund-{refund.pk}-failed", kind=Kind.REFUND_FAILED)
+
+
+def _settle_refunds(refund: Refund, *, source: str, kind=Kind.REFUND) -> LedgerEntry | None:
+    """Bring a credited booking's entries to the split of what is kept now.
+
+    Each reversal is (what the totals should be after every refund so far) minus (what they
+    are), never a share of one refund rounded on its own: any sequence of refunds, failures
+    and retries nets the mentor and the platform to exactly the split of what was kept.
+    """
     booking = refund.payment.booking
     if booking is None:
         return None  # a package payment: nothing was credited from it directly
-    share = LedgerEntry.objects.filter(source=f"booking-{booking.pk}-share").first()
-    fee = LedgerEntry.objects.filter(source=f"booking-{booking.pk}-fee").first()
-    if share is None or refund.retry_of_id or refund.created_at < share.created_at:
-        # Not credited yet (the credit already left refunded money out), or a retry of a refund already counted.
+    # Locking the earning serialises every reversal of this booking; none yet means not credited,
+    # and the credit will count only what is kept (see record_session_earning).
+    credited = LedgerEntry.objects.select_for_update().filter(source=f"booking-{booking.pk}-share").first()
+    if credited is None or LedgerEntry.objects.filter(source__in=[f"{source}-fee", f"{source}-share"]).exists():
         return None
-    credited = share.amount_cents + (fee.amount_cents if fee else 0)
-    share_back = round(share.amount_cents * refund.amount_cents / credited) if credited else 0
-    common = {"mentor_id": booking.mentor_id, "booking": booking, "refund": refund, "kind": Kind.REFUND}
-    _write(
-        account=Account.PLATFORM,
-        amount_cents=-(refund.amount_cents - share_back),
-        source=f"refund-{refund.pk}-fee",
-        **common,
+    totals = LedgerEntry.objects.filter(booking=booking, kind__in=SESSION_KINDS).aggregate(
+        mentor=Sum("amount_cents", filter=Q(account=Account.MENTOR)),
+        platform=Sum("amount_cents", filter=Q(account=Account.PLATFORM)),
     )
-    return _write(account=Account.MENTOR, amount_cents=-share_back, source=f"refund-{refund.pk}-share", **common)
+    kept = kept_cents(booking)
+    fee = platform_fee_cents(kept)
+    common = {"mentor_id": booking.mentor_id, "booking": booking, "refund": refund, "kind": kind}
+    fee_change = fee - (totals["platform"] or 0)
+    share_change = kept - fee - (totals["mentor"] or 0)
+    if fee_change:
+        _write(account=Account.PLATFORM, amount_cents=fee_change, source=f"{source}-fee", **common)
+    if share_change:
+        return _write(account=Account.MENTOR, amount_cents=share_change, source=f"{source}-share", **common)
+    return None
 
 
 def balance_cents(mentor) -> int:
@@ -119,7 +159,8 @@ def summary(mentor) -> dict:
         balance=Sum("amount_cents", filter=mentor_entries),
         earned=Sum(
             "amount_cents",
-            filter=mentor_entries & Q(kind__in=[Kind.SESSION_SHARE, Kind.REFUND, Kind.PACKAGE_EXPIRED]),
+            filter=mentor_entries
+            & Q(kind__in=[Kind.SESSION_SHARE, Kind.REFUND, Kind.REFUND_FAILED, Kind.PACKAGE_EXPIRED]),
         ),
         paid_out=Sum("amount_cents", filter=mentor_entries & Q(kind__in=[Kind.PAYOUT, Kind.PAYOUT_RETURNED])),
     )

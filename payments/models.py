@@ -83,10 +83,15 @@ class Refund(models.Model):
     reason = models.CharField(max_length=40)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     stripe_refund_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Why Stripe refused or failed it, for staff in admin (the retry and reconciliation go on from there).
+    failure_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # A refund Stripe reported failed is tried again once, as a new row pointing here.
     retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retried_by")
     attempt = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive")]
 
     def __str__(self):
         return f"Refund #{self.pk}: {self.amount_cents} of payment #{self.payment_id} ({self.status})"
@@ -117,19 +122,30 @@ class ConnectedAccount(models.Model):
 
 
 class Payout(models.Model):
-    """Money sent from the platform to a mentor's connected account. Written before Stripe is called."""
+    """Money sent from the platform to a mentor's connected account, in two recorded steps.
+
+    Written (pending) before Stripe is called; the transfer to the connected account is
+    recorded (transferred) on its own before the bank payout is asked for (paid).
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Processing"
+        TRANSFERRED = "transferred", "Sent to your Stripe account"
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed"
+
+    # Claimed and not finished: one at a time per mentor, and picked up again by the next run.
+    IN_FLIGHT = (Status.PENDING, Status.TRANSFERRED)
 
     mentor = models.ForeignKey(MentorProfile, on_delete=models.PROTECT, related_name="payouts")
     amount_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     stripe_transfer_id = models.CharField(max_length=64, blank=True)
+    transferred_at = models.DateTimeField(null=True, blank=True)
     stripe_payout_id = models.CharField(max_length=64, blank=True)
+    # Bank steps Stripe refused so far: each new try is a new request (a new idempotency key).
+    bank_attempts = models.PositiveSmallIntegerField(default=0)
     failure_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -155,6 +171,7 @@ class LedgerEntry(models.Model):
         SESSION_SHARE = "session_share", "Session earning"
         PLATFORM_FEE = "platform_fee", "Platform fee"
         REFUND = "refund", "Refund after the session"
+        REFUND_FAILED = "refund_failed", "Refund failed, share restored"
         PAYOUT = "payout", "Payout"
         PAYOUT_RETURNED = "payout_returned", "Payout failed, returned to balance"
         PACKAGE_EXPIRED = "package_expired", "Unused package credits"

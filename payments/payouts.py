@@ -1,14 +1,24 @@
 """Connecting a mentor's Stripe account and paying out their balance.
 
 A payout is claimed in one transaction (a Payout row and a ledger entry that takes
-the amount off the balance), then sent to Stripe with idempotency keys from that
-row. A failure puts the money back on the balance, and the next run tries again.
+the amount off the balance), then sent to Stripe in two recorded steps, each with an
+idempotency key from that row: the transfer to the mentor's connected account (its
+id stored and committed on its own), then the payout from there to their bank.
+
+- Stripe refused the transfer: nothing moved, so the money goes back on the balance
+  (PAYOUT_RETURNED) and the next run makes a new payout.
+- No answer to the transfer: it may have happened, so nothing goes back; the next run
+  asks again with the same key and gets the first transfer, never a second one.
+- Once a transfer id is stored the payout is never transferred again: a failed bank
+  step leaves it "transferred", and the next run retries only that step, same key.
 """
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +28,7 @@ from mentorship.money import format_cents
 
 from . import gateway, ledger, notices
 from .models import ConnectedAccount, LedgerEntry, Payout
+from .services import stripe_reason, stripe_refused
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +53,18 @@ def connect_refresh(mentor: MentorProfile) -> ConnectedAccount | None:
     return account
 
 
-def payouts_run() -> list[Payout]:
-    """Pay every connected mentor whose balance reached the minimum; resend payouts left half-way."""
+# A payout claimed this long ago and still pending was left half-way (a worker died): send it again.
+LEFT_HALF_WAY = timedelta(minutes=5)
+
+
+def payouts_run(*, now=None) -> list[Payout]:
+    """Pay every connected mentor whose balance reached the minimum; finish payouts left half-way."""
+    now = now or timezone.now()
     done = []
-    for payout in Payout.objects.filter(
-        status=Payout.Status.PENDING, created_at__lte=timezone.now() - timezone.timedelta(minutes=5)
-    ):
+    unfinished = Payout.objects.filter(
+        Q(status=Payout.Status.PENDING, created_at__lte=now - LEFT_HALF_WAY) | Q(status=Payout.Status.TRANSFERRED)
+    )
+    for payout in unfinished.select_related("mentor__stripe_account").order_by("pk"):
         done.append(_send(payout))
     ready = ConnectedAccount.objects.filter(payouts_enabled=True).values_list("mentor_id", flat=True)
     for mentor_id in ready:
@@ -60,7 +77,7 @@ def payouts_run() -> list[Payout]:
 def _claim(mentor_id: int) -> Payout | None:
     with transaction.atomic():
         mentor = MentorProfile.objects.select_for_update().get(pk=mentor_id)
-        if Payout.objects.filter(mentor=mentor, status=Payout.Status.PENDING).exists():
+        if Payout.objects.filter(mentor=mentor, status__in=Payout.IN_FLIGHT).exists():
             return None  # one at a time
         balance = ledger.balance_cents(mentor)
         if balance < settings.PAYOUT_MINIMUM_CENTS:
@@ -77,38 +94,73 @@ def _claim(mentor_id: int) -> Payout | None:
 
 
 def _send(payout: Payout) -> Payout:
-    account = payout.mentor.stripe_account
+    if payout.status == Payout.Status.PENDING and not payout.stripe_transfer_id:
+        payout = _transfer(payout)
+    if payout.status == Payout.Status.TRANSFERRED:
+        payout = _pay_out_to_bank(payout)
+    return payout
+
+
+def _transfer(payout: Payout) -> Payout:
+    """Step one: move the money to the mentor's connected account, and record that it moved."""
     try:
         transfer_id = gateway.transfer(
             payout_id=payout.pk,
-            account_id=account.stripe_account_id,
-            amount_cents=payout.amount_cents,
-            currency=payout.currency,
-        )
-        Payout.objects.filter(pk=payout.pk).update(stripe_transfer_id=transfer_id)
-        stripe_payout_id = gateway.pay_out_connected_account(
-            payout_id=payout.pk,
-            account_id=account.stripe_account_id,
+            account_id=payout.mentor.stripe_account.stripe_account_id,
             amount_cents=payout.amount_cents,
             currency=payout.currency,
         )
     except gateway.GatewayError as error:
-        log.warning("Payout %s failed: %s", payout.pk, error)
-        return _fail(payout, str(error))
+        if stripe_refused(error):  # Stripe said no: no money moved
+            log.warning("Stripe refused the transfer of payout %s: %s", payout.pk, error)
+            return _fail(payout, stripe_reason(error))
+        log.warning("No answer to the transfer of payout %s; the next run asks again: %s", payout.pk, error)
+        unanswered = Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING)
+        unanswered.update(failure_message=stripe_reason(error)[:300])
+        payout.refresh_from_db()
+        return payout
+    # Committed on its own, before the bank step: from here on this payout is never transferred again.
+    Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING, stripe_transfer_id="").update(
+        status=Payout.Status.TRANSFERRED, stripe_transfer_id=transfer_id, transferred_at=timezone.now()
+    )
+    payout.refresh_from_db()
+    return payout
+
+
+def _pay_out_to_bank(payout: Payout) -> Payout:
+    """Step two: pay the transferred money out to the mentor's bank; on failure the next run tries again."""
+    try:
+        stripe_payout_id = gateway.pay_out_connected_account(
+            payout_id=payout.pk,
+            account_id=payout.mentor.stripe_account.stripe_account_id,
+            amount_cents=payout.amount_cents,
+            currency=payout.currency,
+            attempt=payout.bank_attempts,
+        )
+    except gateway.GatewayError as error:
+        log.warning("Bank payout of payout %s failed; the next run tries again: %s", payout.pk, error)
+        # Stripe answered (an error it would replay for this key): the next try is a new request.
+        # No answer at all: the same request again, which Stripe may have carried out.
+        answered = 1 if getattr(error.__cause__, "http_status", None) else 0
+        Payout.objects.filter(pk=payout.pk, status=Payout.Status.TRANSFERRED).update(
+            failure_message=stripe_reason(error)[:300], bank_attempts=F("bank_attempts") + answered
+        )
+        payout.refresh_from_db()
+        return payout
     with transaction.atomic():
-        changed = Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING).update(
-            status=Payout.Status.PAID, stripe_payout_id=stripe_payout_id, paid_at=timezone.now()
+        changed = Payout.objects.filter(pk=payout.pk, status=Payout.Status.TRANSFERRED).update(
+            status=Payout.Status.PAID, stripe_payout_id=stripe_payout_id, paid_at=timezone.now(), failure_message=""
         )
         if changed:
-            transaction.on_commit(lambda: _tell_mentor(payout.pk))
+            _tell_mentor(payout.pk)
     payout.refresh_from_db()
     return payout
 
 
 def _fail(payout: Payout, message: str) -> Payout:
-    """Put the money back on the balance; the next run makes a new payout."""
+    """The transfer was refused, so no money moved: put it back on the balance; the next run makes a new payout."""
     with transaction.atomic():
-        if Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING).update(
+        if Payout.objects.filter(pk=payout.pk, status=Payout.Status.PENDING, stripe_transfer_id="").update(
             status=Payout.Status.FAILED, failure_message=message[:300]
         ):
             LedgerEntry.objects.create(

@@ -10,12 +10,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings import packages
 from bookings import services as booking_services
 from bookings.models import Booking, Package, PackagePurchase
+from mentorship import outbox
 from mentorship.models import MentorProfile
 from mentorship.money import format_cents
 
@@ -304,9 +306,12 @@ def _package_payment_succeeded(payment_id: int) -> Payment:
 
 
 def _refund_on_commit(payment: Payment, reason: str) -> None:
-    from . import tasks
-
-    transaction.on_commit(lambda: tasks.refund_payment.delay(payment.pk, reason))
+    """Refund what is left of a payment locked by the caller: the row is written now, in the caller's
+    transaction, so from its commit on the payment counts as refunded and can buy nothing; the outbox
+    sends it to Stripe after commit (and refunds_retry would, if even that were lost)."""
+    refund = _create_refund(payment, payment.amount_cents, reason)
+    if refund is not None:
+        outbox.record("payments.refund_decided", refund_id=refund.pk)
 
 
 def payment_failed(payment_id: int, message: str) -> None:
@@ -315,19 +320,67 @@ def payment_failed(payment_id: int, message: str) -> None:
     )
 
 
+def _create_refund(payment: Payment, amount_cents: int, reason: str, **fields) -> Refund | None:
+    """The one place a Refund row is made: `payment` must be locked (select_for_update) by the caller.
+
+    The amount is capped at what is left of the payment, so refunds never add up to more than was
+    charged whoever asks, in any order, on any retry; None (and no row) when nothing is left. The
+    ledger follows in the same transaction.
+    """
+    assert payment.pk is not None
+    if payment.status != Payment.Status.SUCCEEDED:
+        log.warning("Refund of payment %s (%s) asked for; nothing was charged", payment.pk, payment.status)
+        return None
+    left = payment.amount_cents - payment.refunded_cents()
+    amount = min(amount_cents, left)
+    if amount <= 0:
+        return None
+    refund = Refund.objects.create(payment=payment, amount_cents=amount, reason=reason, **fields)
+    if payment.refunded_cents() > payment.amount_cents:  # the cap above, checked again under the lock
+        raise RuntimeError(f"Payment {payment.pk} would be refunded beyond its charge")
+    ledger.record_refund(refund.pk)
+    return refund
+
+
+def _locked_payment(payment_id: int) -> Payment:
+    return Payment.objects.select_for_update().get(pk=payment_id)
+
+
 def refund_payment(payment: Payment, *, amount_cents: int, reason: str) -> Refund:
-    """Refund part or all of a payment; never more than what is left of it."""
+    """Refund part or all of a payment, exactly `amount_cents`: ValueError if that is more than is left.
+
+    A refund Stripe refuses comes back failed (failure_message says why); RefundFailed if Stripe could
+    not be reached (the row waits and is sent again).
+    """
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment = _locked_payment(payment.pk)
         remaining = payment.amount_cents - payment.refunded_cents()
         if payment.status != Payment.Status.SUCCEEDED or not 0 < amount_cents <= remaining:
             raise ValueError(f"Cannot refund {amount_cents} of payment {payment.pk}: {remaining} left to refund.")
-        refund = Refund.objects.create(payment=payment, amount_cents=amount_cents, reason=reason)
-        ledger.record_refund(refund.pk)
+        refund = _create_refund(payment, amount_cents, reason)
     return _send_refund(refund)
 
 
+# Stripe's answers that mean it looked at the request and said no, so nothing happened (unlike no
+# answer, or its own 5xx, after which it may have): read from the SDK error the gateway wraps.
+REFUSED_STATUSES = (400, 402, 404)
+
+
+def stripe_refused(error: gateway.GatewayError) -> bool:
+    return getattr(error.__cause__, "http_status", None) in REFUSED_STATUSES
+
+
+def stripe_reason(error: gateway.GatewayError) -> str:
+    """Stripe's own words for a refusal, for staff (the gateway's message is written for users)."""
+    return getattr(error.__cause__, "user_message", None) or str(error)
+
+
 def _send_refund(refund: Refund) -> Refund:
+    """Send one refund row to Stripe under its own idempotency key and record the answer.
+
+    Refused by Stripe: the row is failed with the reason, and what it took back in the ledger is
+    restored. Stripe not reached (or no answer): RefundFailed, the row waits as it is for a retry.
+    """
     try:
         stripe_id, status = gateway.refund(
             refund_id=refund.pk,
@@ -335,10 +388,40 @@ def _send_refund(refund: Refund) -> Refund:
             amount_cents=refund.amount_cents,
         )
     except gateway.GatewayError as error:
-        raise RefundFailed(f"Refund {refund.pk} was not accepted by Stripe") from error
-    refund.stripe_refund_id = stripe_id
-    refund.status = Refund.Status.SUCCEEDED if status == "succeeded" else Refund.Status.PENDING
-    refund.save(update_fields=["stripe_refund_id", "status"])
+        if not stripe_refused(error):
+            raise RefundFailed(f"Refund {refund.pk} did not reach Stripe") from error
+        log.warning("Stripe refused refund %s: %s", refund.pk, stripe_reason(error))
+        _refund_refused(refund, stripe_reason(error))
+    else:
+        new_status = {"succeeded": Refund.Status.SUCCEEDED, "failed": Refund.Status.FAILED}.get(
+            status, Refund.Status.PENDING
+        )
+        Refund.objects.filter(pk=refund.pk, stripe_refund_id="").update(stripe_refund_id=stripe_id, status=new_status)
+        if new_status == Refund.Status.FAILED:
+            _refund_refused(refund, "Stripe reported the refund failed.")
+    refund.refresh_from_db()
+    return refund
+
+
+def _refund_refused(refund: Refund, reason: str) -> None:
+    with transaction.atomic():
+        _locked_payment(refund.payment_id)
+        failed = Refund.objects.filter(pk=refund.pk).exclude(status=Refund.Status.SUCCEEDED)
+        if failed.update(status=Refund.Status.FAILED, failure_message=reason[:300]):
+            ledger.record_refund_failed(refund.pk)
+
+
+def _send_unsent(payment_id: int) -> None:
+    """Send every refund of a payment that has not reached Stripe yet (this one's, or an earlier attempt's)."""
+    for unsent in Refund.objects.filter(payment_id=payment_id, status=Refund.Status.PENDING, stripe_refund_id=""):
+        _send_refund(unsent)
+
+
+def refund_send(refund_id: int) -> Refund:
+    """Send a refund row decided earlier, unless it has been sent already. Safe to run twice."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status == Refund.Status.PENDING and not refund.stripe_refund_id:
+        return _send_refund(refund)
     return refund
 
 
@@ -362,25 +445,56 @@ def refund_grant(*, booking_id: int, actor, amount_cents: int) -> Refund:
     if payment is None or not 0 < amount_cents <= left:
         raise CheckoutError(f"You can refund between $0.01 and {format_cents(left, booking.currency)}.")
     try:
-        return refund_payment(payment, amount_cents=amount_cents, reason="granted_by_mentor")
+        refund = refund_payment(payment, amount_cents=amount_cents, reason="granted_by_mentor")
     except ValueError:
         raise CheckoutError("That is more than is left to refund.") from None
+    if refund.status == Refund.Status.FAILED:  # refused: recorded, and refunds_retry tries it again
+        raise RefundFailed(f"Stripe refused refund {refund.pk}: {refund.failure_message}")
+    return refund
 
 
 def refund_payment_in_full(payment_id: int, *, reason: str) -> Refund | None:
-    """Give back what is left of one payment; running it twice refunds once."""
-    payment = Payment.objects.get(pk=payment_id)
-    for unsent in payment.refunds.filter(status=Refund.Status.PENDING, stripe_refund_id=""):
-        _send_refund(unsent)  # an earlier attempt that did not reach Stripe
-    remaining = payment.amount_cents - payment.refunded_cents()
-    return refund_payment(payment, amount_cents=remaining, reason=reason) if remaining > 0 else None
+    """Give back what is left of one payment; running it twice refunds once.
+
+    The row is written first (capped at what is left), then every unsent refund of the payment is sent.
+    """
+    refund = _decide_full_refund(payment_id, reason)
+    _send_unsent(payment_id)
+    if refund is not None:
+        refund.refresh_from_db()
+    return refund
+
+
+# More than any payment: "whatever is left", capped by _create_refund.
+MAX_CENTS = 2**31 - 1
+
+
+def _decide_full_refund(payment_id: int, reason: str) -> Refund | None:
+    with transaction.atomic():
+        return _create_refund(_locked_payment(payment_id), MAX_CENTS, reason)
 
 
 def refund_booking_in_full(booking_id: int, *, reason: str) -> list[Refund]:
-    """Give back everything not yet refunded on a booking. Running it twice refunds once."""
-    payments = Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED)
-    refunds = [refund_payment_in_full(payment.pk, reason=reason) for payment in payments]
-    return [refund for refund in refunds if refund is not None]
+    """Give back everything not yet refunded on a booking. Running it twice refunds once.
+
+    Every row is written before any is sent, so Stripe being down loses none of them (RefundFailed,
+    and refunds_retry sends them).
+    """
+    payment_ids = list(
+        Payment.objects.filter(booking_id=booking_id, status=Payment.Status.SUCCEEDED).values_list("pk", flat=True)
+    )
+    refunds = [refund for pk in payment_ids if (refund := _decide_full_refund(pk, reason)) is not None]
+    not_sent = None
+    for payment_id in payment_ids:
+        try:
+            _send_unsent(payment_id)
+        except RefundFailed as error:
+            not_sent = error
+    if not_sent is not None:
+        raise not_sent
+    for refund in refunds:
+        refund.refresh_from_db()
+    return refunds
 
 
 def credit_returned(booking_id: int) -> Refund | None:
@@ -392,12 +506,17 @@ def credit_returned(booking_id: int) -> Refund | None:
     if not (booking.credit_returned and booking.credit_returned_at >= purchase.expires_at):
         return None
     payment = Payment.objects.filter(purchase=purchase, status=Payment.Status.SUCCEEDED).order_by("pk").first()
+    if payment is None:
+        return None
     source = f"credit-after-expiry-{booking.pk}"
-    if payment is None or payment.refunds.filter(reason=source).exists():
-        return None  # already done
-    left = payment.amount_cents - payment.refunded_cents()
-    amount = min(booking.price_cents, left)
-    return refund_payment(payment, amount_cents=amount, reason=source) if amount > 0 else None
+    with transaction.atomic():
+        payment = _locked_payment(payment.pk)
+        done = payment.refunds.filter(reason=source).exists()
+        refund = None if done else _create_refund(payment, booking.price_cents, source)
+    _send_unsent(payment.pk)
+    if refund is not None:
+        refund.refresh_from_db()
+    return refund
 
 
 RETRY_AFTER = timedelta(minutes=5)
@@ -405,31 +524,19 @@ MAX_REFUND_ATTEMPTS = 3
 
 
 def refunds_retry(*, now=None) -> int:
-    """Send refunds that never reached Stripe, and try again those Stripe reported failed. Safe to run twice."""
+    """Send refunds that never reached Stripe, and try again those Stripe refused or failed, each for no
+    more than is left of its payment at that moment. Safe to run twice."""
     now = now or timezone.now()
     sent = 0
     unsent = Refund.objects.filter(status=Refund.Status.PENDING, stripe_refund_id="", created_at__lte=now - RETRY_AFTER)
     for refund in unsent.select_related("payment"):
         with contextlib.suppress(RefundFailed):
-            _send_refund(refund)
-            sent += 1
-    for failed in Refund.objects.filter(status=Refund.Status.FAILED, retried_by__isnull=True).select_related("payment"):
-        if failed.attempt >= MAX_REFUND_ATTEMPTS:
-            continue  # reconciliation reports it to staff
-        with transaction.atomic():
-            failed = Refund.objects.select_for_update().get(pk=failed.pk)
-            if Refund.objects.filter(retry_of=failed).exists():
-                continue
-            retry = Refund.objects.create(
-                payment=failed.payment,
-                amount_cents=failed.amount_cents,
-                reason=failed.reason,
-                retry_of=failed,
-                attempt=failed.attempt + 1,
-            )
-        with contextlib.suppress(RefundFailed):
-            _send_refund(retry)
-            sent += 1
+            sent += _send_refund(refund).status != Refund.Status.FAILED
+    for failed_id in _failed_refunds_to_retry().values_list("pk", flat=True):
+        retry = _retry_failed_refund(failed_id)
+        if retry is not None:
+            with contextlib.suppress(RefundFailed):
+                sent += _send_refund(retry).status != Refund.Status.FAILED
     return sent
 
 
@@ -439,6 +546,39 @@ STRIPE_REFUND_STATUS = {
     "failed": Refund.Status.FAILED,
     "canceled": Refund.Status.FAILED,
 }
+
+
+def _failed_refunds_to_retry():
+    """Failed refunds not yet retried, on payments that still have something left to refund."""
+    given_back = (
+        Refund.objects.filter(payment=OuterRef("payment"))
+        .exclude(status=Refund.Status.FAILED)
+        .values("payment")
+        .annotate(total=Sum("amount_cents"))
+        .values("total")
+    )
+    return (
+        Refund.objects.filter(
+            status=Refund.Status.FAILED, retried_by__isnull=True, attempt__lt=MAX_REFUND_ATTEMPTS
+        )  # past the last attempt, reconciliation reports it to staff
+        .exclude(reason=OUTSIDE_APP)  # made on Stripe by a person: not ours to try again
+        .annotate(left=F("payment__amount_cents") - Coalesce(Subquery(given_back), 0))
+        .filter(left__gt=0)
+        .order_by("pk")
+    )
+
+
+def _retry_failed_refund(failed_id: int) -> Refund | None:
+    """A new refund for a failed one (a new idempotency key), capped at what is left now; None if nothing is."""
+    with transaction.atomic():
+        payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=failed_id)
+        payment = _locked_payment(payment_id)
+        failed = Refund.objects.select_for_update().get(pk=failed_id)
+        if failed.status != Refund.Status.FAILED or Refund.objects.filter(retry_of=failed).exists():
+            return None
+        # Its failure may have come from Stripe's side (refund_sync): give the ledger back first.
+        ledger.record_refund_failed(failed.pk)
+        return _create_refund(payment, failed.amount_cents, failed.reason, retry_of=failed, attempt=failed.attempt + 1)
 
 
 def refund_sync(stripe_refund_id: str) -> Refund | None:

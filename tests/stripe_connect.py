@@ -6,9 +6,18 @@ account, that account's balance, and payouts from it (the `Stripe-Account`
 header). Idempotency keys are honoured like Stripe does: the same key returns the
 first answer. State lives in memory; `DELETE /_config/data` clears it with
 localstripe's.
+
+It can also make Stripe misbehave for a test, as Stripe's test mode lets you
+(tests/stripe_faults.py is the client): `POST /_config/faults` with JSON
+`{"method", "path", "status", "body", "times", "after"}` answers the next `times`
+matching requests with that status (and body, default a Stripe error), for any
+path, localstripe's included. With `after` the request is carried out first and
+only its answer is replaced: the money moved but the caller never heard.
+`DELETE /_config/faults` forgets them.
 """
 
 import html
+import json
 import secrets
 import time
 from urllib.parse import parse_qsl, urlencode
@@ -22,10 +31,11 @@ _transfers: dict[str, dict] = {}
 _payouts: dict[str, dict] = {}
 _balances: dict[str, int] = {}  # connected account -> available cents
 _idempotent: dict[tuple[str, str], tuple[int, dict]] = {}
+_faults: list[dict] = []
 
 
 def clear() -> None:
-    for store in (_accounts, _transfers, _payouts, _balances, _idempotent):
+    for store in (_accounts, _transfers, _payouts, _balances, _idempotent, _faults):
         store.clear()
 
 
@@ -51,9 +61,53 @@ def _handles(request: web.Request) -> bool:
     return request.path.startswith("/v1/payouts") and "Stripe-Account" in request.headers
 
 
+def _fault_for(request: web.Request) -> dict | None:
+    for fault in _faults:
+        if fault["times"] > 0 and fault["method"] == request.method and fault["path"] == request.path:
+            fault["times"] -= 1
+            return fault
+    return None
+
+
+async def _configure_faults(request: web.Request) -> web.Response:
+    if request.method == "DELETE":
+        _faults.clear()
+        return web.json_response({"deleted": True})
+    fault = await request.json()
+    status = int(fault.get("status", 400))
+    body = fault.get("body") or {
+        "error": {
+            "type": "invalid_request_error" if status < 500 else "api_error",
+            "message": fault.get("message") or "Refused by the test (injected fault)",
+        }
+    }
+    _faults.append(
+        {
+            "method": fault.get("method", "POST").upper(),
+            "path": fault["path"],
+            "status": status,
+            "body": body,
+            "times": int(fault.get("times", 1)),
+            "after": bool(fault.get("after", False)),
+        }
+    )
+    return web.json_response({"faults": len(_faults)})
+
+
 @web.middleware
 async def connect_middleware(request: web.Request, handler):
-    """Answer Connect requests here; pass everything else on to localstripe."""
+    """Inject configured faults; answer Connect requests here; pass everything else on to localstripe."""
+    if request.path == "/_config/faults":
+        return await _configure_faults(request)
+    fault = _fault_for(request)
+    if fault is None:
+        return await _answer(request, handler)
+    if fault["after"]:
+        await _answer(request, handler)  # done, but the answer is lost
+    return web.Response(text=json.dumps(fault["body"]), status=fault["status"], content_type="application/json")
+
+
+async def _answer(request: web.Request, handler):
     if request.method == "DELETE" and request.path == "/_config/data":
         clear()
         return await handler(request)

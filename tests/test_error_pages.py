@@ -135,7 +135,9 @@ def test_the_500_page_shows_even_when_its_own_template_fails(visitor, settings, 
 def test_a_form_sent_without_its_security_token_says_what_to_do(settings):
     browser = Client(enforce_csrf_checks=True, raise_request_exception=False)
     response = browser.post(
-        reverse("account_login"), {"login": "a@example.com", "password": "x"}, HTTP_REFERER="http://testserver/accounts/login/"
+        reverse("account_login"),
+        {"login": "a@example.com", "password": "x"},
+        HTTP_REFERER="http://testserver/accounts/login/",
     )
     page = _page(response)
     assert response.status_code == 403

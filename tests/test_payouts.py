@@ -145,7 +145,7 @@ def test_any_sequence_keeps_the_ledger_exact_and_never_pays_out_a_negative_balan
     charged = sum(p.amount_cents for b in bookings for p in b.payments.all())
     refunded = sum(p.refunded_cents() for b in bookings for p in b.payments.all())
     # Every cent the mentees kept paying is split exactly between the mentor and the platform.
-    credited = sum(e.amount_cents for e in entries if e.kind in ("session_share", "platform_fee", "refund"))
+    credited = sum(e.amount_cents for e in entries if e.kind in ledger.SESSION_KINDS)
     assert credited == charged - refunded
     paid = sum(p.amount_cents for p in Payout.objects.filter(mentor=mentor, status=Payout.Status.PAID))
     assert (
