@@ -344,6 +344,11 @@ def expire_pending_bookings(*, now: datetime | None = None) -> int:
     return expired
 
 
+def _no_open_ticket(locked: Booking) -> None:
+    if locked.tickets.filter(status=SupportTicket.Status.OPEN).exists():
+        raise BookingError("A support ticket is open for this session.")
+
+
 def complete_unmarked_sessions(*, now: datetime | None = None) -> int:
     """A confirmed session whose end passed BOOKING_AUTO_COMPLETE days ago, with no open support ticket,
     counts as held: it is completed, the mentor credited and both told. Safe to run twice or late."""
@@ -353,11 +358,6 @@ def complete_unmarked_sessions(*, now: datetime | None = None) -> int:
     )
     completed = 0
     for booking_id in due.values_list("pk", flat=True):
-
-        def no_open_ticket(locked: Booking) -> None:
-            if locked.tickets.filter(status=SupportTicket.Status.OPEN).exists():
-                raise BookingError("A support ticket is open for this session.")
-
         try:
             with transaction.atomic():
                 booking = _transition(
@@ -365,7 +365,7 @@ def complete_unmarked_sessions(*, now: datetime | None = None) -> int:
                     allowed_from=(Status.CONFIRMED,),
                     to=Status.COMPLETED,
                     note="Completed automatically: nobody marked it or reported a problem",
-                    guard=no_open_ticket,
+                    guard=_no_open_ticket,
                 )
                 _earned(booking.pk)
                 queue_notification(booking, "booking_auto_completed")

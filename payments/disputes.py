@@ -10,14 +10,14 @@ import logging
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from mentorship.money import format_cents
 
-from . import gateway, notices
+from . import gateway, ledger, notices
 from .models import Dispute, LedgerEntry, Payment
 
 log = logging.getLogger(__name__)
@@ -94,19 +94,23 @@ def dispute_ledger_apply(dispute_id: int) -> None:
         taken = min(dispute.amount_cents, net)
         share_back = min(credited[0], round(credited[0] * taken / net))
         common = {"mentor_id": booking.mentor_id, "booking": booking, "kind": Kind.REFUND}
-        _write(account=Account.PLATFORM, amount_cents=-(taken - share_back), source=f"{source}-fee", **common)
-        reversal = _write(account=Account.MENTOR, amount_cents=-share_back, source=f"{source}-share", **common)
+        ledger.write_once(
+            account=Account.PLATFORM, amount_cents=-(taken - share_back), source=f"{source}-fee", **common
+        )
+        reversal = ledger.write_once(
+            account=Account.MENTOR, amount_cents=-share_back, source=f"{source}-share", **common
+        )
     if dispute.outcome == Outcome.WON:
         fee = LedgerEntry.objects.get(source=f"{source}-fee")
         common = {"mentor_id": booking.mentor_id, "booking": booking}
-        _write(
+        ledger.write_once(
             account=Account.PLATFORM,
             kind=Kind.PLATFORM_FEE,
             amount_cents=-fee.amount_cents,
             source=f"{source}-won-fee",
             **common,
         )
-        _write(
+        ledger.write_once(
             account=Account.MENTOR,
             kind=Kind.SESSION_SHARE,
             amount_cents=-reversal.amount_cents,
@@ -127,15 +131,6 @@ def _credited(booking, account: str) -> int:
     entries = LedgerEntry.objects.filter(booking=booking, account=account, payout__isnull=True)
     total = entries.exclude(source__startswith="dispute-").aggregate(total=Sum("amount_cents"))["total"]
     return total or 0
-
-
-def _write(**fields) -> LedgerEntry:
-    """Once per source; a second attempt returns the first."""
-    try:
-        with transaction.atomic():
-            return LedgerEntry.objects.create(**fields)
-    except IntegrityError:
-        return LedgerEntry.objects.get(source=fields["source"])
 
 
 def _tell(dispute: Dispute, event: str) -> None:

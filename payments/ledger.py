@@ -35,7 +35,7 @@ def kept_cents(booking: Booking) -> int:
     return sum(payment.amount_cents - payment.refunded_cents() for payment in paid)
 
 
-def _write(**fields) -> LedgerEntry:
+def write_once(**fields) -> LedgerEntry:
     """Write an entry once per source; a second attempt returns the first."""
     try:
         with transaction.atomic():
@@ -64,8 +64,8 @@ def _split(gross: int, *, mentor_id: int, source: str, kind=Kind.SESSION_SHARE, 
     """Money earned: the platform fee to the platform, the rest to the mentor; once per source."""
     fee = platform_fee_cents(gross)
     common = {"mentor_id": mentor_id, **links}
-    _write(account=Account.PLATFORM, kind=Kind.PLATFORM_FEE, amount_cents=fee, source=f"{source}-fee", **common)
-    return _write(account=Account.MENTOR, kind=kind, amount_cents=gross - fee, source=f"{source}-share", **common)
+    write_once(account=Account.PLATFORM, kind=Kind.PLATFORM_FEE, amount_cents=fee, source=f"{source}-fee", **common)
+    return write_once(account=Account.MENTOR, kind=kind, amount_cents=gross - fee, source=f"{source}-share", **common)
 
 
 def reverse_credit_earning(booking_id: int) -> LedgerEntry | None:
@@ -76,10 +76,10 @@ def reverse_credit_earning(booking_id: int) -> LedgerEntry | None:
     fee = LedgerEntry.objects.filter(source=f"booking-{booking_id}-fee").first()
     common = {"mentor_id": share.mentor_id, "booking_id": booking_id, "kind": Kind.REFUND}
     if fee is not None:
-        _write(
+        write_once(
             account=Account.PLATFORM, amount_cents=-fee.amount_cents, source=f"booking-{booking_id}-back-fee", **common
         )
-    return _write(
+    return write_once(
         account=Account.MENTOR, amount_cents=-share.amount_cents, source=f"booking-{booking_id}-back-share", **common
     )
 
@@ -142,9 +142,9 @@ def _settle_refunds(refund: Refund, *, source: str, kind=Kind.REFUND) -> LedgerE
     fee_change = fee - (totals["platform"] or 0)
     share_change = kept - fee - (totals["mentor"] or 0)
     if fee_change:
-        _write(account=Account.PLATFORM, amount_cents=fee_change, source=f"{source}-fee", **common)
+        write_once(account=Account.PLATFORM, amount_cents=fee_change, source=f"{source}-fee", **common)
     if share_change:
-        return _write(account=Account.MENTOR, amount_cents=share_change, source=f"{source}-share", **common)
+        return write_once(account=Account.MENTOR, amount_cents=share_change, source=f"{source}-share", **common)
     return None
 
 
