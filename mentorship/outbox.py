@@ -108,6 +108,9 @@ def run(entry_id: int) -> bool:
     if not claimed:
         return False
     entry = OutboxEntry.objects.get(pk=entry_id)
+    # The attempt number is this claim's token: a worker that outlived its lease and lost the row to
+    # another finishes nothing on it.
+    mine = OutboxEntry.objects.filter(pk=entry.pk, status=Status.RUNNING, attempts=entry.attempts)
     handler = _handlers.get(entry.handler)
     try:
         if handler is None:
@@ -118,16 +121,14 @@ def run(entry_id: int) -> bool:
         (log.error if gave_up else log.warning)(
             "Outbox %s (%s, attempt %s) failed: %r", entry.pk, entry.handler, entry.attempts, error
         )
-        OutboxEntry.objects.filter(pk=entry.pk, status=Status.RUNNING).update(
+        mine.update(
             status=Status.FAILED if gave_up else Status.PENDING,
             available_at=timezone.now() + backoff(entry.attempts),
             claimed_until=None,
             last_error=repr(error)[:300],
         )
         return False
-    OutboxEntry.objects.filter(pk=entry.pk, status=Status.RUNNING).update(
-        status=Status.DONE, done_at=timezone.now(), claimed_until=None, last_error=""
-    )
+    mine.update(status=Status.DONE, done_at=timezone.now(), claimed_until=None, last_error="")
     return True
 
 

@@ -111,3 +111,20 @@ def test_every_topic_the_apps_record_has_a_handler():
         "message.sent",
     ):
         assert outbox.handlers_of(topic), topic
+
+
+@outbox.handles("test.slow_worker")
+def overtaken(entry_key: str) -> None:
+    """Worker A is so slow that its lease runs out and worker B claims the row meanwhile; then A fails."""
+    entry = OutboxEntry.objects.get(key__endswith=entry_key)
+    OutboxEntry.objects.filter(pk=entry.pk).update(
+        attempts=entry.attempts + 1, claimed_until=timezone.now() + outbox.lease()
+    )
+    raise TimeoutError("worker A gave up late")
+
+
+def test_a_worker_that_outlived_its_lease_leaves_alone_the_row_another_took():
+    (entry,) = outbox.record("test.slow_worker", once="slow-1", entry_key="slow-1")
+    entry.refresh_from_db()
+    # A's late failure did not put B's claim back to "to do" (B would be joined by a third worker).
+    assert (entry.status, entry.attempts, entry.last_error) == (Status.RUNNING, 2, "")
