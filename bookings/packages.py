@@ -160,11 +160,14 @@ def run_sweeps(*, now: datetime | None = None) -> dict:
         expires_at__lte=now + EXPIRY_REMINDER_BEFORE,
     )
     for purchase in due:
-        if credits_left(purchase) and PackagePurchase.objects.filter(pk=purchase.pk, expiry_reminder_sent=False).update(
-            expiry_reminder_sent=True
-        ):
-            outbox.record("purchase.notice", purchase_id=purchase.pk, kind="package_expiring")
-            reminded += 1
+        if not credits_left(purchase):
+            continue
+        with transaction.atomic():  # the claim and the notice commit together
+            if PackagePurchase.objects.filter(pk=purchase.pk, expiry_reminder_sent=False).update(
+                expiry_reminder_sent=True
+            ):
+                outbox.record("purchase.notice", purchase_id=purchase.pk, kind="package_expiring")
+                reminded += 1
     # Settling writes ledger entries (once per source) and then marks the purchase settled, in payments;
     # a lost task is simply queued again by the next sweep.
     for purchase_id in PackagePurchase.objects.filter(

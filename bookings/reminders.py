@@ -1,11 +1,13 @@
 """Reminder sweepers, run every minute by beat. Each claims its work with a conditional
-update on the booking, so running twice, concurrently or late sends each reminder once.
+update on the booking, in the transaction that records the notice, so running twice,
+concurrently, late or dying half-way sends each reminder once.
 A sweeper that was down catches up by sending only the latest reminder that is due.
 """
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,14 +34,15 @@ def send_session_reminders(*, now: datetime | None = None) -> int:
         if booking.confirmed_at and booking.confirmed_at > booking.start - window:
             continue
         hours = window.total_seconds() / 3600
-        claimed = Booking.objects.filter(
-            Q(last_reminder_hours__isnull=True) | Q(last_reminder_hours__gt=hours),
-            pk=booking.pk,
-            status=Status.CONFIRMED,
-        ).update(last_reminder_hours=hours)
-        if claimed:  # keyed by the start: a session moved after a reminder gets one for its new time
-            queue_notification(booking, f"reminder_{hours:g}h", event=f"{booking.start:%Y%m%d%H%M}")
-            sent += 1
+        with transaction.atomic():  # the claim and the notice commit together, or neither does
+            claimed = Booking.objects.filter(
+                Q(last_reminder_hours__isnull=True) | Q(last_reminder_hours__gt=hours),
+                pk=booking.pk,
+                status=Status.CONFIRMED,
+            ).update(last_reminder_hours=hours)
+            if claimed:  # keyed by the start: a session moved after a reminder gets one for its new time
+                queue_notification(booking, f"reminder_{hours:g}h", event=f"{booking.start:%Y%m%d%H%M}")
+                sent += 1
     return sent
 
 
@@ -55,9 +58,12 @@ def send_pending_nudges(*, now: datetime | None = None) -> int:
         due = sum(1 for moment in moments if moment <= now)
         if due == 0 or due <= booking.nudges_sent or now >= expires:
             continue
-        if Booking.objects.filter(pk=booking.pk, status=Status.PENDING, nudges_sent__lt=due).update(nudges_sent=due):
-            queue_notification(booking, f"pending_nudge_{due}")
-            sent += 1
+        with transaction.atomic():
+            if Booking.objects.filter(pk=booking.pk, status=Status.PENDING, nudges_sent__lt=due).update(
+                nudges_sent=due
+            ):
+                queue_notification(booking, f"pending_nudge_{due}")
+                sent += 1
     return sent
 
 
@@ -69,9 +75,10 @@ def send_complete_reminders(*, now: datetime | None = None) -> int:
         status=Status.CONFIRMED, end__lte=now - COMPLETE_REMINDER_AFTER, complete_reminder_sent=False
     )
     for booking in ended:
-        if Booking.objects.filter(pk=booking.pk, complete_reminder_sent=False).update(complete_reminder_sent=True):
-            queue_notification(booking, "complete_reminder")
-            sent += 1
+        with transaction.atomic():
+            if Booking.objects.filter(pk=booking.pk, complete_reminder_sent=False).update(complete_reminder_sent=True):
+                queue_notification(booking, "complete_reminder")
+                sent += 1
     return sent
 
 

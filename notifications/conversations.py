@@ -96,16 +96,17 @@ def message_notify(message_id: int):
         return None  # already read in the app
     quiet_since = now - settings.MESSAGE_EMAIL_INTERVAL
     emailed = f"{side}_emailed_at"
-    claimed = Conversation.objects.filter(
-        Q(**{f"{emailed}__isnull": True}) | Q(**{f"{emailed}__lt": quiet_since}), pk=conversation.pk
-    ).update(**{emailed: now})
-    if not claimed:
-        return None  # throttled: the unread count shows it, and the last e-mail is recent
-    return notify(
-        recipient,
-        kind="new_message",
-        key=f"message-{message.pk}-user-{recipient.pk}",
-        subject=f"New message from {message.sender}",
-        body=f"Hi {recipient},\n\n{message.sender} sent you a message:\n\n{message.body}\n\nReply on Mentorship.",
-        link=reverse("conversation", args=[conversation.pk]),
-    )
+    with transaction.atomic():  # the throttle's claim and the notice commit together, or neither does
+        claimed = Conversation.objects.filter(
+            Q(**{f"{emailed}__isnull": True}) | Q(**{f"{emailed}__lt": quiet_since}), pk=conversation.pk
+        ).update(**{emailed: now})
+        if not claimed:
+            return None  # throttled: the unread count shows it, and the last e-mail is recent
+        return notify(
+            recipient,
+            kind="new_message",
+            key=f"message-{message.pk}-user-{recipient.pk}",
+            subject=f"New message from {message.sender}",
+            body=f"Hi {recipient},\n\n{message.sender} sent you a message:\n\n{message.body}\n\nReply on Mentorship.",
+            link=reverse("conversation", args=[conversation.pk]),
+        )

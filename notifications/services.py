@@ -1,6 +1,7 @@
 """Telling people what happened to a booking: stored in-app, then e-mailed once."""
 
 import secrets
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -181,7 +182,8 @@ def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=N
             )
     except IntegrityError:
         notification = Notification.objects.get(key=key)
-    email.deliver(notification.pk)
+    # After commit (at once outside a transaction): the notice and what claimed it are kept first.
+    transaction.on_commit(partial(email.deliver, notification.pk))
     return notification
 
 

@@ -1,11 +1,13 @@
 """Every move and change is told once per event, with its own invite; reminders follow the session's time;
 sessions nobody marked are completed after a few days."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
+from django.db import DatabaseError, connection
 from icalendar import Calendar
 
 from bookings import reminders, selectors, services
@@ -144,3 +146,25 @@ def test_a_session_with_an_open_report_is_not_completed_automatically(mentor, st
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CONFIRMED
     assert SupportTicket.objects.get(booking=booking).status == SupportTicket.Status.OPEN
+
+
+@contextmanager
+def outbox_table_unavailable():
+    """The database refuses to record side effects for a moment (a real failure, not a stand-in)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE mentorship_outboxentry RENAME TO mentorship_outboxentry_away")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE mentorship_outboxentry_away RENAME TO mentorship_outboxentry")
+
+
+def test_a_reminder_whose_notice_could_not_be_recorded_is_sent_by_the_next_sweep(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    mail.outbox.clear()
+    with time_machine.travel(booking.start - timedelta(hours=23)):
+        with outbox_table_unavailable(), pytest.raises(DatabaseError):
+            reminders.send_session_reminders()
+        assert reminders.send_session_reminders() == 1  # the claim went back with the failed notice
+    assert len(mail.outbox) == 2 and all("starts in 24 h" in m.subject for m in mail.outbox)
