@@ -98,11 +98,13 @@ class Refund(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """Each Stripe event id is stored once, so a redelivered event does nothing."""
+    """Each Stripe event id is stored once, so a redelivered event that was handled does nothing."""
 
     event_id = models.CharField(max_length=64, unique=True)
     type = models.CharField(max_length=64)
     received_at = models.DateTimeField(auto_now_add=True)
+    # Set once the handler finished; an event left unhandled (its process died) is handled on redelivery.
+    handled_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.type} {self.event_id}"

@@ -8,6 +8,7 @@ backwards or act on a payment that is not the one it names.
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from . import disputes, gateway, services
 from .models import WebhookEvent
@@ -48,19 +49,22 @@ HANDLERS = {
 
 
 def receive(payload: bytes, signature: str) -> bool:
-    """Verify and handle one event; False when the signature is wrong. A repeated event does nothing."""
+    """Verify and handle one event; False when the signature is wrong. A repeated event does nothing.
+
+    The event counts as seen only once its handler finished: a process killed half-way (a gunicorn
+    timeout, an OOM kill) leaves it unhandled, and Stripe's redelivery handles it. Handlers re-read
+    from Stripe and are safe to run twice, so two deliveries at once do no harm.
+    """
     try:
         event = gateway.verify_webhook(payload, signature)
     except ValueError:
         return False
     handler = HANDLERS.get(event["type"])
     with transaction.atomic():
-        stored, first_time = WebhookEvent.objects.get_or_create(event_id=event["id"], defaults={"type": event["type"]})
-    if not first_time or handler is None:
+        stored, _ = WebhookEvent.objects.get_or_create(event_id=event["id"], defaults={"type": event["type"]})
+    if stored.handled_at is not None:
         return True
-    try:
-        handler(event["data"]["object"])
-    except Exception:
-        stored.delete()  # not handled: Stripe's redelivery will try again
-        raise
+    if handler is not None:
+        handler(event["data"]["object"])  # raising leaves it unhandled: the redelivery tries again
+    WebhookEvent.objects.filter(pk=stored.pk, handled_at__isnull=True).update(handled_at=timezone.now())
     return True

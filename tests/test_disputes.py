@@ -10,7 +10,7 @@ from django.urls import reverse
 from bookings import services as booking_services
 from notifications.models import Notification
 from payments import disputes, ledger, payouts
-from payments.models import Dispute, LedgerEntry
+from payments.models import Dispute, LedgerEntry, WebhookEvent
 
 from . import test_payments
 from .factories import UserFactory
@@ -209,3 +209,17 @@ def test_dispute_and_refund_events_delivered_at_once_are_recorded_once(stripe_se
     assert Dispute.objects.count() == 1 and Refund.objects.count() == 1
     assert LedgerEntry.objects.filter(source__startswith="dispute-").count() == 2
     assert Notification.objects.filter(kind="dispute_opened").count() == 2  # staff and the mentor, once each
+
+
+def test_an_event_whose_handler_died_half_way_is_handled_when_stripe_sends_it_again(
+    client, stripe_server, held_booking, settings
+):
+    complete(held_booking, stripe_server)
+    event = dispute_event(stripe_server, held_booking)
+    # The first delivery's process was killed mid-handler (a gunicorn timeout): the event is stored, not handled.
+    WebhookEvent.objects.create(event_id=f"evt_charge.dispute.created_{event['id']}", type="charge.dispute.created")
+    deliver(client, settings, "charge.dispute.created", event)  # Stripe's redelivery
+    assert Dispute.objects.get().booking == held_booking
+    assert ledger.balance_cents(held_booking.mentor) == 0
+    deliver(client, settings, "charge.dispute.created", event)  # and once handled, a repeat does nothing
+    assert Dispute.objects.count() == 1 and ledger.balance_cents(held_booking.mentor) == 0
