@@ -132,7 +132,11 @@ def _settle_refunds(refund: Refund, *, source: str, kind=Kind.REFUND) -> LedgerE
     credited = LedgerEntry.objects.select_for_update().filter(source=f"booking-{booking.pk}-share").first()
     if credited is None or LedgerEntry.objects.filter(source__in=[f"{source}-fee", f"{source}-share"]).exists():
         return None
-    totals = LedgerEntry.objects.filter(booking=booking, kind__in=SESSION_KINDS).aggregate(
+    # A chargeback's hold-back stands apart (payments.disputes): it must not be "corrected" away here.
+    session_entries = LedgerEntry.objects.filter(booking=booking, kind__in=SESSION_KINDS).exclude(
+        source__startswith="dispute-"
+    )
+    totals = session_entries.aggregate(
         mentor=Sum("amount_cents", filter=Q(account=Account.MENTOR)),
         platform=Sum("amount_cents", filter=Q(account=Account.PLATFORM)),
     )

@@ -22,7 +22,7 @@ from mentorship.models import MentorProfile
 from mentorship.money import format_cents
 
 from . import gateway, ledger
-from .models import Payment, Refund, StripeCustomer
+from .models import Dispute, Payment, Refund, StripeCustomer
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +331,9 @@ def _create_refund(payment: Payment, amount_cents: int, reason: str, **fields) -
     if payment.status != Payment.Status.SUCCEEDED:
         log.warning("Refund of payment %s (%s) asked for; nothing was charged", payment.pk, payment.status)
         return None
+    if reason != OUTSIDE_APP and _disputed(payment):
+        log.warning("Refund of payment %s asked for while its charge is disputed; the dispute decides", payment.pk)
+        return None
     left = payment.amount_cents - payment.refunded_cents()
     amount = min(amount_cents, left)
     if amount <= 0:
@@ -340,6 +343,11 @@ def _create_refund(payment: Payment, amount_cents: int, reason: str, **fields) -
         raise RuntimeError(f"Payment {payment.pk} would be refunded beyond its charge")
     ledger.record_refund(refund.pk)
     return refund
+
+
+def _disputed(payment: Payment) -> bool:
+    """A chargeback is open or was lost: the bank decides where this money goes, and Stripe refuses refunds."""
+    return payment.disputes.exclude(outcome=Dispute.Outcome.WON).exists()
 
 
 def _locked_payment(payment_id: int) -> Payment:
@@ -441,6 +449,11 @@ def refund_grant(*, booking_id: int, actor, amount_cents: int) -> Refund:
     if booking.status not in GRANTABLE:
         raise CheckoutError("This booking has no payment you can refund from here.")
     payment = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED).order_by("pk").first()
+    if payment is not None and _disputed(payment):
+        raise CheckoutError(
+            "The mentee's bank is reviewing a dispute about this payment, so it can't be refunded here: "
+            "the dispute decides where the money goes."
+        )
     left = refundable_cents(booking)
     if payment is None or not 0 < amount_cents <= left:
         raise CheckoutError(f"You can refund between $0.01 and {format_cents(left, booking.currency)}.")

@@ -9,14 +9,14 @@ from django.urls import reverse
 
 from bookings import services as booking_services
 from notifications.models import Notification
-from payments import disputes, ledger, payouts
-from payments.models import Dispute, LedgerEntry, WebhookEvent
+from payments import disputes, ledger, payouts, services
+from payments.models import Dispute, LedgerEntry, Refund, WebhookEvent
 
 from . import test_payments
 from .factories import UserFactory
 from .test_payments import complete, pay
 from .test_payouts import completed_session, onboard
-from .test_webhooks import charge_id_of, deliver
+from .test_webhooks import charge_id_of, dashboard_refund, deliver
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
 held_booking = test_payments.held_booking  # a mentee holding a $40 intro session
@@ -223,3 +223,28 @@ def test_an_event_whose_handler_died_half_way_is_handled_when_stripe_sends_it_ag
     assert ledger.balance_cents(held_booking.mentor) == 0
     deliver(client, settings, "charge.dispute.created", event)  # and once handled, a repeat does nothing
     assert Dispute.objects.count() == 1 and ledger.balance_cents(held_booking.mentor) == 0
+
+
+def test_while_a_chargeback_is_open_no_refund_hands_the_held_back_share_to_the_mentor_again(
+    client, stripe_server, held_booking, settings
+):
+    complete(held_booking, stripe_server)
+    deliver(client, settings, "charge.dispute.created", dispute_event(stripe_server, held_booking))
+    assert ledger.balance_cents(held_booking.mentor) == 0
+    with pytest.raises(services.CheckoutError, match="dispute"):
+        services.refund_grant(booking_id=held_booking.pk, actor=held_booking.mentor.user, amount_cents=1)
+    services.refund_booking_in_full(held_booking.pk, reason="dispute")  # e.g. staff settle a support ticket
+    assert not Refund.objects.exists()
+    assert ledger.balance_cents(held_booking.mentor) == 0
+
+
+def test_a_refund_made_on_stripe_during_a_chargeback_keeps_the_mentors_share_held_back(
+    client, stripe_server, held_booking, settings
+):
+    complete(held_booking, stripe_server)
+    deliver(client, settings, "charge.dispute.created", dispute_event(stripe_server, held_booking))
+    payment = held_booking.payments.get()
+    refund_id = dashboard_refund(stripe_server, payment.stripe_payment_intent_id, 1)  # someone on Stripe's side
+    deliver(client, settings, "refund.created", stripe_server.get(f"/v1/refunds/{refund_id}"))
+    assert Refund.objects.get().reason == services.OUTSIDE_APP
+    assert ledger.balance_cents(held_booking.mentor) <= 0  # never the held-back share again
