@@ -620,9 +620,7 @@ def _refund_from_stripe(facts: gateway.RefundFacts) -> tuple[Refund | None, bool
         log.warning("Refund %s is not on a payment of ours (%s); ignored", facts.refund_id, facts.payment_intent_id)
         return None, False
     if known is not None:
-        Refund.objects.filter(pk=known.pk).update(status=status)
-        known.refresh_from_db()
-        return known, False
+        return _take_status(known, status), False
     if facts.currency.lower() != payment.currency.lower():
         log.warning(
             "Refund %s is in %s, payment %s in %s; ignored",
@@ -636,9 +634,7 @@ def _refund_from_stripe(facts: gateway.RefundFacts) -> tuple[Refund | None, bool
         payment = Payment.objects.select_for_update().get(pk=payment.pk)  # one writer of this payment's refunds
         known = Refund.objects.filter(stripe_refund_id=facts.refund_id).first()
         if known is not None:  # another delivery recorded it meanwhile
-            Refund.objects.filter(pk=known.pk).update(status=status)
-            known.refresh_from_db()
-            return known, False
+            return _take_status(known, status), False
         ours = payment.refunds.filter(pk=_int(facts.metadata.get("refund_id")), stripe_refund_id="").first()
         if ours is not None:  # ours reached Stripe but its id was never stored (a crash after the call)
             Refund.objects.filter(pk=ours.pk).update(stripe_refund_id=facts.refund_id, status=status)
@@ -664,6 +660,19 @@ def _refund_from_stripe(facts: gateway.RefundFacts) -> tuple[Refund | None, bool
         refund.pk,
     )
     return refund, True
+
+
+def _take_status(refund: Refund, status: str) -> Refund:
+    """Stripe's word on a refund we know. One that fails after it was counted gives the ledger back what it
+    took (once per refund), whoever made it: a refund made outside the app is not retried by us."""
+    with transaction.atomic():
+        _locked_payment(refund.payment_id)
+        before = Refund.objects.values_list("status", flat=True).get(pk=refund.pk)
+        Refund.objects.filter(pk=refund.pk).update(status=status)
+        if status == Refund.Status.FAILED and before != Refund.Status.FAILED:
+            ledger.record_refund_failed(refund.pk)
+    refund.refresh_from_db()
+    return refund
 
 
 def _int(value) -> int | None:

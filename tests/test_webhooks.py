@@ -259,3 +259,19 @@ def test_a_payment_charged_before_intents_named_their_environment_is_still_ours_
     out = io.StringIO()
     call_command("reconcile_payments", stdout=out)
     assert "Mismatch" not in out.getvalue()
+
+
+def test_a_dashboard_refund_that_fails_later_gives_the_mentor_their_share_back(
+    client, stripe_server, held_booking, settings
+):
+    complete(held_booking, stripe_server)
+    payment = held_booking.payments.get()
+    refund_id = dashboard_refund(stripe_server, payment.stripe_payment_intent_id, 1000)
+    deliver(client, settings, "refund.created", stripe_server.get(f"/v1/refunds/{refund_id}"))
+    assert ledger.balance_cents(held_booking.mentor) == 2550
+    stripe_server.set_refund_status(refund_id, "failed")  # days later, the bank sends it back
+    deliver(client, settings, "refund.failed", stripe_server.get(f"/v1/refunds/{refund_id}"))
+    deliver(client, settings, "refund.updated", stripe_server.get(f"/v1/refunds/{refund_id}"))
+    services.refunds_retry(now=timezone.now() + timedelta(hours=1))  # not ours to try again
+    assert Refund.objects.get().status == Refund.Status.FAILED
+    assert ledger.balance_cents(held_booking.mentor) == 3400
