@@ -383,3 +383,14 @@ def refunds_of(payment_intent_id: str) -> list[RefundFacts]:
 def charge_payment_intent(charge_id: str) -> str:
     """The PaymentIntent a charge belongs to (a dispute names the charge)."""
     return _id(_read(_client().v1.charges.retrieve, charge_id).get("payment_intent"))
+
+
+def find_payment_intent(*, customer_id: str, payment_id: int) -> ChargeResult | None:
+    """The PaymentIntent our charge for `payment_id` created, if it was created (its answer was lost)."""
+    listed = _read(_client().v1.payment_intents.list, params={"customer": customer_id, "limit": 100})
+    for intent in listed.get("data", []):
+        metadata = intent.get("metadata") or {}
+        ours = metadata.get("environment", "") == settings.STRIPE_IDEMPOTENCY_PREFIX
+        if ours and metadata.get("payment_id") == str(payment_id):
+            return ChargeResult(intent["id"], intent["status"], intent.get("client_secret") or "")
+    return None

@@ -13,7 +13,7 @@ from django.utils import timezone
 from bookings.models import Booking, PackagePurchase
 
 from . import gateway, services
-from .models import Payment
+from .models import Payment, StripeCustomer
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,9 @@ def payment_resolve(payment_id: int) -> str:
         elif _still_payable(payment):
             payment = services.charge_send(payment, mentee=(payment.purchase or payment.booking).mentee)
         else:
-            # Sending the charge now could buy a time that is no longer held. If the lost request did
-            # charge, Stripe's webhook or the daily reconciliation finds this row and refunds it.
-            services.payment_failed(payment.pk, EXPIRED)
-            payment.refresh_from_db()
+            # Sending the charge now could buy a time that is no longer held: find what the lost request
+            # did instead. A charge it made succeeds here and is refunded, as any late payment is.
+            payment = _found_or_failed(payment)
     except gateway.OutcomeUnknown:
         log.warning("Stripe still does not answer about payment %s; asking again later", payment.pk)
         return Payment.Status.PROCESSING
@@ -62,6 +61,18 @@ def payment_resolve(payment_id: int) -> str:
         payment.refresh_from_db()
     log.info("Stuck payment %s resolved as %s", payment.pk, payment.status)
     return payment.status
+
+
+def _found_or_failed(payment: Payment) -> Payment:
+    customer = StripeCustomer.objects.filter(user=(payment.purchase or payment.booking).mentee).first()
+    found = customer and gateway.find_payment_intent(customer_id=customer.customer_id, payment_id=payment.pk)
+    if not found:
+        services.payment_failed(payment.pk, EXPIRED)
+        return Payment.objects.get(pk=payment.pk)
+    Payment.objects.filter(pk=payment.pk, stripe_payment_intent_id="").update(
+        stripe_payment_intent_id=found.payment_intent_id
+    )
+    return services._apply_intent_status(payment.pk, found)
 
 
 def _still_payable(payment: Payment) -> bool:

@@ -268,7 +268,17 @@ async def _route(request: web.Request, handler) -> web.StreamResponse:
         return await _create_refund(request, handler)
     if request.path.startswith("/v1/disputes"):
         return _disputes_api(request)
+    if request.method == "GET" and request.path.rstrip("/") == "/v1/payment_intents" and "customer" in request.query:
+        return _payment_intents_of(request.query["customer"])
     return await handler(request)
+
+
+def _payment_intents_of(customer: str) -> web.Response:
+    """Stripe lists a customer's PaymentIntents, newest first (localstripe has no `customer` filter)."""
+    intents = resources.PaymentIntent._api_list_all("/v1/payment_intents")._list
+    data = [intent._export() for intent in intents if intent.customer == customer]
+    data.sort(key=lambda intent: intent.get("created", 0), reverse=True)
+    return web.json_response({"object": "list", "url": "/v1/payment_intents", "has_more": False, "data": data})
 
 
 def install(app: web.Application) -> None:

@@ -157,6 +157,31 @@ def test_a_stuck_payment_whose_hold_ran_out_is_failed_without_charging(stripe_se
     assert intents_for(stripe_server, [payment.pk]) == []
 
 
+def test_a_charge_whose_answer_was_lost_and_whose_hold_ran_out_is_found_not_left_unaccounted(
+    stripe_server, held_booking, card
+):
+    from payments import gateway
+
+    payment = lost_before_stripe(held_booking, card)
+    # The charge reached Stripe and went through; its answer never came back, so no intent id is stored.
+    gateway.charge(
+        payment_id=payment.pk,
+        amount_cents=4000,
+        currency="usd",
+        customer_id=services.customer_for(held_booking.mentee),
+        payment_method_id=card,
+        metadata={"booking_id": str(held_booking.pk)},
+    )
+    booking_services.release_expired_holds(now=held_booking.hold_expires_at + timedelta(seconds=1))
+    with time_machine.travel(held_booking.hold_expires_at + timedelta(minutes=3)):
+        assert stuck.stuck_payments_resolve() == 1
+    payment.refresh_from_db()
+    held_booking.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED and payment.stripe_payment_intent_id
+    # Like any late payment: nobody took the time meanwhile, so the money buys it (else it is refunded).
+    assert held_booking.status == Booking.Status.PENDING and not payment.refunds.exists()
+
+
 def test_a_stuck_payment_with_a_known_intent_takes_stripes_word(stripe_server, held_booking, card):
     from payments import gateway
 
