@@ -58,20 +58,24 @@ LEFT_HALF_WAY = timedelta(minutes=5)
 
 
 def payouts_run(*, now=None) -> list[Payout]:
-    """Pay every connected mentor whose balance reached the minimum; finish payouts left half-way."""
-    now = now or timezone.now()
-    done = []
-    unfinished = Payout.objects.filter(
-        Q(status=Payout.Status.PENDING, created_at__lte=now - LEFT_HALF_WAY) | Q(status=Payout.Status.TRANSFERRED)
-    )
-    for payout in unfinished.select_related("mentor__stripe_account").order_by("pk"):
-        done.append(_send(payout))
+    """Pay every connected mentor whose balance reached the minimum; finish payouts left half-way first."""
+    done = payouts_finish(now=now)
     ready = ConnectedAccount.objects.filter(payouts_enabled=True).values_list("mentor_id", flat=True)
     for mentor_id in ready:
         payout = _claim(mentor_id)
         if payout is not None:
             done.append(_send(payout))
     return done
+
+
+def payouts_finish(*, now=None) -> list[Payout]:
+    """Finish payouts left half-way: a transfer without an answer (asked again with the same key) or a
+    failed bank step. Run every few minutes by beat, well within the 24 hours Stripe keeps a key."""
+    now = now or timezone.now()
+    unfinished = Payout.objects.filter(
+        Q(status=Payout.Status.PENDING, created_at__lte=now - LEFT_HALF_WAY) | Q(status=Payout.Status.TRANSFERRED)
+    )
+    return [_send(payout) for payout in unfinished.select_related("mentor__stripe_account").order_by("pk")]
 
 
 def _claim(mentor_id: int) -> Payout | None:

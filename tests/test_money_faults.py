@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
@@ -19,7 +20,7 @@ from bookings import selectors
 from bookings import services as booking_services
 from bookings.models import Booking
 from mentorship.celery import app as celery_app
-from payments import ledger, payouts, services
+from payments import ledger, payouts, services, tasks
 from payments.models import LedgerEntry, Payout, Refund
 
 from .factories import UserFactory, bookable_mentor
@@ -280,7 +281,17 @@ def test_a_transfer_whose_answer_was_lost_is_asked_again_with_the_same_key_not_r
     assert ledger.balance_cents(mentor) == 0  # not put back: the money may have moved
     assert payouts.payouts_run() == []  # one payout at a time, and too recent to ask again
 
-    (finished,) = payouts.payouts_run(now=timezone.now() + timedelta(minutes=10))
-    assert (finished.pk, finished.status) == (payout.pk, Payout.Status.PAID)
+    # Beat's finisher, minutes later, asks again with the same key: Stripe answers with the first transfer.
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        tasks.finish_payouts.delay()
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
     assert transfers(stripe_server, account) == [3400]
     assert bank_payouts(stripe_server, account) == [3400]
+    assert payouts.payouts_run() == []
+
+
+def test_beat_finishes_payouts_left_half_way_within_minutes():
+    entry = celery_app.conf.beat_schedule["finish-payouts"]
+    assert entry["task"] in celery_app.tasks
+    assert entry["schedule"] <= timedelta(minutes=10)  # far inside the 24 hours Stripe keeps an idempotency key

@@ -31,20 +31,21 @@ from .test_payouts import onboard
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
 
 FEE_PERCENT = 15
-REFUND_FAULTS = st.sampled_from(["none", "none", "unreachable", "refused"])
+REFUND_FAULTS = st.sampled_from(["none", "unreachable", "refused", "refused"])
+BOOKING = st.integers(0, 2)  # which of the sessions paid so far (modulo): few, so they get several refunds
 PAYOUT_FAULTS = st.sampled_from(["none", "transfer_refused", "transfer_lost", "bank_fails"])
 STEPS = st.lists(
     st.one_of(
         st.tuples(st.just("pay"), st.sampled_from([30, 60])),
-        st.tuples(st.just("complete"), st.integers(0, 7)),
-        st.tuples(st.just("cancel_late"), st.integers(0, 7)),
-        st.tuples(st.just("refund_part"), st.integers(0, 7), st.integers(1, 99), REFUND_FAULTS),
-        st.tuples(st.just("refund_all"), st.integers(0, 7), REFUND_FAULTS),
+        st.tuples(st.just("complete"), BOOKING),
+        st.tuples(st.just("cancel_late"), BOOKING),
+        st.tuples(st.just("refund_part"), BOOKING, st.integers(1, 99), REFUND_FAULTS),
+        st.tuples(st.just("refund_all"), BOOKING, REFUND_FAULTS),
         st.tuples(st.just("sweep"),),
         st.tuples(st.just("payout"), PAYOUT_FAULTS),
     ),
-    min_size=1,
-    max_size=10,
+    min_size=3,
+    max_size=12,
 )
 
 
@@ -186,6 +187,7 @@ def _check_payouts(stripe_server, account):
     bank = Counter(p["metadata"]["payout_id"] for p in _bank_payouts(stripe_server, account))
     mentor_payouts = Payout.objects.filter(mentor_id=account.mentor_id)
     for payout in mentor_payouts:
+        assert payout.amount_cents >= 1000  # never a balance below the minimum, never a negative one
         key = str(payout.pk)
         assert transferred[key] <= 1 and bank[key] <= 1
         if payout.stripe_transfer_id:
