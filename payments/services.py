@@ -291,7 +291,6 @@ def _create_refund(payment: Payment, amount_cents: int, reason: str, **fields) -
     charged whoever asks, in any order, on any retry; None (and no row) when nothing is left. The
     ledger follows in the same transaction.
     """
-    assert payment.pk is not None
     if payment.status != Payment.Status.SUCCEEDED:
         log.warning("Refund of payment %s (%s) asked for; nothing was charged", payment.pk, payment.status)
         return None

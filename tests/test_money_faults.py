@@ -255,7 +255,8 @@ def test_a_failed_bank_payout_is_retried_and_the_money_is_never_transferred_twic
     account = onboard(stripe_server, mentor)
     completed_session(mentor, stripe_server)
     mail.outbox.clear()
-    fail_next(stripe_server, "/v1/payouts", message="The bank account could not be reached.")
+    # Stripe could not finish the bank step this time (its 5xx, which it does not keep under the key).
+    fail_next(stripe_server, "/v1/payouts", status=503, message="The bank could not be reached.")
 
     (payout,) = payouts.payouts_run()
     assert payout.status == Payout.Status.TRANSFERRED and payout.stripe_transfer_id and payout.transferred_at
@@ -295,3 +296,36 @@ def test_beat_finishes_payouts_left_half_way_within_minutes():
     entry = celery_app.conf.beat_schedule["finish-payouts"]
     assert entry["task"] in celery_app.tasks
     assert entry["schedule"] <= timedelta(minutes=10)  # far inside the 24 hours Stripe keeps an idempotency key
+
+
+# A package credit returned after the package expired goes back to the card: through the same capped path.
+
+
+def test_a_credit_returned_after_expiry_refunds_its_value_once_and_never_beyond_the_package_price(stripe_server):
+    from bookings import packages
+    from bookings.models import PackagePurchase, SupportTicket
+
+    from .test_packages import book_with_credit, buy
+
+    mentor = bookable_mentor()
+    intro = mentor.services.get(duration_minutes=30)
+    package = packages.package_save(mentor, service=intro, sessions=5, price_cents=17000, valid_days=90)
+    purchase = buy(stripe_server, package)
+    PackagePurchase.objects.filter(pk=purchase.pk).update(expires_at=timezone.now() + timedelta(days=5))
+    booking = book_with_credit(purchase)
+    booking_services.booking_confirm(booking.pk, actor=mentor.user)
+    payment = purchase.payments.get()
+    services.refund_payment(payment, amount_cents=15000, reason="goodwill")  # staff gave most of it back already
+    ticket = booking_services.no_show_report(
+        booking.pk, actor=purchase.mentee, now=booking.start + timedelta(minutes=15)
+    )
+    with time_machine.travel(timezone.now() + timedelta(days=6)):  # settled after the package expired
+        booking_services.ticket_resolve(
+            ticket.pk, staff=UserFactory(is_staff=True), resolution=SupportTicket.Resolution.MENTOR_NO_SHOW_REFUND
+        )
+    assert services.credit_returned(booking.pk) is None  # the job again: nothing more
+    refund = payment.refunds.get(reason=f"credit-after-expiry-{booking.pk}")
+    assert (refund.amount_cents, refund.status) == (2000, Refund.Status.SUCCEEDED)  # 3,400 asked, 2,000 left
+    assert payment.refunded_cents() == 17000
+    payment.refresh_from_db()
+    assert sorted(refunds_on_stripe(stripe_server, payment)) == [2000, 15000]
