@@ -329,3 +329,30 @@ def test_a_credit_returned_after_expiry_refunds_its_value_once_and_never_beyond_
     assert payment.refunded_cents() == 17000
     payment.refresh_from_db()
     assert sorted(refunds_on_stripe(stripe_server, payment)) == [2000, 15000]
+
+
+def test_retries_and_full_refunds_racing_never_refund_beyond_the_charge(stripe_server):
+    from django.db import connection
+
+    from .conftest import skip_or_fail
+    from .test_concurrency import run_together
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("Races need PostgreSQL: set DATABASE_URL=postgres://…")
+    booking = completed(stripe_server)
+    payment = booking.payments.get()
+    partial = services.refund_grant(booking_id=booking.pk, actor=booking.mentor.user, amount_cents=1500)
+    stripe_fails(stripe_server, partial)
+
+    def work(index):
+        if index % 2:
+            return services.refunds_retry()
+        return services.refund_booking_in_full(booking.pk, reason="full_refund")
+
+    results = run_together(8, work)
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert payment.refunded_cents() == 4000
+    payment.refresh_from_db()
+    on_stripe = stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
+    assert sum(r["amount"] for r in on_stripe if r["id"] != partial.stripe_refund_id) == 4000
+    assert booking_ledger(booking) == (0, 0)
