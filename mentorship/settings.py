@@ -204,6 +204,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.pay_out_mentors",
         "schedule": timedelta(hours=env.float("PAYOUT_INTERVAL_HOURS", default=24)),
     },
+    # A payout left half-way (no answer to its transfer, or a failed bank step) is finished within
+    # minutes, with the same idempotency keys, long before Stripe forgets them (24 hours).
+    "finish-payouts": {
+        "task": "payments.tasks.finish_payouts",
+        "schedule": timedelta(minutes=10),
+    },
 }
 
 # --- Accounts -------------------------------------------------------------------

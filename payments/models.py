@@ -85,6 +85,8 @@ class Refund(models.Model):
     stripe_refund_id = models.CharField(max_length=64, blank=True, db_index=True)
     # Why Stripe refused or failed it, for staff in admin (the retry and reconciliation go on from there).
     failure_message = models.CharField(max_length=300, blank=True)
+    # Set by the worker sending it (a conditional UPDATE), so two workers never send one refund twice.
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # A refund Stripe reported failed is tried again once, as a new row pointing here.
     retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retried_by")

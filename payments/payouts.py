@@ -58,20 +58,24 @@ LEFT_HALF_WAY = timedelta(minutes=5)
 
 
 def payouts_run(*, now=None) -> list[Payout]:
-    """Pay every connected mentor whose balance reached the minimum; finish payouts left half-way."""
-    now = now or timezone.now()
-    done = []
-    unfinished = Payout.objects.filter(
-        Q(status=Payout.Status.PENDING, created_at__lte=now - LEFT_HALF_WAY) | Q(status=Payout.Status.TRANSFERRED)
-    )
-    for payout in unfinished.select_related("mentor__stripe_account").order_by("pk"):
-        done.append(_send(payout))
+    """Pay every connected mentor whose balance reached the minimum; finish payouts left half-way first."""
+    done = payouts_finish(now=now)
     ready = ConnectedAccount.objects.filter(payouts_enabled=True).values_list("mentor_id", flat=True)
     for mentor_id in ready:
         payout = _claim(mentor_id)
         if payout is not None:
             done.append(_send(payout))
     return done
+
+
+def payouts_finish(*, now=None) -> list[Payout]:
+    """Finish payouts left half-way: a transfer without an answer (asked again with the same key) or a
+    failed bank step. Run every few minutes by beat, well within the 24 hours Stripe keeps a key."""
+    now = now or timezone.now()
+    unfinished = Payout.objects.filter(
+        Q(status=Payout.Status.PENDING, created_at__lte=now - LEFT_HALF_WAY) | Q(status=Payout.Status.TRANSFERRED)
+    )
+    return [_send(payout) for payout in unfinished.select_related("mentor__stripe_account").order_by("pk")]
 
 
 def _claim(mentor_id: int) -> Payout | None:
@@ -139,11 +143,11 @@ def _pay_out_to_bank(payout: Payout) -> Payout:
         )
     except gateway.GatewayError as error:
         log.warning("Bank payout of payout %s failed; the next run tries again: %s", payout.pk, error)
-        # Stripe answered (an error it would replay for this key): the next try is a new request.
-        # No answer at all: the same request again, which Stripe may have carried out.
-        answered = 1 if getattr(error.__cause__, "http_status", None) else 0
+        # Refused (a 4xx Stripe keeps under the key and would replay): the next try is a new request.
+        # No answer or a 5xx: the same request again, which Stripe may have carried out.
+        refused = 1 if stripe_refused(error) else 0
         Payout.objects.filter(pk=payout.pk, status=Payout.Status.TRANSFERRED).update(
-            failure_message=stripe_reason(error)[:300], bank_attempts=F("bank_attempts") + answered
+            failure_message=stripe_reason(error)[:300], bank_attempts=F("bank_attempts") + refused
         )
         payout.refresh_from_db()
         return payout

@@ -327,7 +327,6 @@ def _create_refund(payment: Payment, amount_cents: int, reason: str, **fields) -
     charged whoever asks, in any order, on any retry; None (and no row) when nothing is left. The
     ledger follows in the same transaction.
     """
-    assert payment.pk is not None
     if payment.status != Payment.Status.SUCCEEDED:
         log.warning("Refund of payment %s (%s) asked for; nothing was charged", payment.pk, payment.status)
         return None
@@ -383,12 +382,27 @@ def stripe_reason(error: gateway.GatewayError) -> str:
     return getattr(error.__cause__, "user_message", None) or str(error)
 
 
-def _send_refund(refund: Refund) -> Refund:
+# How long a worker's claim to send a refund holds: far longer than a Stripe call may take, after
+# which a worker that died holding it is taken over.
+SEND_LEASE = timedelta(minutes=2)
+
+
+def _send_refund(refund: Refund, *, now=None) -> Refund:
     """Send one refund row to Stripe under its own idempotency key and record the answer.
 
-    Refused by Stripe: the row is failed with the reason, and what it took back in the ledger is
-    restored. Stripe not reached (or no answer): RefundFailed, the row waits as it is for a retry.
+    Claimed first by a conditional UPDATE: a row another worker is sending is left to it. Refused by
+    Stripe: the row is failed with the reason, and what it took back in the ledger is restored.
+    Stripe not reached (or no answer): RefundFailed, the row waits as it is for a retry.
     """
+    now = now or timezone.now()
+    claimed = (
+        Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING, stripe_refund_id="")
+        .filter(Q(send_claimed_at__isnull=True) | Q(send_claimed_at__lte=now - SEND_LEASE))
+        .update(send_claimed_at=now)
+    )
+    if not claimed:  # sent already, or being sent right now
+        refund.refresh_from_db()
+        return refund
     try:
         stripe_id, status = gateway.refund(
             refund_id=refund.pk,
@@ -397,6 +411,7 @@ def _send_refund(refund: Refund) -> Refund:
         )
     except gateway.GatewayError as error:
         if not stripe_refused(error):
+            Refund.objects.filter(pk=refund.pk, stripe_refund_id="").update(send_claimed_at=None)
             raise RefundFailed(f"Refund {refund.pk} did not reach Stripe") from error
         log.warning("Stripe refused refund %s: %s", refund.pk, stripe_reason(error))
         _refund_refused(refund, stripe_reason(error))
@@ -544,12 +559,12 @@ def refunds_retry(*, now=None) -> int:
     unsent = Refund.objects.filter(status=Refund.Status.PENDING, stripe_refund_id="", created_at__lte=now - RETRY_AFTER)
     for refund in unsent.select_related("payment"):
         with contextlib.suppress(RefundFailed):
-            sent += _send_refund(refund).status != Refund.Status.FAILED
+            sent += _send_refund(refund, now=now).stripe_refund_id != ""
     for failed_id in _failed_refunds_to_retry().values_list("pk", flat=True):
         retry = _retry_failed_refund(failed_id)
         if retry is not None:
             with contextlib.suppress(RefundFailed):
-                sent += _send_refund(retry).status != Refund.Status.FAILED
+                sent += _send_refund(retry, now=now).stripe_refund_id != ""
     return sent
 
 

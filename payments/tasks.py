@@ -21,6 +21,11 @@ def pay_out_mentors() -> int:
     return len(payouts.payouts_run())
 
 
+@shared_task(name="payments.tasks.finish_payouts")
+def finish_payouts() -> int:
+    return len(payouts.payouts_finish())
+
+
 @shared_task(name="payments.tasks.reconcile")
 def reconcile() -> list[str]:
     return reconciliation.reconcile().lines()

@@ -11,7 +11,8 @@ It can also make Stripe misbehave for a test, as Stripe's test mode lets you
 (tests/stripe_faults.py is the client): `POST /_config/faults` with JSON
 `{"method", "path", "status", "body", "times", "after"}` answers the next `times`
 matching requests with that status (and body, default a Stripe error), for any
-path, localstripe's included. With `after` the request is carried out first and
+path, localstripe's included; a request whose idempotency key was answered before
+gets that answer, as on Stripe. With `after` the request is carried out first and
 only its answer is replaced: the money moved but the caller never heard.
 `DELETE /_config/faults` forgets them.
 """
@@ -69,6 +70,14 @@ def _fault_for(request: web.Request) -> dict | None:
     return None
 
 
+def _replayed(request: web.Request) -> web.Response | None:
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or not key or not _handles(request) or (request.path, key) not in _idempotent:
+        return None
+    status, body = _idempotent[(request.path, key)]
+    return web.json_response(body, status=status)
+
+
 async def _configure_faults(request: web.Request) -> web.Response:
     if request.method == "DELETE":
         _faults.clear()
@@ -99,6 +108,9 @@ async def connect_middleware(request: web.Request, handler):
     """Inject configured faults; answer Connect requests here; pass everything else on to localstripe."""
     if request.path == "/_config/faults":
         return await _configure_faults(request)
+    replayed = _replayed(request)
+    if replayed is not None:  # Stripe answers a key it has seen with the first answer, whatever else goes on
+        return replayed
     fault = _fault_for(request)
     if fault is None:
         return await _answer(request, handler)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
@@ -19,7 +20,7 @@ from bookings import selectors
 from bookings import services as booking_services
 from bookings.models import Booking
 from mentorship.celery import app as celery_app
-from payments import ledger, payouts, services
+from payments import ledger, payouts, services, tasks
 from payments.models import LedgerEntry, Payout, Refund
 
 from .factories import UserFactory, bookable_mentor
@@ -249,12 +250,14 @@ def transfers(stripe_server, account) -> list[int]:
     return [t["amount"] for t in stripe_server.get(f"/v1/transfers?destination={account.stripe_account_id}")["data"]]
 
 
-def test_a_failed_bank_payout_is_retried_and_the_money_is_never_transferred_twice(stripe_server):
+def test_a_failed_bank_payout_is_retried_and_the_money_is_never_transferred_twice(stripe_server, settings):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0  # the failure outlasts the call (the SDK's own retries would absorb one)
     mentor = bookable_mentor()
     account = onboard(stripe_server, mentor)
     completed_session(mentor, stripe_server)
     mail.outbox.clear()
-    fail_next(stripe_server, "/v1/payouts", message="The bank account could not be reached.")
+    # Stripe could not finish the bank step this time (its 5xx, which it does not keep under the key).
+    fail_next(stripe_server, "/v1/payouts", status=503, message="The bank could not be reached.")
 
     (payout,) = payouts.payouts_run()
     assert payout.status == Payout.Status.TRANSFERRED and payout.stripe_transfer_id and payout.transferred_at
@@ -269,19 +272,89 @@ def test_a_failed_bank_payout_is_retried_and_the_money_is_never_transferred_twic
     assert [m.subject for m in mail.outbox] == ["Payout of $34.00 is on its way"]
 
 
-def test_a_transfer_whose_answer_was_lost_is_asked_again_with_the_same_key_not_repeated(stripe_server):
+def test_a_transfer_whose_answer_was_lost_is_asked_again_with_the_same_key_not_repeated(stripe_server, settings):
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0  # the whole call went unanswered (a retry would get the answer)
     mentor = bookable_mentor()
     account = onboard(stripe_server, mentor)
     completed_session(mentor, stripe_server)
-    # Stripe moved the money; neither we nor the SDK's two retries heard back.
-    fail_next(stripe_server, "/v1/transfers", status=503, after=True, times=3)
+    fail_next(stripe_server, "/v1/transfers", status=503, after=True)  # Stripe moved the money; we never heard
 
     (payout,) = payouts.payouts_run()
     assert payout.status == Payout.Status.PENDING and not payout.stripe_transfer_id
     assert ledger.balance_cents(mentor) == 0  # not put back: the money may have moved
     assert payouts.payouts_run() == []  # one payout at a time, and too recent to ask again
 
-    (finished,) = payouts.payouts_run(now=timezone.now() + timedelta(minutes=10))
-    assert (finished.pk, finished.status) == (payout.pk, Payout.Status.PAID)
+    # Beat's finisher, minutes later, asks again with the same key: Stripe answers with the first transfer.
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        tasks.finish_payouts.delay()
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID
     assert transfers(stripe_server, account) == [3400]
     assert bank_payouts(stripe_server, account) == [3400]
+    assert payouts.payouts_run() == []
+
+
+def test_beat_finishes_payouts_left_half_way_within_minutes():
+    entry = celery_app.conf.beat_schedule["finish-payouts"]
+    assert entry["task"] in celery_app.tasks
+    assert entry["schedule"] <= timedelta(minutes=10)  # far inside the 24 hours Stripe keeps an idempotency key
+
+
+# A package credit returned after the package expired goes back to the card: through the same capped path.
+
+
+def test_a_credit_returned_after_expiry_refunds_its_value_once_and_never_beyond_the_package_price(stripe_server):
+    from bookings import packages
+    from bookings.models import PackagePurchase, SupportTicket
+
+    from .test_packages import book_with_credit, buy
+
+    mentor = bookable_mentor()
+    intro = mentor.services.get(duration_minutes=30)
+    package = packages.package_save(mentor, service=intro, sessions=5, price_cents=17000, valid_days=90)
+    purchase = buy(stripe_server, package)
+    PackagePurchase.objects.filter(pk=purchase.pk).update(expires_at=timezone.now() + timedelta(days=5))
+    booking = book_with_credit(purchase)
+    booking_services.booking_confirm(booking.pk, actor=mentor.user)
+    payment = purchase.payments.get()
+    services.refund_payment(payment, amount_cents=15000, reason="goodwill")  # staff gave most of it back already
+    ticket = booking_services.no_show_report(
+        booking.pk, actor=purchase.mentee, now=booking.start + timedelta(minutes=15)
+    )
+    with time_machine.travel(timezone.now() + timedelta(days=6)):  # settled after the package expired
+        booking_services.ticket_resolve(
+            ticket.pk, staff=UserFactory(is_staff=True), resolution=SupportTicket.Resolution.MENTOR_NO_SHOW_REFUND
+        )
+    assert services.credit_returned(booking.pk) is None  # the job again: nothing more
+    refund = payment.refunds.get(reason=f"credit-after-expiry-{booking.pk}")
+    assert (refund.amount_cents, refund.status) == (2000, Refund.Status.SUCCEEDED)  # 3,400 asked, 2,000 left
+    assert payment.refunded_cents() == 17000
+    payment.refresh_from_db()
+    assert sorted(refunds_on_stripe(stripe_server, payment)) == [2000, 15000]
+
+
+def test_retries_and_full_refunds_racing_never_refund_beyond_the_charge(stripe_server):
+    from django.db import connection
+
+    from .conftest import skip_or_fail
+    from .test_concurrency import run_together
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("Races need PostgreSQL: set DATABASE_URL=postgres://…")
+    booking = completed(stripe_server)
+    payment = booking.payments.get()
+    partial = services.refund_grant(booking_id=booking.pk, actor=booking.mentor.user, amount_cents=1500)
+    stripe_fails(stripe_server, partial)
+
+    def work(index):
+        if index % 2:
+            return services.refunds_retry()
+        return services.refund_booking_in_full(booking.pk, reason="full_refund")
+
+    results = run_together(8, work)
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert payment.refunded_cents() == 4000
+    payment.refresh_from_db()
+    on_stripe = stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
+    assert sum(r["amount"] for r in on_stripe if r["id"] != partial.stripe_refund_id) == 4000
+    assert booking_ledger(booking) == (0, 0)

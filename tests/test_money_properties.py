@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from django.db.models import Q, Sum
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bookings import selectors
@@ -31,22 +31,23 @@ from .test_payouts import onboard
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
 
 FEE_PERCENT = 15
-REFUND_FAULTS = st.sampled_from(["none", "none", "unreachable", "refused"])
+REFUND_FAULTS = st.sampled_from(["none", "unreachable", "refused", "refused"])
+BOOKING = st.integers(0, 2)  # which of the sessions paid so far (modulo): few, so they get several refunds
 PAYOUT_FAULTS = st.sampled_from(["none", "transfer_refused", "transfer_lost", "bank_fails"])
 STEPS = st.lists(
     st.one_of(
         st.tuples(st.just("pay"), st.sampled_from([30, 60])),
-        st.tuples(st.just("complete"), st.integers(0, 7)),
-        st.tuples(st.just("cancel_late"), st.integers(0, 7)),
-        st.tuples(st.just("refund_part"), st.integers(0, 7), st.integers(1, 99), REFUND_FAULTS),
-        st.tuples(st.just("refund_all"), st.integers(0, 7), REFUND_FAULTS),
+        st.tuples(st.just("complete"), BOOKING),
+        st.tuples(st.just("cancel_late"), BOOKING),
+        st.tuples(st.just("refund_part"), BOOKING, st.integers(1, 99), REFUND_FAULTS),
+        st.tuples(st.just("refund_all"), BOOKING, REFUND_FAULTS),
         st.tuples(
             st.just("sweep"),
         ),
         st.tuples(st.just("payout"), PAYOUT_FAULTS),
     ),
-    min_size=1,
-    max_size=10,
+    min_size=3,
+    max_size=12,
 )
 
 
@@ -59,12 +60,20 @@ def money_settings(settings):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(steps=STEPS)
+# The findings of issue 11, always tried: a failed partial refund retried after a full one (1), a failed
+# bank step (2), a transfer whose answer was lost, a $75 session refunded in two parts (5).
+@example(steps=[("pay", 30), ("complete", 0), ("refund_part", 0, 25, "refused"), ("refund_all", 0, "none"), ("sweep",)])
+@example(steps=[("pay", 30), ("complete", 0), ("payout", "bank_fails"), ("payout", "none")])
+@example(steps=[("pay", 30), ("cancel_late", 0), ("payout", "transfer_lost"), ("payout", "transfer_refused")])
+@example(steps=[("pay", 60), ("complete", 0), ("refund_part", 0, 10, "none"), ("refund_all", 0, "none")])
 def test_any_sequence_with_stripe_failing_keeps_refunds_the_ledger_and_payouts_exact(
     stripe_server, money_settings, steps
 ):
     mentor = bookable_mentor()
     onboard(stripe_server, mentor)
     bookings: list[Booking] = []
+    _run(("pay", 30), stripe_server, mentor, bookings)  # every sequence starts with a session held,
+    _run(("complete", 0), stripe_server, mentor, bookings)  # so its first payout step has money to move
     for step in steps:
         try:
             _run(step, stripe_server, mentor, bookings)
@@ -96,18 +105,18 @@ def _run(step, stripe_server, mentor, bookings):
         _with_payout_fault(stripe_server, args[0])
         payouts.payouts_run(now=timezone.now() + timedelta(minutes=10))
         return
-    if not bookings:
-        return
-    booking = bookings[args[0] % len(bookings)]
-    booking.refresh_from_db()
-    if action == "complete" and booking.status == Booking.Status.PENDING:
+    if action in ("complete", "cancel_late"):  # the mentor confirms a waiting request, then it is held or cancelled
+        waiting = Booking.objects.filter(pk__in=[b.pk for b in bookings], status=Booking.Status.PENDING).order_by("pk")
+        if not waiting:
+            return
+        booking = waiting[args[0] % len(waiting)]
         booking_services.booking_confirm(booking.pk, actor=mentor.user)
-        booking_services.booking_complete(booking.pk, actor=mentor.user, now=booking.end)
-    elif action == "cancel_late" and booking.status == Booking.Status.PENDING:
-        booking_services.booking_confirm(booking.pk, actor=mentor.user)
-        booking_services.booking_cancel(booking.pk, actor=booking.mentee, now=booking.start - timedelta(hours=1))
-    elif action in ("refund_part", "refund_all"):
-        _refund(stripe_server, booking, action, args)
+        if action == "complete":
+            booking_services.booking_complete(booking.pk, actor=mentor.user, now=booking.end)
+        else:
+            booking_services.booking_cancel(booking.pk, actor=booking.mentee, now=booking.start - timedelta(hours=1))
+    elif bookings:
+        _refund(stripe_server, bookings[args[0] % len(bookings)], action, args)
 
 
 def _refund(stripe_server, booking, action, args):
@@ -188,6 +197,7 @@ def _check_payouts(stripe_server, account):
     bank = Counter(p["metadata"]["payout_id"] for p in _bank_payouts(stripe_server, account))
     mentor_payouts = Payout.objects.filter(mentor_id=account.mentor_id)
     for payout in mentor_payouts:
+        assert payout.amount_cents >= 1000  # never a balance below the minimum, never a negative one
         key = str(payout.pk)
         assert transferred[key] <= 1 and bank[key] <= 1
         if payout.stripe_transfer_id:
