@@ -365,6 +365,8 @@ def refund_payment(payment: Payment, *, amount_cents: int, reason: str) -> Refun
         if payment.status != Payment.Status.SUCCEEDED or not 0 < amount_cents <= remaining:
             raise ValueError(f"Cannot refund {amount_cents} of payment {payment.pk}: {remaining} left to refund.")
         refund = _create_refund(payment, amount_cents, reason)
+        if refund is None:
+            raise ValueError(f"Payment {payment.pk} is disputed: the bank decides where its money goes.")
     return _send_refund(refund)
 
 

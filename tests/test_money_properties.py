@@ -1,9 +1,11 @@
-"""Any sequence of payments, completions, refunds and payouts, with Stripe failing at random, keeps the books exact.
+"""Any sequence of payments, moves, completions, refunds, chargebacks and payouts, with Stripe failing at random,
+keeps the books exact.
 
 Stripe's failures are real: it cannot be reached (the SDK points at a dead port), it refuses
 a request, or it does one and the answer is lost (tests/stripe_faults.py). After every step:
 refunded <= charged for every payment, on our books and on Stripe; each credited session's
-ledger entries net to exactly the split of what was kept; no payout transfers money twice.
+ledger entries net to exactly the split of what was kept (nothing while a chargeback is open or lost);
+no payout transfers money twice.
 """
 
 import json
@@ -20,8 +22,8 @@ from hypothesis import strategies as st
 from bookings import selectors
 from bookings import services as booking_services
 from bookings.models import Booking
-from payments import ledger, payouts, services
-from payments.models import ConnectedAccount, LedgerEntry, Payment, Payout, Refund
+from payments import disputes, ledger, payouts, services
+from payments.models import ConnectedAccount, Dispute, LedgerEntry, Payment, Payout, Refund
 
 from .factories import UserFactory, bookable_mentor
 from .stripe_faults import fail_next, forget_faults, stripe_unreachable
@@ -45,6 +47,8 @@ STEPS = st.lists(
             st.just("sweep"),
         ),
         st.tuples(st.just("payout"), PAYOUT_FAULTS),
+        st.tuples(st.just("move"), BOOKING),
+        st.tuples(st.just("dispute"), BOOKING, st.sampled_from(["open", "won", "lost"])),
     ),
     min_size=3,
     max_size=12,
@@ -66,6 +70,21 @@ def money_settings(settings):
 @example(steps=[("pay", 30), ("complete", 0), ("payout", "bank_fails"), ("payout", "none")])
 @example(steps=[("pay", 30), ("cancel_late", 0), ("payout", "transfer_lost"), ("payout", "transfer_refused")])
 @example(steps=[("pay", 60), ("complete", 0), ("refund_part", 0, 10, "none"), ("refund_all", 0, "none")])
+# Chargebacks: one on a credited session while a refund and a payout are tried; one lost before its session
+# is credited (held back when it is), and one won after which refunds go on as usual; moves keep the money.
+@example(steps=[("dispute", 0, "open"), ("refund_part", 0, 50, "none"), ("payout", "none")])
+@example(
+    steps=[
+        ("pay", 30),
+        ("move", 1),
+        ("dispute", 1, "lost"),
+        ("complete", 0),
+        ("refund_all", 1, "none"),
+        ("dispute", 0, "won"),
+        ("refund_part", 0, 30, "none"),
+        ("payout", "none"),
+    ]
+)
 def test_any_sequence_with_stripe_failing_keeps_refunds_the_ledger_and_payouts_exact(
     stripe_server, money_settings, steps
 ):
@@ -105,6 +124,12 @@ def _run(step, stripe_server, mentor, bookings):
         _with_payout_fault(stripe_server, args[0])
         payouts.payouts_run(now=timezone.now() + timedelta(minutes=10))
         return
+    if action == "move" and bookings:
+        _move(mentor, bookings[args[0] % len(bookings)])
+        return
+    if action == "dispute" and bookings:
+        _dispute(stripe_server, bookings[args[0] % len(bookings)], args[1])
+        return
     if action in ("complete", "cancel_late"):  # the mentor confirms a waiting request, then it is held or cancelled
         waiting = Booking.objects.filter(pk__in=[b.pk for b in bookings], status=Booking.Status.PENDING).order_by("pk")
         if not waiting:
@@ -117,6 +142,30 @@ def _run(step, stripe_server, mentor, bookings):
             booking_services.booking_cancel(booking.pk, actor=booking.mentee, now=booking.start - timedelta(hours=1))
     elif bookings:
         _refund(stripe_server, bookings[args[0] % len(bookings)], action, args)
+
+
+def _move(mentor, booking):
+    """The mentor proposes another time and the mentee takes it: the same payment, a new time."""
+    booking.refresh_from_db()
+    if booking.status not in (Booking.Status.PENDING, Booking.Status.CONFIRMED):
+        return
+    later = booking.start + timedelta(days=1)
+    free = selectors.open_slots(booking.service, start=later, end=later + timedelta(days=7))
+    booking_services.booking_suggest_times(booking.pk, actor=mentor.user, starts=free[:1])
+    suggestion = booking.suggestions.get()
+    booking_services.booking_accept_suggestion(booking.pk, actor=booking.mentee, suggestion_id=suggestion.pk)
+
+
+def _dispute(stripe_server, booking, outcome):
+    """The mentee's bank opens a chargeback for what we kept (as Stripe's webhook reports it), maybe decided."""
+    payment = booking.payments.get(status=Payment.Status.SUCCEEDED)
+    kept = payment.amount_cents - payment.refunded_cents()
+    if kept <= 0 or payment.disputes.exists():
+        return
+    dispute = stripe_server.create_dispute(payment_intent=payment.stripe_payment_intent_id, amount=kept)
+    disputes.dispute_sync(dispute)
+    if outcome != "open":
+        disputes.dispute_sync(stripe_server.close_dispute(dispute["id"], outcome))
 
 
 def _refund(stripe_server, booking, action, args):
@@ -132,6 +181,8 @@ def _refund(stripe_server, booking, action, args):
             _ask_refund(booking, payment, action, args)
     except services.RefundFailed:
         pass  # Stripe was not reached: the row waits for the sweeper
+    except ValueError:
+        assert payment.disputes.exclude(outcome=Dispute.Outcome.WON).exists()  # only then is a refund refused
 
 
 def _ask_refund(booking, payment, action, args):
@@ -186,7 +237,9 @@ def _check_ledger(booking):
         mentor=Sum("amount_cents", filter=Q(account="mentor")),
         platform=Sum("amount_cents", filter=Q(account="platform")),
     )
-    expected = (kept - fee, fee) if credited else (0, 0)
+    # A chargeback open or lost holds back all that was credited (it disputes all that was kept).
+    held_back = booking.disputes.exclude(outcome=Dispute.Outcome.WON).exists()
+    expected = (kept - fee, fee) if credited and not held_back else (0, 0)
     assert (totals["mentor"] or 0, totals["platform"] or 0) == expected
 
 
