@@ -17,10 +17,12 @@ from mentorship.celery import app as celery_app
 from .factories import UserFactory, bookable_mentor
 
 
-def test_beat_schedules_the_hold_release_job():
-    entry = celery_app.conf.beat_schedule["release-expired-holds"]
-    assert entry["task"] in celery_app.tasks
-    assert entry["schedule"] <= timedelta(minutes=1)
+def test_beat_schedules_the_hold_release_job_and_the_outbox_sweep_every_minute():
+    celery_app.autodiscover_tasks(force=True)  # what a worker does at start
+    for name in ("release-expired-holds", "sweep-outbox"):
+        entry = celery_app.conf.beat_schedule[name]
+        assert entry["task"] in celery_app.tasks
+        assert entry["schedule"] <= timedelta(minutes=1)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -52,3 +54,10 @@ def test_the_configured_database_and_cache_are_the_ones_in_use():
         assert connection.vendor == "postgresql"
     cache.set("health", "ok", 5)
     assert cache.get("health") == "ok"
+
+
+
+def test_every_beat_entry_names_a_job_a_worker_knows():
+    celery_app.autodiscover_tasks(force=True)
+    for name, entry in celery_app.conf.beat_schedule.items():
+        assert entry["task"] in celery_app.tasks, name
