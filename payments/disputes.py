@@ -9,7 +9,6 @@ once per key, so any order of `created`, `updated` and `closed` ends in the same
 import logging
 from datetime import UTC, datetime
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
@@ -148,15 +147,9 @@ def _tell(dispute: Dispute, event: str) -> None:
         subject = f"Chargeback {dispute.outcome}: {amount} on {what}"
         body = f"The dispute of {amount} on {what} is closed: {dispute.get_outcome_display()}."
     admin_link = reverse("admin:payments_dispute_change", args=[dispute.pk])
-    for staff_id in get_user_model().objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True):
-        notices.tell(
-            staff_id,
-            kind=f"dispute_{event}",
-            key=f"dispute-{dispute.pk}-{event}-user-{staff_id}",
-            subject=subject,
-            body=body,
-            link=admin_link,
-        )
+    notices.tell_staff(
+        kind=f"dispute_{event}", key=f"dispute-{dispute.pk}-{event}", subject=subject, body=body, link=admin_link
+    )
     if booking is None:
         return
     mentor_user = booking.mentor.user

@@ -146,10 +146,13 @@ def _pay_out_to_bank(payout: Payout) -> Payout:
         # Refused (a 4xx Stripe keeps under the key and would replay): the next try is a new request.
         # No answer or a 5xx: the same request again, which Stripe may have carried out.
         refused = 1 if stripe_refused(error) else 0
-        Payout.objects.filter(pk=payout.pk, status=Payout.Status.TRANSFERRED).update(
-            failure_message=stripe_reason(error)[:300], bank_attempts=F("bank_attempts") + refused
-        )
-        payout.refresh_from_db()
+        with transaction.atomic():
+            Payout.objects.filter(pk=payout.pk, status=Payout.Status.TRANSFERRED).update(
+                failure_message=stripe_reason(error)[:300], bank_attempts=F("bank_attempts") + refused
+            )
+            payout.refresh_from_db()
+            if refused and payout.bank_attempts == BANK_REFUSALS_TOLD:
+                _tell_staff_bank_refuses(payout)
         return payout
     with transaction.atomic():
         changed = Payout.objects.filter(pk=payout.pk, status=Payout.Status.TRANSFERRED).update(
@@ -159,6 +162,26 @@ def _pay_out_to_bank(payout: Payout) -> Payout:
             _tell_mentor(payout.pk)
     payout.refresh_from_db()
     return payout
+
+
+# After this many refusals of the bank step a person must look (the mentor's bank details, say): the
+# payout keeps being tried, and blocks the mentor's next ones until it is paid.
+BANK_REFUSALS_TOLD = 3
+
+
+def _tell_staff_bank_refuses(payout: Payout) -> None:
+    amount = format_cents(payout.amount_cents, payout.currency)
+    notices.tell_staff(
+        kind="payout_stuck",
+        key=f"payout-{payout.pk}-bank-refused",
+        subject=f"Payout #{payout.pk} of {amount} is stuck at the bank step",
+        body=(
+            f"Stripe refused to pay {amount} out to {payout.mentor}'s bank {payout.bank_attempts} times "
+            f"(last: {payout.failure_message}). The money is in their Stripe account; their next payouts "
+            "wait for this one. Check their payout details in the Stripe dashboard."
+        ),
+        link=reverse("admin:payments_payout_change", args=[payout.pk]),
+    )
 
 
 def _fail(payout: Payout, message: str) -> Payout:

@@ -20,6 +20,7 @@ from bookings import selectors
 from bookings import services as booking_services
 from bookings.models import Booking
 from mentorship.celery import app as celery_app
+from notifications.models import Notification
 from payments import ledger, payouts, services, tasks
 from payments.models import LedgerEntry, Payout, Refund
 
@@ -358,3 +359,19 @@ def test_retries_and_full_refunds_racing_never_refund_beyond_the_charge(stripe_s
     on_stripe = stripe_server.get(f"/v1/refunds?payment_intent={payment.stripe_payment_intent_id}")["data"]
     assert sum(r["amount"] for r in on_stripe if r["id"] != partial.stripe_refund_id) == 4000
     assert booking_ledger(booking) == (0, 0)
+
+
+def test_a_bank_step_stripe_keeps_refusing_is_told_to_staff_once_and_paid_when_it_goes_through(stripe_server):
+    staff = UserFactory(is_staff=True)
+    mentor = bookable_mentor()
+    account = onboard(stripe_server, mentor)
+    completed_session(mentor, stripe_server)
+    for _ in range(payouts.BANK_REFUSALS_TOLD + 1):  # the mentor's bank details are wrong, say
+        fail_next(stripe_server, "/v1/payouts", status=400, message="The bank account is closed.")
+        (payout,) = payouts.payouts_run()
+        assert payout.status == Payout.Status.TRANSFERRED
+    told = Notification.objects.filter(user=staff, kind="payout_stuck")
+    assert told.count() == 1 and "The bank account is closed." in told.get().body
+    (paid,) = payouts.payouts_run()  # fixed on Stripe's side: a new request goes through
+    assert paid.status == Payout.Status.PAID
+    assert transfers(stripe_server, account) == [3400] and bank_payouts(stripe_server, account) == [3400]
