@@ -56,7 +56,6 @@ def test_the_configured_database_and_cache_are_the_ones_in_use():
     assert cache.get("health") == "ok"
 
 
-
 def test_every_beat_entry_names_a_job_a_worker_knows():
     celery_app.autodiscover_tasks(force=True)
     for name, entry in celery_app.conf.beat_schedule.items():
