@@ -173,21 +173,27 @@ def test_a_tampered_webhook_is_refused_and_changes_nothing(client, stripe_server
     assert not WebhookEvent.objects.exists()
 
 
+def charge_on_stripe(payment: Payment, payment_method_id: str):
+    """Our charge for `payment` as the gateway sends it, without our page or services hearing the answer."""
+    from payments import gateway
+
+    return gateway.charge(
+        payment_id=payment.pk,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        customer_id=services.customer_for(payment.booking.mentee),
+        payment_method_id=payment_method_id,
+        metadata={"booking_id": str(payment.booking_id)},
+    )
+
+
 def charge_outside_checkout(booking, stripe_server, status=Payment.Status.PROCESSING) -> Payment:
     """A charge that reaches Stripe while our page never hears back (slow 3-D Secure, a closed tab)."""
     from payments import gateway
 
-    customer = services.customer_for(booking.mentee)
-    setup_secret = gateway.create_setup_intent(customer_id=customer)
+    setup_secret = gateway.create_setup_intent(customer_id=services.customer_for(booking.mentee))
     payment = Payment.objects.create(booking=booking, amount_cents=booking.price_cents, currency="usd", status=status)
-    result = gateway.charge(
-        payment_id=payment.pk,
-        amount_cents=payment.amount_cents,
-        currency="usd",
-        customer_id=customer,
-        payment_method_id=stripe_server.confirm_card_setup(setup_secret),
-        metadata={"booking_id": str(booking.pk)},
-    )
+    result = charge_on_stripe(payment, stripe_server.confirm_card_setup(setup_secret))
     Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=result.payment_intent_id)
     return payment
 

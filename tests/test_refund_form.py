@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from bookings import selectors
 from bookings import services as booking_services
-from payments import services
 from payments.models import Refund
 
 from .factories import UserFactory, bookable_mentor
+from .test_payments import pay
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
 
@@ -25,9 +25,7 @@ def confirmed_booking(stripe_server):
     now = timezone.now()
     start = selectors.open_slots(intro, start=now + timedelta(days=2), end=now + timedelta(days=9))[0]
     booking = booking_services.booking_hold(mentee=UserFactory(), service=intro, start=start)
-    secret = services.checkout_setup(booking_id=booking.pk, mentee=booking.mentee)
-    method = stripe_server.confirm_card_setup(secret, "4242424242424242")
-    services.checkout_pay(booking_id=booking.pk, mentee=booking.mentee, payment_method_id=method)
+    pay(stripe_server, booking)
     booking_services.booking_confirm(booking.pk, actor=booking.mentor.user)
     return booking
 

@@ -18,9 +18,9 @@ from bookings import reminders, selectors
 from bookings import services as booking_services
 from mentorship import services as mentor_services
 from mentorship.models import MentorProfile
-from payments import services as payment_services
 
 from .factories import UserFactory, bookable_mentor, weekly_hours
+from .test_payments import pay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,9 +88,7 @@ def _paid_booking(stripe_server):
     now = timezone.now()
     start = selectors.open_slots(intro, start=now + timedelta(days=9), end=now + timedelta(days=16))[0]
     booking = booking_services.booking_hold(mentee=UserFactory(), service=intro, start=start)
-    secret = payment_services.checkout_setup(booking_id=booking.pk, mentee=booking.mentee)
-    method = stripe_server.confirm_card_setup(secret, "4242424242424242")
-    payment_services.checkout_pay(booking_id=booking.pk, mentee=booking.mentee, payment_method_id=method)
+    pay(stripe_server, booking)
     booking.refresh_from_db()
     return booking
 

@@ -29,6 +29,7 @@ from .conftest import skip_or_fail
 from .factories import UserFactory, bookable_mentor
 from .slow_proxy import SlowProxy
 from .stripe_server import free_port
+from .test_payments import charge_on_stripe
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
 
@@ -160,18 +161,10 @@ def test_a_stuck_payment_whose_hold_ran_out_is_failed_without_charging(stripe_se
 def test_a_charge_whose_answer_was_lost_and_whose_hold_ran_out_is_found_not_left_unaccounted(
     stripe_server, held_booking, card
 ):
-    from payments import gateway
 
     payment = lost_before_stripe(held_booking, card)
     # The charge reached Stripe and went through; its answer never came back, so no intent id is stored.
-    gateway.charge(
-        payment_id=payment.pk,
-        amount_cents=4000,
-        currency="usd",
-        customer_id=services.customer_for(held_booking.mentee),
-        payment_method_id=card,
-        metadata={"booking_id": str(held_booking.pk)},
-    )
+    charge_on_stripe(payment, card)
     booking_services.release_expired_holds(now=held_booking.hold_expires_at + timedelta(seconds=1))
     with time_machine.travel(held_booking.hold_expires_at + timedelta(minutes=3)):
         assert stuck.stuck_payments_resolve() == 1
@@ -189,14 +182,7 @@ def test_a_stuck_payment_with_a_known_intent_takes_stripes_word(stripe_server, h
     needs_3ds = stripe_server.confirm_card_setup(
         gateway.create_setup_intent(customer_id=services.customer_for(held_booking.mentee)), "4000002500003155"
     )
-    result = gateway.charge(
-        payment_id=payment.pk,
-        amount_cents=4000,
-        currency="usd",
-        customer_id=services.customer_for(held_booking.mentee),
-        payment_method_id=needs_3ds,
-        metadata={"booking_id": str(held_booking.pk)},
-    )
+    result = charge_on_stripe(payment, needs_3ds)
     Payment.objects.filter(pk=payment.pk).update(stripe_payment_intent_id=result.payment_intent_id)
     stripe_server.post(f"/v1/payment_intents/{result.payment_intent_id}/cancel", {})
     with time_machine.travel(timezone.now() + timedelta(minutes=3)):
