@@ -192,6 +192,18 @@ def retry_failed_emails() -> int:
     return sum(email.deliver(pk) for pk in email.due_for_retry())
 
 
+def send_failed_emails_again(notification_ids) -> tuple[int, int]:
+    """Staff's retry of failed sends (e.g. after fixing an address): a fresh round of attempts.
+
+    Returns (sent, failed notices tried)."""
+    failed = Notification.objects.filter(
+        pk__in=list(notification_ids), email_status__in=[Notification.Email.FAILED, Notification.Email.GAVE_UP]
+    )
+    ids = list(failed.values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=ids).update(email_status=Notification.Email.PENDING, email_attempts=0)
+    return sum(email.deliver(pk) for pk in ids), len(ids)
+
+
 PURCHASE_MESSAGES = {
     # kind -> [(who, subject, template)]
     "package_paid": [
