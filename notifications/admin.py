@@ -13,17 +13,7 @@ from .models import Notification
 class NotificationAdmin(admin.ModelAdmin):
     """Filter by "Failed for good" to see e-mails the retry job gave up on, with the last error; send them again."""
 
-    list_display = [
-        "kind",
-        "user",
-        "booking",
-        "subject",
-        "created_at",
-        "email_status",
-        "email_attempts",
-        "email_error",
-        "read_at",
-    ]
+    list_display = ["subject", "user", "email_status", "email_attempts", "email_error", "kind", "created_at"]
     list_filter = ["email_status", "kind"]
     search_fields = ["user__email", "subject"]
     actions = ["send_email_again"]
