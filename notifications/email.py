@@ -39,6 +39,12 @@ def header_value(value: str) -> str:
     return " ".join(HEADER_BREAKS.sub(" ", value).split())
 
 
+def subject_line(value: str, limit: int) -> str:
+    """A subject as stored and sent: one line, and shortened with "…" to fit `limit` characters."""
+    line = header_value(value)
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 def header_address(value: str) -> str:
     """An address never holds spaces or control characters; dropping them leaves what the person typed."""
     return "".join(HEADER_BREAKS.sub("", value).split())

@@ -166,6 +166,8 @@ def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=N
     if not link and booking is not None:
         link = reverse("booking_detail", args=[booking.pk])
     email_status = Notification.Email.PENDING if wants_email(recipient, kind) else Notification.Email.SKIPPED
+    # Built from names and titles: kept to one line and to the column, so a long name can't fail the insert.
+    subject = email.subject_line(subject, Notification._meta.get_field("subject").max_length)
     try:
         with transaction.atomic():
             notification, _ = Notification.objects.get_or_create(

@@ -85,6 +85,15 @@ def test_a_service_title_with_a_line_break_is_refused():
     assert not form.is_valid() and "Please keep this on one line" in str(form.errors["title"])
 
 
+def test_a_subject_built_from_long_names_is_shortened_to_fit_and_still_sent():
+    user = UserFactory()
+    long = "New booking request from " + "Maximiliane " * 20 + "about " + "a very long title " * 10
+    notice = notification_services.notify(user, kind="booking_requested", key="k-1", subject=long, body="Hi")
+    notice.refresh_from_db()
+    assert len(notice.subject) <= 200 and notice.subject.endswith("…")
+    assert notice.email_status == "sent" and mail.outbox[0].subject == notice.subject
+
+
 def test_header_values_are_folded_onto_one_line():
     assert email.header_value("Eve\r\nBcc: x@example.com\u2028\x00 ok") == "Eve Bcc: x@example.com ok"
     assert email.header_address(" eve@example.com\r\n") == "eve@example.com"
