@@ -35,20 +35,26 @@ IBAN_LENGTHS = {
     "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
 
-# The word for a password, PIN or card code in English, German, French and Spanish, with the
-# usual respellings (p@ssword, passw0rd, contrasena).
+# The word for a password or card code in English, German, French and Spanish, with the usual
+# respellings (p@ssword, passw0rd, contrasena). After one of these, "password: x" is refused whatever x is.
 SECRET_WORD = (
-    r"(?:p[a@4]s{1,2}w[o0]r[dt]|p[a@4]s{1,2}wd|pwd|pw|p[a@4]ss(?:code| code)?|kennwort|zugangsdaten"
-    r"|mot de passe|mdp|code secret|contrase[nñ]a|(?<!palabras )(?<!palabra )clave"
-    r"|pin(?: ?code)?|cvv|cvc|security code|login details)"
+    r"(?:p[a@4]s{1,2}w[o0]r[dt]|p[a@4]s{1,2}wd|pwd|pw|p[a@4]ss ?code|kennwort|zugangsdaten"
+    r"|mot de passe|mdp|code secret|contrase[nñ]a|cvv|cvc|security code|login details)"
 )
+# Words that are also everyday words ("boarding pass: attached", "palabras clave: Django", "pin: the top
+# message"): refused only when what follows looks like a secret.
+AMBIGUOUS_WORD = r"(?:p[a@4]ss|pin(?: ?code)?|clave)"
 # "password: x", "password = x", "password - x" (a spaced dash, so "password-protected" is a word).
-LABELLED = r"\s*[:=]\s*\S+|[ \t]+[-–—]+\s+\S+"
+LABEL = r"\s*[:=]\s*|[ \t]+[-–—]+\s+"
 # "password is x" in the four languages; x must look like a secret (a digit, a symbol, quoted, or
 # mixed case), so "my password is wrong" or "la clave es practicar" still goes through.
-VERB = r"(?:is|was|ist|war|lautet|est|c'est|était|es|era|sería)"
+VERB = r"\s+(?:is|was|ist|war|lautet|est|c'est|était|es|era|sería)\s+"
 SECRET_LOOKING = r"(?:[\"'‘“«„]\S+|(?=\S*\d)\S+|\S*[^\w\s.,!?;:'’()\-]\S*\w|(?-i:\S*[a-z]\S*[A-Z]\S*))"
-SECRET = re.compile(rf"(?<!\w){SECRET_WORD}(?!\w)(?:{LABELLED}|\s+{VERB}\s+{SECRET_LOOKING})", re.IGNORECASE)
+SECRET = re.compile(
+    rf"(?<!\w)(?:{SECRET_WORD}(?!\w)(?:(?:{LABEL})\S+|{VERB}{SECRET_LOOKING})"
+    rf"|{AMBIGUOUS_WORD}(?!\w)(?:{LABEL}|{VERB}){SECRET_LOOKING})",
+    re.IGNORECASE,
+)
 
 CARD_REFUSAL = (
     "This message looks like it contains a card number, so we didn't send it. "

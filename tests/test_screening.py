@@ -58,6 +58,9 @@ SECRET = screening.SECRET_REFUSAL
         ("contrasena: sol2024", SECRET),
         ("la clave es 4821", SECRET),
         ("the PIN is 1234", SECRET),
+        ("pin: 4821", SECRET),
+        ("pass: hunter2", SECRET),
+        ("CVV: 123", SECRET),
     ],
 )
 def test_each_way_around_the_guard_is_refused(text, why):
@@ -81,6 +84,9 @@ def test_each_way_around_the_guard_is_refused(text, why):
         "Order no. 4242-4242-4242-4241",
         "Room 1234, building 5678",
         "Palabras clave: Django, Python",
+        "Boarding pass: attached to my e-mail",
+        "Pin: the message at the top of the chat",
+        "Clave: practicar cada día",
         "la clave es practicar cada día",
         "Das Passwort ist falsch, ich setze es zurück",
         "Mon mot de passe est oublié",
