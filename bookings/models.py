@@ -96,6 +96,21 @@ class Booking(models.Model):
     def is_party(self, user) -> bool:
         return user.pk in (self.mentee_id, self.mentor.user_id)
 
+    # Contact details (e-mail address) are shared only once the other side has committed, and only
+    # while the session is on or has taken place. Pages, e-mails and calendar files all ask these two.
+    MENTOR_CONTACT_STATUSES = frozenset({Status.CONFIRMED, Status.COMPLETED})  # the mentor confirmed
+    MENTEE_CONTACT_STATUSES = frozenset({Status.PENDING, Status.CONFIRMED, Status.COMPLETED})  # the mentee paid
+
+    @property
+    def mentor_contact_shown(self) -> bool:
+        """The mentee may see the mentor's e-mail address: only once the mentor confirmed."""
+        return self.status in self.MENTOR_CONTACT_STATUSES
+
+    @property
+    def mentee_contact_shown(self) -> bool:
+        """The mentor may see the mentee's e-mail address: only once the mentee paid."""
+        return self.status in self.MENTEE_CONTACT_STATUSES
+
     @property
     def cancellation_deadline(self):
         """Until this moment a mentee who cancels gets everything back."""

@@ -1,6 +1,7 @@
 """People: users, mentor profiles (with the application staff approve),
 the services a mentor sells and the mentor's weekly availability."""
 
+import unicodedata
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -16,6 +17,18 @@ from django.utils import timezone
 def validate_time_zone(value: str) -> None:
     if value not in available_timezones():
         raise ValidationError(f"“{value}” is not a time zone we know. Pick one from the list, like Europe/Berlin.")
+
+
+def validate_single_line(value: str) -> None:
+    """Names and titles end up in e-mail subjects and calendar entries: one line, no control characters.
+
+    A line break in a header would end it (or inject another), so such a value once stopped
+    every e-mail about the person's bookings.
+    """
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
+        raise ValidationError(
+            "Please keep this on one line: no line breaks, tabs or other control characters.", code="single_line"
+        )
 
 
 class UserManager(BaseUserManager):
@@ -44,7 +57,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     """Anyone with an account. Everyone can book; some are also mentors."""
 
     email = models.EmailField("e-mail address", unique=True)
-    display_name = models.CharField(max_length=80, help_text="How mentors and mentees see you.")
+    display_name = models.CharField(
+        max_length=80, validators=[validate_single_line], help_text="How mentors and mentees see you."
+    )
     accessibility_needs = models.TextField(
         blank=True,
         max_length=1000,
@@ -205,7 +220,7 @@ class Service(models.Model):
         IN_PERSON = "in_person", "In person"
 
     mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="services")
-    title = models.CharField(max_length=100)
+    title = models.CharField(max_length=100, validators=[validate_single_line])  # e-mail subjects name it
     description = models.TextField(blank=True)
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.ONLINE)
     address = models.CharField(max_length=300, blank=True, help_text="Where in-person sessions take place.")

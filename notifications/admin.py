@@ -1,19 +1,28 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html_join
 
 from bookings.admin import SupportTicketAdmin
 from bookings.models import SupportTicket
 
-from . import selectors
+from . import selectors, services
 from .models import Notification
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["kind", "user", "booking", "subject", "created_at", "email_status", "email_attempts", "read_at"]
-    list_filter = ["kind", "email_status"]
+    """Filter by "Failed for good" to see e-mails the retry job gave up on, with the last error; send them again."""
+
+    list_display = ["subject", "user", "email_status", "email_attempts", "email_error", "kind", "created_at"]
+    list_filter = ["email_status", "kind"]
     search_fields = ["user__email", "subject"]
+    actions = ["send_email_again"]
+
+    @admin.action(description="Send the e-mail again (failed ones)")
+    def send_email_again(self, request, queryset):
+        sent, failed = services.send_failed_emails_again(queryset.values_list("pk", flat=True))
+        level = messages.SUCCESS if sent == failed else messages.WARNING
+        self.message_user(request, f"Sent {sent} of {failed} failed e-mails.", level)
 
 
 class SupportTicketWithConversationAdmin(SupportTicketAdmin):

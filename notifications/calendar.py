@@ -93,13 +93,17 @@ def _event(booking: Booking, *, for_mentor: bool) -> Event:
         "status",
         "CANCELLED" if cancelled else ("CONFIRMED" if booking.status == Booking.Status.CONFIRMED else "TENTATIVE"),
     )
-    organizer = vCalAddress(f"mailto:{booking.mentor.user.email}")
-    organizer.params["cn"] = vText(str(booking.mentor.user))
-    event["organizer"] = organizer
-    attendee = vCalAddress(f"mailto:{booking.mentee.email}")
-    attendee.params["cn"] = vText(str(booking.mentee))
-    attendee.params["role"] = vText("REQ-PARTICIPANT")
-    event.add("attendee", attendee, encode=0)
+    # Each side's own address is always in its own file; the other side's only once it may be seen
+    # (Booking.mentor_contact_shown / mentee_contact_shown): a held or pending invite names no address.
+    if for_mentor or booking.mentor_contact_shown:
+        organizer = vCalAddress(f"mailto:{booking.mentor.user.email}")
+        organizer.params["cn"] = vText(str(booking.mentor.user))
+        event["organizer"] = organizer
+    if not for_mentor or booking.mentee_contact_shown:
+        attendee = vCalAddress(f"mailto:{booking.mentee.email}")
+        attendee.params["cn"] = vText(str(booking.mentee))
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        event.add("attendee", attendee, encode=0)
     if not cancelled:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")

@@ -2,10 +2,15 @@
 
 Each send is claimed with a conditional update, so two workers never send the same
 notice. A failure is recorded on the row and the retry job tries again with backoff;
-a send a dead worker left half-way is picked up again after CLAIM_TIMEOUT.
+a send a dead worker left half-way is picked up again after CLAIM_TIMEOUT. After
+MAX_ATTEMPTS the row is marked "failed for good", which staff see (and can retry) in admin.
+
+Header values are folded onto one line before sending: forms refuse names with line breaks,
+but a name stored before that rule (or written around the forms) must not stop the mail.
 """
 
 import logging
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,6 +28,26 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 CLAIM_TIMEOUT = timedelta(minutes=10)
 Email = Notification.Email
+
+
+# Control characters and Unicode line/paragraph separators: anything that could break or fold a header line.
+HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_value(value: str) -> str:
+    """One line, safe for a mail header: each run of control characters becomes a single space."""
+    return " ".join(HEADER_BREAKS.sub(" ", value).split())
+
+
+def subject_line(value: str, limit: int) -> str:
+    """A subject as stored and sent: one line, and shortened with "…" to fit `limit` characters."""
+    line = header_value(value)
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def header_address(value: str) -> str:
+    """An address never holds spaces or control characters; dropping them leaves what the person typed."""
+    return "".join(HEADER_BREAKS.sub("", value).split())
 
 
 def backoff(attempts: int) -> timedelta:
@@ -72,18 +97,24 @@ def deliver(notification_id: int) -> bool:
     notification = Notification.objects.select_related("user", "booking__mentor__user", "booking__service").get(
         pk=notification_id
     )
-    text, html = render(notification)
-    message = EmailMultiAlternatives(notification.subject, text, to=[notification.user.email])
-    message.attach_alternative(html, "text/html")
-    if attachment := _attachment(notification):
-        message.attach(*attachment)
-    try:
-        message.send()
-    except Exception as error:  # any transport failure: the notice stays, the retry job tries again
-        log.warning(
-            "E-mail for notification %s failed (attempt %s): %s", notification.pk, notification.email_attempts, error
+    try:  # building the message is inside too: one bad notice must not stop the retry job's batch
+        text, html = render(notification)
+        message = EmailMultiAlternatives(
+            header_value(notification.subject), text, to=[header_address(notification.user.email)]
         )
+        message.attach_alternative(html, "text/html")
+        if attachment := _attachment(notification):
+            message.attach(*attachment)
+        message.send()
+    except Exception as error:  # any failure: the notice stays, the retry job tries again
         gave_up = notification.email_attempts >= MAX_ATTEMPTS
+        (log.error if gave_up else log.warning)(
+            "E-mail for notification %s failed (attempt %s%s): %s",
+            notification.pk,
+            notification.email_attempts,
+            ", giving up" if gave_up else "",
+            error,
+        )
         Notification.objects.filter(pk=notification.pk).update(
             email_status=Email.GAVE_UP if gave_up else Email.FAILED, email_error=str(error)[:300]
         )

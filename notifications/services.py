@@ -166,6 +166,8 @@ def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=N
     if not link and booking is not None:
         link = reverse("booking_detail", args=[booking.pk])
     email_status = Notification.Email.PENDING if wants_email(recipient, kind) else Notification.Email.SKIPPED
+    # Built from names and titles: kept to one line and to the column, so a long name can't fail the insert.
+    subject = email.subject_line(subject, Notification._meta.get_field("subject").max_length)
     try:
         with transaction.atomic():
             notification, _ = Notification.objects.get_or_create(
@@ -190,6 +192,18 @@ def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=N
 def retry_failed_emails() -> int:
     """Send again what failed or was left half-way; each notice is still claimed before sending."""
     return sum(email.deliver(pk) for pk in email.due_for_retry())
+
+
+def send_failed_emails_again(notification_ids) -> tuple[int, int]:
+    """Staff's retry of failed sends (e.g. after fixing an address): a fresh round of attempts.
+
+    Returns (sent, failed notices tried)."""
+    failed = Notification.objects.filter(
+        pk__in=list(notification_ids), email_status__in=[Notification.Email.FAILED, Notification.Email.GAVE_UP]
+    )
+    ids = list(failed.values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=ids).update(email_status=Notification.Email.PENDING, email_attempts=0)
+    return sum(email.deliver(pk) for pk in ids), len(ids)
 
 
 PURCHASE_MESSAGES = {
