@@ -5,6 +5,7 @@ import shutil
 import uuid
 
 import pytest
+from django.core.cache import cache
 
 from bookings import directory
 from mentorship.celery import app as celery_app
@@ -43,6 +44,12 @@ def _fast_and_eager(settings):
     directory.forget_topics()  # one test's mentors don't leak into the next one's filter lists
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """No counts from an earlier test (rate limits, login attempts): row ids repeat between tests."""
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

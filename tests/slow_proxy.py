@@ -1,8 +1,8 @@
 """A TCP proxy on 127.0.0.1 that passes requests on at once and holds each answer back for a while:
 Stripe made slow for real, so a request reaches the server (and is carried out) while the
 client's timeout runs out. Requests that start with one of `quick` (say b"GET /v1/payment_methods/") are
-answered at once, so a test can make one kind of call slow. Bounded: a connection lives at most `max_seconds`, and `stop()`
-ends everything.
+answered at once, so a test can make one kind of call slow. Bounded: a connection lives at most
+`max_seconds`, and `stop()` ends everything.
 """
 
 import socket
