@@ -421,7 +421,9 @@ def test_the_saved_card_is_only_the_payers_own(client, stripe_server, held_booki
     ["", "card_123", "pm_\x00abc", "pm_" + "a" * 1_000_000, "pm_abc;DROP", "pm_ab c"],
     ids=["empty", "not-pm", "NUL", "1MB", "punctuation", "space"],
 )
-def test_a_payment_method_that_is_no_card_id_is_refused_with_a_clear_message(client, held_booking, value):
+def test_a_payment_method_that_is_no_card_id_is_refused_with_a_clear_message(
+    client, stripe_server, held_booking, value
+):  # fmt: skip
     client.force_login(held_booking.mentee)
     response = client.post(reverse("checkout_pay", args=[held_booking.pk]), {"payment_method": value}, follow=True)
     assert response.status_code == 200
