@@ -9,10 +9,12 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from bookings.models import Booking
+from notifications.models import Message
 
 from .factories import UserFactory, bookable_mentor
 from .test_browser_error_pages import DESKTOP, PHONE, fits_the_screen
 from .test_browser_flow import fill_card, log_in, shot, start_checkout
+from .test_browser_messages import write_to_maya
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,3 +63,22 @@ def test_the_admin_works_under_the_policy(new_page, stripe_server, live_server):
     page.get_by_role("link", name=mentor.user.display_name).click()
     expect(page.get_by_role("heading", name=re.compile("Change mentor profile"))).to_be_visible()
     shot(page, "csp-admin")
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_a_member_over_the_message_limit_is_told_when_to_try_again(new_page, settings, size):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message": (1, 600)}
+    mentor, page = write_to_maya(new_page)
+    page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
+    page.get_by_role("textbox", name="Message").fill("Hi Maya!")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Message sent.")).to_be_visible()
+    page.get_by_role("textbox", name="Message").fill("Are you there?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name="Too many attempts")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"try again in \d+ minutes?"))).to_be_visible()
+    assert fits_the_screen(page)
+    shot(page, f"too-many-attempts-{size}")
+    assert list(Message.objects.values_list("body", flat=True)) == ["Hi Maya!"]
+    page.get_by_role("link", name="Go back").click()
+    expect(page.get_by_role("heading", name="Messages with Maya Mentor")).to_be_visible()
