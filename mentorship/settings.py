@@ -338,7 +338,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 
 # --- Content-Security-Policy (django-csp) and Permissions-Policy ---------------------------
 # Scripts, styles, images and requests only from this site; no inline scripts, styles or handlers
-# (a nonce marks our own script tags). The checkout pages add Stripe.js on top (payments.views),
+# (a nonce marks our own script tags). The checkout pages add Stripe.js on top (payments.content_policy),
 # and the Earnings page the Stripe Connect onboarding it sends mentors to.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

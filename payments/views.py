@@ -136,10 +136,12 @@ def _checkout(request, target: Target):
 
 def _pay(request, target: Target):
     form = PayForm(request.POST)
-    payment_method_id = form.cleaned_data["payment_method"] if form.is_valid() else ""
-    if form.is_valid() and form.cleaned_data["use_saved_card"]:
-        saved = services.saved_card(request.user)
-        payment_method_id = saved.saved_payment_method_id if saved else ""
+    payment_method_id = ""
+    if form.is_valid():
+        payment_method_id = form.cleaned_data["payment_method"]
+        if form.cleaned_data["use_saved_card"]:
+            saved = services.saved_card(request.user)
+            payment_method_id = saved.saved_payment_method_id if saved else ""
     if not payment_method_id:
         messages.error(request, ENTER_CARD)
         return redirect(target.url("checkout"))
