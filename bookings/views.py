@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from mentorship.forms import TIME_ZONE_CHOICES
 from mentorship.models import MentorProfile
+from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
 from mentorship.zones import canonical_zone
 
@@ -332,6 +333,7 @@ def set_links(request, booking_id: int):
 
 @login_required
 @require_POST
+@rate_limited("support")
 def report_no_show(request, booking_id: int):
     try:
         ticket = services.no_show_report(booking_id, actor=request.user, note=request.POST.get("note", ""))
@@ -381,6 +383,7 @@ def accept_suggestion(request, booking_id: int):
 
 @login_required
 @require_POST
+@rate_limited("support")
 def contact_support(request, booking_id: int):
     try:
         ticket = services.dispute_open(booking_id, actor=request.user, note=request.POST.get("note", ""))

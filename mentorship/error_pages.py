@@ -1,4 +1,4 @@
-"""Our own error pages (400, 403, 404, 500 and a refused form), in the site's design, with a way on.
+"""Our own error pages (400, 403, 404, 429, 500 and a refused form), in the site's design, with a way on.
 
 400, 403, 404 and the refused form are drawn with the request's context, so the visitor keeps their menu.
 The 500 page is drawn without it (no context processors, session, user or database), because those may be
@@ -7,6 +7,7 @@ the same words is sent: nobody gets a bare "Server Error (500)".
 """
 
 import logging
+import math
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -21,6 +22,7 @@ PLAIN = {
     400: ("We couldn't handle that request", "The address or the form sent looks broken."),
     403: ("You can't open this page", "It belongs to another account, or your account has no access to it."),
     404: ("We can't find that page", "The link may be old or mistyped, or the page was removed."),
+    429: ("Too many attempts", "Nothing was done this time. Please wait a few minutes and try again."),
     500: (
         "Something went wrong on our side",
         "Sorry, this page could not be shown. It's not something you did. If you were booking, paying or "
@@ -49,8 +51,7 @@ def _plain_page(status: int) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{heading} · Mentorship</title></head>"
-        '<body style="font:16px/1.5 system-ui,sans-serif;color:#1d2433;max-width:640px;margin:40px auto;'
-        'padding:0 20px">'
+        "<body>"  # unstyled: the content policy allows no inline style, and the style sheet may be what failed
         f"<h1>{heading}</h1><p>{text}</p>"
         '<p><a href="/">Go to the home page</a> · <a href="/bookings/">My Bookings</a></p>'
         f'<p>Still stuck? Write to <a href="mailto:{support}">{support}</a>.</p></body></html>'
@@ -87,6 +88,14 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return _page(request, "404.html", 404)
+
+
+def too_many_requests(request, retry_after_seconds: int):
+    """A costly action tried too often (mentorship.rate_limits): nothing was done; say when to try again."""
+    minutes = max(1, math.ceil(retry_after_seconds / 60))
+    response = _page(request, "429.html", 429, minutes=minutes)
+    response["Retry-After"] = str(retry_after_seconds)
+    return response
 
 
 def server_error(request):

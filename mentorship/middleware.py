@@ -1,8 +1,9 @@
-"""Show every time in the viewer's own zone."""
+"""Show every time in the viewer's own zone; headers every response carries."""
 
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, available_timezones
 
+from django.conf import settings
 from django.utils import timezone
 
 from .zones import canonical_zone
@@ -30,3 +31,23 @@ class UserTimezoneMiddleware:
         request.viewer_zone = zone or "UTC"
         with timezone.override(ZoneInfo(request.viewer_zone)):
             return self.get_response(request)
+
+
+class PrivacyHeadersMiddleware:
+    """Permissions-Policy on every response, and no copy of a signed-in person's page kept anywhere.
+
+    A page drawn for a signed-in person (bookings, messages, receipts) must not stay in a shared proxy or in
+    the browser's cache for the next person at the same computer. Responses that set their own caching keep it
+    (static files, a mentor's public photo, the calendar feed).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)  # none for static files, answered before authentication
+        if user is not None and user.is_authenticated and "Cache-Control" not in response:
+            response["Cache-Control"] = "private, no-store"
+        return response

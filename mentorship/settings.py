@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "csp",
     "mentorship",
     "bookings",
     "payments",
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mentorship.middleware.PrivacyHeadersMiddleware",  # Permissions-Policy; signed-in pages never cached
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -331,6 +335,39 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy ---------------------------
+# Scripts, styles, images and requests only from this site; no inline scripts, styles or handlers
+# (a nonce marks our own script tags). The checkout pages add Stripe.js on top (payments.content_policy),
+# and the Earnings page the Stripe Connect onboarding it sends mentors to.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # data: only for the empty favicon
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Features no page of ours uses, refused to every page and anything it frames.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), usb=()"
+)
+
+# --- Limits on costly actions, per person: (attempts, window in seconds) --------------------------
+# Each pay attempt calls Stripe; messages and tickets e-mail people; refunds move money; photos are re-encoded.
+RATE_LIMITS = {
+    "pay": (env.int("RATE_LIMIT_PAY", default=10), 15 * 60),
+    "message": (env.int("RATE_LIMIT_MESSAGE", default=30), 10 * 60),
+    "support": (env.int("RATE_LIMIT_SUPPORT", default=5), 60 * 60),  # support tickets and no-show reports
+    "refund": (env.int("RATE_LIMIT_REFUND", default=20), 60 * 60),
+    "photo": (env.int("RATE_LIMIT_PHOTO", default=10), 60 * 60),
+}
 
 LOGGING = {
     "version": 1,

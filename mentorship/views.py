@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import forms, hours, selectors, services
 from .models import MentorProfile, Service
 from .money import format_cents
+from .rate_limits import rate_limited
 
 
 def approved_mentor_required(view):
@@ -79,6 +80,7 @@ def become_mentor(request):
 
 @approved_mentor_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("photo", when=lambda request: "photo" in request.FILES)  # each photo is decoded and re-encoded
 def mentor_profile_edit(request, profile):
     form = forms.MentorProfileForm(request.POST or None, instance=profile)
     photo_form = forms.PhotoForm(request.POST or None, request.FILES or None)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from bookings import selectors as booking_selectors
 from mentorship.models import MentorProfile
+from mentorship.rate_limits import rate_limited
 
 from . import conversations, selectors
 from .conversations import MessageError
@@ -31,6 +32,7 @@ def conversation_list(request):
 
 
 @login_required
+@rate_limited("message")
 def conversation(request, conversation_id: int):
     found = selectors.conversation_for_party(request.user, conversation_id)
     if found is None:
@@ -39,6 +41,7 @@ def conversation(request, conversation_id: int):
 
 
 @login_required
+@rate_limited("message")
 def message_mentor(request, mentor_id: int):
     """A mentee writes to a mentor from the profile; an existing conversation simply opens."""
     mentor = get_object_or_404(MentorProfile.objects.select_related("user"), pk=mentor_id, status="approved")
@@ -49,6 +52,7 @@ def message_mentor(request, mentor_id: int):
 
 
 @login_required
+@rate_limited("message")
 def message_about_booking(request, booking_id: int):
     """Either side writes from a booking's page."""
     booking = booking_selectors.booking_for_party(request.user, booking_id)

@@ -1,8 +1,9 @@
-"""Forms of the payments pages: what a mentor may type as a refund."""
+"""Forms of the payments pages: the card a mentee pays with, and what a mentor may type as a refund."""
 
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import RegexValidator
 
 NOT_AN_AMOUNT = "Enter the amount to refund in dollars and cents, like 12.50."
 
@@ -39,3 +40,24 @@ class RefundGrantForm(forms.Form):
 
     def error_text(self) -> str:
         return " ".join(self.errors["amount"])
+
+
+ENTER_CARD = "Enter your card details, then press Pay."
+
+
+class PayForm(forms.Form):
+    """The card to charge: the one the page just set up with Stripe.js, or the mentee's saved card."""
+
+    payment_method = forms.CharField(
+        required=False,
+        max_length=100,  # Stripe's ids are about 30 characters
+        validators=[RegexValidator(r"\Apm_[A-Za-z0-9_]+\Z", ENTER_CARD)],
+        error_messages={"max_length": ENTER_CARD, "null_characters_not_allowed": ENTER_CARD},
+    )
+    use_saved_card = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("use_saved_card") and not cleaned.get("payment_method"):
+            raise forms.ValidationError(ENTER_CARD)
+        return cleaned

@@ -155,6 +155,20 @@ def create_setup_intent(*, customer_id: str) -> str:
     return setup_intent.client_secret
 
 
+CARD_UNCHECKED = "We could not check your card with our payment provider. Please try again."
+
+
+def payment_method_owner(payment_method_id: str) -> str:
+    """The customer a card is saved to: "" when it is saved to none, or there is no such card."""
+    try:
+        method = _client().v1.payment_methods.retrieve(payment_method_id)
+    except stripe.InvalidRequestError:
+        return ""  # no such card (or not one Stripe will show this account)
+    except stripe.StripeError as error:
+        raise _unreachable(error, CARD_UNCHECKED) from error
+    return _id(method.to_dict().get("customer"))
+
+
 def charge(
     *, payment_id: int, amount_cents: int, currency: str, customer_id: str, payment_method_id: str, metadata: dict
 ) -> ChargeResult:

@@ -106,6 +106,7 @@ def checkout_pay(
     payments.stuck asks Stripe again within minutes, with the same idempotency key.
     """
     try:
+        _check_own_card(mentee, payment_method_id)
         _give_up_unfinished_authentication(booking_id=booking_id, purchase_id=purchase_id)
     except gateway.GatewayError as error:
         raise CheckoutError(str(error)) from error
@@ -131,6 +132,25 @@ def checkout_pay(
         # If Stripe charged after all, its webhook finds this row and the money is kept or refunded.
         payment_failed(payment.pk, str(error))
         raise CheckoutError(str(error)) from error
+
+
+NOT_YOUR_CARD = (
+    "That card is not saved to your account, so we did not charge it. Enter your card details, then press Pay."
+)
+
+
+def _check_own_card(mentee, payment_method_id: str) -> None:
+    """Only the payer's own card is charged: the one saved for them, or one Stripe keeps under their customer.
+
+    A card id is no secret once seen (in a page, a log or a screenshot), and Stripe would charge another
+    customer's card to this checkout if asked to.
+    """
+    saved = saved_card(mentee)
+    if saved is not None and saved.saved_payment_method_id == payment_method_id:
+        return
+    if gateway.payment_method_owner(payment_method_id) != customer_for(mentee):
+        log.warning("User %s tried to pay with a card saved to another customer", mentee.pk)
+        raise CheckoutError(NOT_YOUR_CARD)
 
 
 STILL_CHECKING = (

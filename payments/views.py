@@ -15,10 +15,12 @@ from django.views.decorators.http import require_POST
 from bookings import packages
 from bookings.models import Booking, PackagePurchase
 from mentorship.money import format_cents
+from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
 
 from . import gateway, ledger, payouts, services, webhooks
-from .forms import RefundGrantForm
+from .content_policy import with_stripe_connect, with_stripe_js
+from .forms import ENTER_CARD, PayForm, RefundGrantForm
 from .models import ConnectedAccount, LedgerEntry, Payment
 
 log = logging.getLogger(__name__)
@@ -133,12 +135,15 @@ def _checkout(request, target: Target):
 
 
 def _pay(request, target: Target):
-    payment_method_id = request.POST.get("payment_method", "")
-    if request.POST.get("use_saved_card"):
-        saved = services.saved_card(request.user)
-        payment_method_id = saved.saved_payment_method_id if saved else ""
-    if not payment_method_id.startswith("pm_"):
-        messages.error(request, "Enter your card details, then press Pay.")
+    form = PayForm(request.POST)
+    payment_method_id = ""
+    if form.is_valid():
+        payment_method_id = form.cleaned_data["payment_method"]
+        if form.cleaned_data["use_saved_card"]:
+            saved = services.saved_card(request.user)
+            payment_method_id = saved.saved_payment_method_id if saved else ""
+    if not payment_method_id:
+        messages.error(request, ENTER_CARD)
         return redirect(target.url("checkout"))
     try:
         payment = services.checkout_pay(mentee=request.user, payment_method_id=payment_method_id, **target.ids)
@@ -191,34 +196,42 @@ def _after_payment(request, target: Target, payment: Payment):
     return redirect("booking_detail", booking_id=booking.pk)
 
 
+@with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 def checkout(request, booking_id: int):
     return _checkout(request, _own_booking(request, booking_id))
 
 
+@with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 @require_POST
+@rate_limited("pay")
 def pay(request, booking_id: int):
     return _pay(request, _own_booking(request, booking_id))
 
 
+@with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 @require_POST
 def authenticated(request, booking_id: int):
     return _authenticated(request, _own_booking(request, booking_id))
 
 
+@with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 def package_checkout(request, purchase_id: int):
     return _checkout(request, _own_purchase(request, purchase_id))
 
 
+@with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 @require_POST
+@rate_limited("pay")
 def package_pay(request, purchase_id: int):
     return _pay(request, _own_purchase(request, purchase_id))
 
 
+@with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 @require_POST
 def package_authenticated(request, purchase_id: int):
@@ -227,6 +240,7 @@ def package_authenticated(request, purchase_id: int):
 
 @login_required
 @require_POST
+@rate_limited("refund")
 def grant_refund(request, booking_id: int):
     form = RefundGrantForm(request.POST)
     if not form.is_valid():
@@ -287,6 +301,7 @@ def stripe_webhook(request):
     return HttpResponse("ok")
 
 
+@with_stripe_connect
 @approved_mentor_required
 def earnings(request, profile):
     entries = (

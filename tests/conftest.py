@@ -5,6 +5,7 @@ import shutil
 import uuid
 
 import pytest
+from django.core.cache import cache
 
 from bookings import directory
 from mentorship.celery import app as celery_app
@@ -45,6 +46,12 @@ def _fast_and_eager(settings):
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """No counts from an earlier test (rate limits, login attempts): row ids repeat between tests."""
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def _stripe_process():
     server = LocalStripe().start()
@@ -82,15 +89,30 @@ def browser():
     playwright.stop()
 
 
+# Every page the browser tests open reports what the Content-Security-Policy blocked (new_page fails the test).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.reportCspViolation(location.pathname + ": " + e.effectiveDirective + " blocked " + (e.blockedURI || "inline")
+    + (e.sourceFile ? " (" + e.sourceFile + ":" + e.lineNumber + ")" : ""));
+});
+"""
+
+
 @pytest.fixture
 def new_page(browser, live_server, request):
-    """Open a page in a fresh browser context (its own cookies), e.g. one for the mentee, one for the mentor."""
+    """Open a page in a fresh browser context (its own cookies), e.g. one for the mentee, one for the mentor.
+
+    Anything the page's Content-Security-Policy blocks fails the test: the policy must allow all we need.
+    """
     contexts = []
+    csp_violations = []
 
     def open_page(time_zone: str = "UTC"):
         context = browser.new_context(
             base_url=live_server.url, timezone_id=time_zone, viewport={"width": 1200, "height": 900}
         )
+        context.expose_binding("reportCspViolation", lambda source, text: csp_violations.append(text))
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         # Generous limits: CI machines have two cores shared by the server, the browser and the tests.
         context.set_default_timeout(20_000)
         context.set_default_navigation_timeout(30_000)
@@ -105,6 +127,8 @@ def new_page(browser, live_server, request):
             for page_index, page in enumerate(context.pages):
                 page.screenshot(path=f"test-artifacts/{request.node.name}-{index}-{page_index}.png", full_page=True)
         context.close()
+    if csp_violations and not failed:
+        pytest.fail("The Content-Security-Policy blocked:\n" + "\n".join(dict.fromkeys(csp_violations)))
 
 
 @pytest.hookimpl(hookwrapper=True)

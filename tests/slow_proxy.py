@@ -1,7 +1,8 @@
 """A TCP proxy on 127.0.0.1 that passes requests on at once and holds each answer back for a while:
 Stripe made slow for real, so a request reaches the server (and is carried out) while the
-client's timeout runs out. Bounded: a connection lives at most `max_seconds`, and `stop()`
-ends everything.
+client's timeout runs out. Requests that start with one of `quick` (say b"GET /v1/payment_methods/") are
+answered at once, so a test can make one kind of call slow. Bounded: a connection lives at most
+`max_seconds`, and `stop()` ends everything.
 """
 
 import socket
@@ -10,9 +11,10 @@ import time
 
 
 class SlowProxy:
-    def __init__(self, upstream_port: int, *, delay: float, max_seconds: float = 20):
+    def __init__(self, upstream_port: int, *, delay: float, max_seconds: float = 20, quick: tuple[bytes, ...] = ()):
         self.upstream = ("127.0.0.1", upstream_port)
         self.delay = delay
+        self.quick = quick
         self.max_seconds = max_seconds
         self.requests = 0  # connections that sent a request on to the server
         self._stopped = threading.Event()
@@ -65,7 +67,7 @@ class SlowProxy:
                     upstream.sendall(data)
                     if not sent:
                         sent, self.requests = True, self.requests + 1
-                    answer_due = time.monotonic() + self.delay
+                    answer_due = time.monotonic() + (0 if data.startswith(self.quick) else self.delay)
                 if answer_due is not None and time.monotonic() >= answer_due:
                     answer = self._read(upstream)
                     if answer is None:

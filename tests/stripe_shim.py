@@ -6,6 +6,7 @@
   Keys are scoped per API key and `Stripe-Account`, as on Stripe.
 - Refunds never exceed what is left of the charge: a 400 `charge_already_refunded` once nothing is
   left, `amount_too_large` beyond the rest; a refund without an amount takes what is left.
+- A card confirmed through a customer's SetupIntent is saved to that customer, as on Stripe.
 - Events, signed to the registered webhooks like Stripe: `charge.refunded` and `refund.created`
   for each refund made through the API; `refund.updated` / `refund.failed` and
   `charge.dispute.created` / `charge.dispute.closed` from the test-only endpoints below.
@@ -281,8 +282,20 @@ def _payment_intents_of(customer: str) -> web.Response:
     return web.json_response({"object": "list", "url": "/v1/payment_intents", "has_more": False, "data": data})
 
 
+def _attach_to_customer(attach):
+    """Stripe saves a card set up through a customer's SetupIntent to that customer (localstripe keeps it loose)."""
+
+    def attach_pm(setup_intent, payment_method):
+        attach(setup_intent, payment_method)  # raises on a declined card: nothing saved then
+        if setup_intent.customer:
+            payment_method.customer = setup_intent.customer
+
+    return attach_pm
+
+
 def install(app: web.Application) -> None:
     """Outermost, so idempotency covers localstripe and the Connect stand-in alike."""
+    resources.SetupIntent._attach_pm = _attach_to_customer(resources.SetupIntent._attach_pm)
     # A failed or canceled refund gives its amount back to the charge, as on Stripe.
     resources.Charge.amount_refunded = property(_refunded)
     app.middlewares.insert(0, stripe_like_middleware)

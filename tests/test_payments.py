@@ -17,7 +17,7 @@ from django.utils import timezone
 from bookings import selectors
 from bookings import services as booking_services
 from bookings.models import Booking
-from payments import ledger, services
+from payments import gateway, ledger, services
 from payments.models import LedgerEntry, Payment, Refund, WebhookEvent
 
 from .factories import UserFactory, bookable_mentor
@@ -375,3 +375,57 @@ def test_a_mentor_grants_a_partial_refund_and_never_more_than_is_left(client, st
     assert "You can refund between $0.01 and $24.50." in response.content.decode()
     assert [r.amount_cents for r in Refund.objects.all()] == [1550]
     assert ledger.balance_cents(held_booking.mentor) == 3400 - round(3400 * 1550 / 4000)
+
+
+def someone_elses_card(stripe_server) -> str:
+    """A card saved to another mentee's Stripe customer, made through the SDK as their checkout would."""
+    other = UserFactory()
+    secret = gateway.create_setup_intent(customer_id=services.customer_for(other))
+    return stripe_server.confirm_card_setup(secret)
+
+
+def intents_with(stripe_server, payment_method: str) -> list[dict]:
+    return [
+        intent
+        for intent in stripe_server.get("/v1/payment_intents?limit=100000")["data"]
+        if intent.get("payment_method") == payment_method
+    ]
+
+
+def test_a_card_saved_to_another_customer_is_refused_and_nothing_is_charged(client, stripe_server, held_booking):
+    foreign = someone_elses_card(stripe_server)
+    client.force_login(held_booking.mentee)
+    for card in (foreign, "pm_nosuchcard"):
+        response = client.post(reverse("checkout_pay", args=[held_booking.pk]), {"payment_method": card})
+        assert response.status_code == 400  # the checkout again, with the reason and a fresh card form
+        assert services.NOT_YOUR_CARD in response.content.decode()
+    assert not Payment.objects.exists()
+    assert intents_with(stripe_server, foreign) == []
+    held_booking.refresh_from_db()
+    assert held_booking.status == Booking.Status.HELD
+    # Their own card, set up on this checkout, is charged.
+    assert pay(stripe_server, held_booking).status == Payment.Status.SUCCEEDED
+
+
+def test_the_saved_card_is_only_the_payers_own(client, stripe_server, held_booking):
+    """Paying "with the saved card" charges the card stored for this mentee, whatever else the form says."""
+    foreign = someone_elses_card(stripe_server)
+    client.force_login(held_booking.mentee)
+    client.post(reverse("checkout_pay", args=[held_booking.pk]), {"use_saved_card": "1", "payment_method": foreign})
+    assert not Payment.objects.exists()  # no card saved for this mentee yet: nothing to charge
+    assert intents_with(stripe_server, foreign) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "card_123", "pm_\x00abc", "pm_" + "a" * 1_000_000, "pm_abc;DROP", "pm_ab c"],
+    ids=["empty", "not-pm", "NUL", "1MB", "punctuation", "space"],
+)
+def test_a_payment_method_that_is_no_card_id_is_refused_with_a_clear_message(
+    client, stripe_server, held_booking, value
+):  # fmt: skip
+    client.force_login(held_booking.mentee)
+    response = client.post(reverse("checkout_pay", args=[held_booking.pk]), {"payment_method": value}, follow=True)
+    assert response.status_code == 200
+    assert "Enter your card details, then press Pay." in response.content.decode()
+    assert not Payment.objects.exists()
