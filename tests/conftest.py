@@ -5,6 +5,7 @@ import shutil
 import uuid
 
 import pytest
+from django.core.cache import cache
 
 from bookings import directory
 from mentorship.celery import app as celery_app
@@ -32,6 +33,12 @@ def skip_or_fail(reason: str):
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: required here)", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_cache():
+    """The cache outlives a run (a file cache under var/, or Redis): start without the last run's login limits."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
