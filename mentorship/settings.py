@@ -64,9 +64,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "mentorship.middleware.StaffSecondFactorMiddleware",
     "mentorship.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "mentorship.middleware.StaffSecondFactorMiddleware",  # after messages: it tells staff why
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -22,8 +22,10 @@ TOO_MANY = "Too many failed login attempts"
 
 
 def log_in(client: Client, email: str, password: str, **headers) -> str:
-    """'in', 'refused' (wrong password) or 'limited', as the login page answers."""
+    """'in', 'refused' (wrong password) or 'limited' (too many failures, or 429: too many tries at all)."""
     response = client.post("/accounts/login/", {"login": email, "password": password}, **headers)
+    if response.status_code == 429:
+        return "limited"
     if response.status_code == 302 and "_auth_user_id" in client.session:
         client.logout()
         return "in"
