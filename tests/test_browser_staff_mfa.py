@@ -56,6 +56,10 @@ def test_staff_set_up_a_second_factor_then_sign_in_with_it_and_a_recovery_code_w
     shot(page, f"staff-mfa-recovery-codes-{size}")
     page.get_by_role("link", name="I have saved them: open the admin").click()
     expect(page.get_by_role("heading", name="Mentors, bookings and money")).to_be_visible()
+    page.goto("/settings/")  # where anyone finds their second factor again
+    page.get_by_role("link", name="Two-factor sign-in").click()
+    expect(page.get_by_text("Authentication using an authenticator app is active.")).to_be_visible()
+    shot(page, f"staff-mfa-settings-{size}")
     sign_out(page)
 
     start = timezone.now()
