@@ -1,4 +1,4 @@
-"""Our own error pages (400, 403, 404, 500 and a refused form), in the site's design, with a way on.
+"""Our own error pages (400, 403, 404, 429, 500 and a refused form), in the site's design, with a way on.
 
 400, 403, 404 and the refused form are drawn with the request's context, so the visitor keeps their menu.
 The 500 page is drawn without it (no context processors, session, user or database), because those may be
@@ -87,6 +87,11 @@ def permission_denied(request, exception=None):
 
 def page_not_found(request, exception=None):
     return _page(request, "404.html", 404)
+
+
+def too_many_requests(request, exception=None):
+    """allauth's answer when a limit on signing in (or resetting, signing up) is reached: handler429."""
+    return _page(request, "429.html", 429)
 
 
 def server_error(request):

@@ -84,4 +84,5 @@ urlpatterns = [
 handler400 = "mentorship.error_pages.bad_request"
 handler403 = "mentorship.error_pages.permission_denied"
 handler404 = "mentorship.error_pages.page_not_found"
+handler429 = "mentorship.error_pages.too_many_requests"  # allauth's rate limits (not a Django handler)
 handler500 = "mentorship.error_pages.server_error"

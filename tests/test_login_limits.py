@@ -162,3 +162,19 @@ def test_login_limits_hold_across_two_processes(tmp_path):
     assert first == ["refused"] * 3
     assert second == ["refused", "refused", "limited", "limited"]
     assert third == ["limited"]
+
+
+def test_too_many_tries_from_one_address_get_our_page_with_a_way_on():
+    client = Client(REMOTE_ADDR="198.51.100.90")
+    person = UserFactory()
+    for _ in range(30):
+        client.post("/accounts/login/", {"login": person.email, "password": PASSWORD})
+        client.logout()
+    page = client.post("/accounts/login/", {"login": person.email, "password": PASSWORD})
+    assert page.status_code == 429
+    html = page.content.decode()
+    assert "Too many tries from here" in html
+    assert 'href="/accounts/password/reset/"' in html
+    assert client.get("/accounts/password/reset/").status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert log_in(client, person.email, PASSWORD) == "in"
