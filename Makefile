@@ -15,6 +15,10 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(STAMP)
 
+# The app starts secure (DEBUG off, no default secrets); these two targets are development.
+# .env.example lists the same development values for running things by hand.
+run test: export DEBUG ?= true
+
 # The whole app with demo data: web on http://127.0.0.1:8000, Celery worker and beat,
 # and the local Stripe server. Ctrl-C stops them all.
 run: $(STAMP)
@@ -31,4 +35,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf var/celery var/db.sqlite3* var/celerybeat-schedule* .pytest_cache
+	rm -rf var/celery var/cache var/db.sqlite3* var/celerybeat-schedule* .pytest_cache

@@ -98,6 +98,11 @@ def too_many_requests(request, retry_after_seconds: int):
     return response
 
 
+def sign_in_limited(request, exception=None):
+    """allauth's answer when a limit on signing in (or resetting, signing up) is reached: handler429."""
+    return _page(request, "429_sign_in.html", 429)
+
+
 def server_error(request):
     return _page(request, "500.html", 500, with_request=False)
 

@@ -1,9 +1,15 @@
-"""Show every time in the viewer's own zone; headers every response carries."""
+"""Per-request rules: every time in the viewer's own zone, headers every response carries, and staff reach the
+admin only with a second factor."""
 
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, available_timezones
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 from .zones import canonical_zone
@@ -31,6 +37,31 @@ class UserTimezoneMiddleware:
         request.viewer_zone = zone or "UTC"
         with timezone.override(ZoneInfo(request.viewer_zone)):
             return self.get_response(request)
+
+
+class StaffSecondFactorMiddleware:
+    """Staff set up a second factor before the admin opens (STAFF_REQUIRE_MFA, on outside development).
+
+    The admin's own login form is allauth's (secure_admin_login in urls.py), so the password and the
+    code are asked for, and limited, in one place.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            settings.STAFF_REQUIRE_MFA
+            and user is not None
+            and user.is_authenticated
+            and user.is_staff
+            and request.path.startswith(reverse("admin:index"))
+            and not is_mfa_enabled(user, [Authenticator.Type.TOTP])
+        ):
+            messages.warning(request, "Set up an authenticator app before you open the admin.")
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)
 
 
 class PrivacyHeadersMiddleware:

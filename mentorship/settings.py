@@ -1,7 +1,9 @@
 """Settings, all read from the environment (see README's configuration table).
 
-Defaults suit development on a machine with no servers installed: SQLite under
-var/, a filesystem Celery broker, a local-memory cache, console e-mail and the
+DEBUG is off unless set: `make run`, `make test` and .env.example set DEBUG=true for
+development. Other defaults suit a machine with no servers installed: SQLite under
+var/, a filesystem Celery broker, a file cache under var/cache (shared by all
+processes, so login limits hold across gunicorn workers), console e-mail and the
 local Stripe server. With DEBUG off, secrets have no defaults and the app refuses
 to start without them.
 """
@@ -18,7 +20,7 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)  # secure by default: development says DEBUG=true
 
 
 def _secret(name: str, development_default: str) -> str:
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "csp",
+    "allauth.mfa",  # staff sign in with a second factor (TOTP and recovery codes)
     "mentorship",
     "bookings",
     "payments",
@@ -67,6 +70,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "mentorship.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "mentorship.middleware.StaffSecondFactorMiddleware",  # after messages: it tells staff why
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -126,7 +130,10 @@ if REDIS_URL:
         "max_retries": 1,
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Shared by every process on the machine (login limits must hold across gunicorn workers), never
+    # per-process memory. MAX_ENTRIES is high so culling never drops a login limit's history.
+    CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
     # A broker that needs no server: messages are files under var/celery/.
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):
@@ -240,6 +247,23 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mentorship] "
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
+ACCOUNT_ADAPTER = "mentorship.accounts.AccountAdapter"
+# Login limits (kept in the shared cache above). Failed logins: 5 per 5 minutes for one account from one
+# client IP, 30 per hour for one account from everywhere, 20 per 5 minutes from one IP. Someone failing
+# against an account from elsewhere doesn't lock its owner out at 5 tries; the account-wide cap stops
+# a spread-out guess; a successful password reset clears the account's failures.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "20/5m/ip,5/5m/key",  # key: account and client IP (mentorship.accounts)
+    "login_failed_account": "30/h/key",  # key: account
+}
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For (0: none;
+# the header is then ignored). Read from the right, so addresses a client puts in it itself don't count.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Staff must have a second factor before the admin opens; off in development so the demo staff keeps working.
+STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=not DEBUG)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Mentorship"
 
 # --- E-mail ---------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

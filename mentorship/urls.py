@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,6 +9,10 @@ from notifications import views as notification_views
 from payments import views as payment_views
 
 from . import views
+
+# The admin has no login form of its own: staff sign in through the site's (rate-limited, with a second
+# factor when set up) and come back.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", directory_views.directory_page, name="home"),
@@ -79,4 +84,5 @@ urlpatterns = [
 handler400 = "mentorship.error_pages.bad_request"
 handler403 = "mentorship.error_pages.permission_denied"
 handler404 = "mentorship.error_pages.page_not_found"
+handler429 = "mentorship.error_pages.sign_in_limited"  # allauth's rate limits (not a Django handler)
 handler500 = "mentorship.error_pages.server_error"

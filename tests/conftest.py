@@ -35,6 +35,12 @@ def skip_or_fail(reason: str):
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_cache():
+    """The cache outlives a run (a file cache under var/, or Redis): start without the last run's login limits."""
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_eager(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

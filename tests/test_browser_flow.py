@@ -35,10 +35,10 @@ def log_in(page, email: str) -> None:
 
 def staff_action(page, *, email: str, section: str, row: str, action: str) -> None:
     """As staff in Django admin: log in, open a list, tick one row and run an action on it."""
-    page.goto("/admin/")
-    page.get_by_label("E-mail address:").fill(email)
-    page.get_by_label("Password:").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.goto("/admin/")  # the admin sends staff to the site's login and back
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
     page.get_by_role("link", name=section).click()
     page.get_by_role("row", name=re.compile(row)).get_by_role("checkbox").check()
     page.get_by_label("Action:").select_option(label=action)

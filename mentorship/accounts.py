@@ -1,0 +1,44 @@
+"""How sign-in is limited (allauth's account adapter): failed logins are counted in the shared cache
+per client IP, per account from one IP, and per account from everywhere (ACCOUNT_RATE_LIMITS).
+
+allauth alone counts an account's failures from everyone together, so five wrong passwords typed by
+anyone lock the owner out. Here the tight count is per account *and* client IP; a looser count per
+account stops a guess spread over many addresses. A successful password reset clears both.
+"""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal import ratelimit  # as allauth's own adapter: consume() gives a usage to roll back
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """Key of the per-account-and-IP count (allauth's `login_failed` action)."""
+        return f"{self._account_key(**credentials)}:{self.get_client_ip(request)}"
+
+    @staticmethod
+    def _account_key(**credentials) -> str:
+        return "account:" + credentials.get("email", credentials.get("username", "")).strip().lower()
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        super().pre_authenticate(request, **credentials)  # per IP, per account from this IP
+        self._account_rl_usage = ratelimit.consume(
+            request, app="allauth.account", action="login_failed_account", key=self._account_key(**credentials)
+        )
+        if not self._account_rl_usage:
+            self._rollback_login_failed_rl_usage()
+            raise self.validation_error("too_many_login_attempts")
+
+    def _rollback_login_failed_rl_usage(self) -> None:
+        """A successful login takes back what its own attempt counted (allauth's rule), in every count."""
+        super()._rollback_login_failed_rl_usage()
+        usage = getattr(self, "_account_rl_usage", None)
+        if usage:
+            usage.rollback()
+        self._account_rl_usage = None
+
+    def _delete_login_attempts_cached_email(self, request, **credentials) -> None:
+        """After a successful password reset the owner can sign in again, whoever caused the lockout."""
+        super()._delete_login_attempts_cached_email(request, **credentials)
+        ratelimit.clear(
+            request, app="allauth.account", action="login_failed_account", key=self._account_key(**credentials)
+        )
