@@ -29,6 +29,7 @@ def attempt(action: str, user_id: int) -> int:
     else:
         try:
             count = cache.incr(key)
+            cache.touch(key, timeout)  # the file cache's incr writes the value back with its default lifetime
         except ValueError:  # expired between add and incr
             cache.add(key, 1, timeout)
             count = 1
