@@ -4,13 +4,14 @@ from django.utils.html import format_html_join
 
 from bookings.admin import SupportTicketAdmin
 from bookings.models import SupportTicket
+from mentorship.admin_actions import StaffModelAdmin
 
 from . import selectors
 from .models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(StaffModelAdmin):
     list_display = ["kind", "user", "booking", "subject", "created_at", "email_status", "email_attempts", "read_at"]
     list_filter = ["kind", "email_status"]
     search_fields = ["user__email", "subject"]
