@@ -183,4 +183,6 @@ def safe_next(request, name: str = "next") -> str:
     """The page to go back to after a POST, if it is one of ours; empty otherwise."""
     form = NextForm({"next": request.POST.get(name, "")})
     target = form.cleaned_data["next"] if form.is_valid() else ""
-    return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else ""
+    # A path of ours only: "abc" would pass the host check, and redirect() would take it for a view's name.
+    ours = target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    return target if ours else ""
