@@ -218,3 +218,25 @@ def test_a_tampered_admin_selection_gets_a_message_and_changes_nothing(client, s
     assert _messages(response) == ["Some selected items do not exist. No items have been changed."]
     applicant.refresh_from_db()
     assert applicant.status == MentorProfile.Status.APPLIED
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_form_of_ours_caps_its_text_and_refuses_control_characters():
+    import django.urls
+    from django import forms
+
+    from mentorship.input_rules import BoundedForm
+
+    django.urls.get_resolver().url_patterns  # noqa: B018 - imports every view, and so every form
+    ours = [
+        form
+        for form in {*_subclasses(forms.Form), *_subclasses(forms.ModelForm)}
+        if form.__module__.split(".")[0] in {"mentorship", "bookings", "payments", "notifications"}
+    ]
+    assert len(ours) > 20
+    assert [form.__name__ for form in ours if not issubclass(form, BoundedForm)] == []
