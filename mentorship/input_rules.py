@@ -1,7 +1,7 @@
 """What any text typed into our forms may hold: a length cap on every field, and no control characters.
 
-Every form of ours mixes in `BoundedForm`, so the rule lives in one place: a text field without a cap is a
-programming error (caught when the form is built, and by the fuzz test), and control characters (escape
+Every form of ours mixes in `BoundedForm`, so the rule lives in one place: a text field that declares no cap
+(one a library adds, like allauth's on our sign-up form) gets `DEFAULT_MAX_LENGTH`, and control characters (escape
 sequences, bells, NUL, bidirectional overrides that disguise text) are refused with a message the person can act
 on. Line breaks and tabs are fine in multi-line text, never in a one-line field.
 """
@@ -10,7 +10,9 @@ import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
+DEFAULT_MAX_LENGTH = 2000
 MULTILINE_ALLOWED = {"\n", "\r", "\t"}
 # Format characters that reorder or hide text ("Cf" also holds the zero-width joiner emoji need, so only these).
 DISGUISING = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
@@ -45,10 +47,11 @@ class BoundedForm:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             if not isinstance(field, forms.CharField):
                 continue
             if field.max_length is None:
-                raise TypeError(f"{type(self).__name__}.{name} needs a max_length: every text input is bounded.")
+                field.max_length = DEFAULT_MAX_LENGTH
+                field.validators.append(MaxLengthValidator(DEFAULT_MAX_LENGTH))
             multiline = isinstance(field.widget, forms.Textarea)
             field.validators.append(RefuseControlCharacters(multiline=multiline))

@@ -78,8 +78,9 @@ RAW_QUERY_PARAMS = ["tz", "service", "week", "page", "sort", "q", "next"]
 ALLAUTH_PAGES = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/accounts/email/"]
 # Values of these fields are no data: the field names an intention whatever it holds, like a ticked box.
 FLAGS = {"use_saved_card", "reset_feed", "remove_photo", "is_active", "remember", "action_remove"}
-# Where to go afterwards: an unsafe value falls back to a default page, and the action itself still happens.
-FLAGS |= {"next", "back"}
+# Where to go afterwards (a page, or the calendar's week and zone): an unsafe value falls back to a default,
+# and the action itself still happens.
+FLAGS |= {"next", "back", "tz", "week"}
 MISSING_ID = 987654
 TEXT_INPUTS = {"text", "email", "url", "password", "search", "tel"}
 
