@@ -78,7 +78,8 @@ class MentorProfileForm(BoundedForm, forms.ModelForm):
         fields = ["headline", "bio", "expertise", "languages"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 6})}
         help_texts = {
-            "bio": "Your experience and how you mentor. Markdown works: **bold**, *italic*, lists, [links](https://…)."
+            "bio": "Your experience and how you mentor, up to 5,000 characters. "
+            "Markdown works: **bold**, *italic*, lists, [links](https://…)."
         }
 
 
