@@ -31,3 +31,11 @@ class CheckedSelection:
 
 class StaffModelAdmin(CheckedSelection, admin.ModelAdmin):
     pass
+
+
+def check_every_selection(site: admin.AdminSite) -> None:
+    """Libraries' ModelAdmins (groups, e-mail addresses, …) get the same check as ours."""
+    for model_admin in site._registry.values():
+        cls = type(model_admin)
+        if not issubclass(cls, CheckedSelection):
+            model_admin.__class__ = type(cls.__name__, (CheckedSelection, cls), {"__module__": cls.__module__})
