@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
 
+from mentorship.admin_actions import StaffModelAdmin
+from mentorship.input_rules import BoundedForm
+
 from . import reviews, services
 from .models import Booking, BookingEvent, Package, PackagePurchase, Review, SupportTicket
 
@@ -16,7 +19,7 @@ class BookingEventInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(StaffModelAdmin):
     """Read-only here: status changes go through the booking services, never a form."""
 
     list_display = ["id", "start", "mentor", "mentee", "service", "status", "price_cents"]
@@ -33,7 +36,7 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupportTicket)
-class SupportTicketAdmin(admin.ModelAdmin):
+class SupportTicketAdmin(StaffModelAdmin):
     """No-show reports and disputes. The actions call the same services as the rest of the app."""
 
     list_display = ["id", "kind", "booking", "opened_by", "status", "resolution", "created_at"]
@@ -84,7 +87,7 @@ class SupportTicketAdmin(admin.ModelAdmin):
         self._resolve(request, queryset, SupportTicket.Resolution.REJECTED)
 
 
-class ReviewModerationForm(forms.ModelForm):
+class ReviewModerationForm(BoundedForm, forms.ModelForm):
     hide = forms.BooleanField(required=False, label="Hide from the profile")
 
     class Meta:
@@ -104,7 +107,7 @@ class ReviewModerationForm(forms.ModelForm):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(StaffModelAdmin):
     """Staff read reviews and hide one with a reason; nothing else about a review is edited here."""
 
     form = ReviewModerationForm
@@ -135,14 +138,14 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
+class PackageAdmin(StaffModelAdmin):
     list_display = ["id", "mentor", "service", "sessions", "price_cents", "valid_days", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["mentor__user__email", "service__title"]
 
 
 @admin.register(PackagePurchase)
-class PackagePurchaseAdmin(admin.ModelAdmin):
+class PackagePurchaseAdmin(StaffModelAdmin):
     """Read-only: purchases change through checkout, credits through bookings."""
 
     list_display = [

@@ -4,12 +4,14 @@ from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from mentorship.input_rules import BoundedForm
+
 from . import directory
 
 PAGE_SIZE = 12
 
 
-class DirectoryForm(forms.Form):
+class DirectoryForm(BoundedForm, forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
     expertise = forms.ChoiceField(required=False, label="Expertise")
     language = forms.ChoiceField(required=False, label="Language")

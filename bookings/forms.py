@@ -1,13 +1,17 @@
 from datetime import UTC, datetime
 
 from django import forms
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from mentorship.input_rules import BoundedForm
 from mentorship.models import Service
 
+from .models import LINK_MAX_LENGTH, SUPPORT_NOTE_MAX_LENGTH
 
-class BookSessionForm(forms.Form):
+
+class BookSessionForm(BoundedForm, forms.Form):
     service = forms.ModelChoiceField(queryset=Service.objects.none(), widget=forms.HiddenInput)
-    start = forms.CharField(widget=forms.HiddenInput, error_messages={"required": "Pick a time first."})
+    start = forms.CharField(max_length=64, widget=forms.HiddenInput, error_messages={"required": "Pick a time first."})
     message = forms.CharField(
         required=False,
         max_length=2000,
@@ -53,7 +57,7 @@ def parse_start(value: str) -> datetime:
         raise forms.ValidationError("Pick a time from the calendar.") from None
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(BoundedForm, forms.Form):
     reason = forms.CharField(
         required=False,
         max_length=300,
@@ -62,22 +66,24 @@ class DeclineForm(forms.Form):
     )
 
 
-class LinksForm(forms.Form):
+class LinksForm(BoundedForm, forms.Form):
     meeting_link = forms.URLField(
         required=False,
         assume_scheme="https",
+        max_length=LINK_MAX_LENGTH,
         label="Meeting link",
         help_text="e.g. a Google Meet or Zoom link for the call.",
     )
     availability_link = forms.URLField(
         required=False,
         assume_scheme="https",
+        max_length=LINK_MAX_LENGTH,
         label="Availability link",
         help_text="e.g. a Google Calendar appointment schedule.",
     )
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(BoundedForm, forms.Form):
     rating = forms.TypedChoiceField(
         label="Your rating",
         coerce=int,
@@ -100,7 +106,7 @@ class ReviewForm(forms.Form):
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(BoundedForm, forms.Form):
     reply = forms.CharField(
         label="Your public reply",
         max_length=2000,
@@ -108,3 +114,75 @@ class ReplyForm(forms.Form):
         help_text="Shown under the review on your profile. You can reply once.",
         error_messages={"required": "Write your reply first."},
     )
+
+
+# Ids typed into a form fit a database integer; anything else is no id of ours.
+LARGEST_ID = 2**31 - 1
+
+
+def _id_field(**kwargs) -> forms.IntegerField:
+    return forms.IntegerField(min_value=1, max_value=LARGEST_ID, **kwargs)
+
+
+class CancelForm(BoundedForm, forms.Form):
+    reason = forms.CharField(required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SupportNoteForm(BoundedForm, forms.Form):
+    """What happened, for our support team (a no-show report or a dispute)."""
+
+    note = forms.CharField(required=False, max_length=SUPPORT_NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class StartsField(forms.MultipleChoiceField):
+    """Times ticked from a list: each one a start time as the calendar sends it."""
+
+    MAX_TIMES = 40  # the page offers at most 40
+
+    def to_python(self, value):
+        values = super().to_python(value)
+        if len(values) > self.MAX_TIMES:
+            raise forms.ValidationError("Pick fewer times.")
+        return [parse_start(value) for value in values]
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+
+class SuggestTimesForm(BoundedForm, forms.Form):
+    start = StartsField(required=False)
+    note = forms.CharField(required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AcceptSuggestionForm(BoundedForm, forms.Form):
+    suggestion = _id_field()
+
+
+class CalendarQuery(BoundedForm, forms.Form):
+    """The query string of a mentor's calendar: which session type, which week, which zone."""
+
+    service = _id_field(required=False)
+    week = forms.IntegerField(required=False, min_value=0, max_value=52)
+    tz = forms.CharField(required=False, max_length=64)
+
+    def value(self, name: str):
+        """The cleaned value, or None where the parameter was missing or wrong (the page shows its default)."""
+        if not self.is_valid():
+            return self.cleaned_data.get(name) if name not in self.errors else None
+        return self.cleaned_data.get(name)
+
+
+class NextForm(BoundedForm, forms.Form):
+    """Where to go after a form: a page of this site, no longer than any of our addresses."""
+
+    next = forms.CharField(required=False, max_length=2000)
+
+
+def safe_next(request, name: str = "next") -> str:
+    """The page to go back to after a POST, if it is one of ours; empty otherwise."""
+    form = NextForm({"next": request.POST.get(name, "")})
+    target = form.cleaned_data["next"] if form.is_valid() else ""
+    # A path of ours only: "abc" would pass the host check, and redirect() would take it for a view's name.
+    ours = target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    return target if ours else ""

@@ -10,6 +10,10 @@ from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
 
+# Meeting and availability links: long enough for any video-call link with its passcode; the form says the same.
+LINK_MAX_LENGTH = 500
+SUPPORT_NOTE_MAX_LENGTH = 2000
+
 
 class Booking(models.Model):
     class Status(models.TextChoices):
@@ -32,8 +36,10 @@ class Booking(models.Model):
     blocked_start = models.DateTimeField()
     blocked_end = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.HELD)
-    message = models.TextField(blank=True, help_text="What the mentee wants to work on.")
-    accessibility_needs = models.TextField(blank=True, help_text="What the mentee asked the mentor to plan for.")
+    message = models.TextField(blank=True, max_length=2000, help_text="What the mentee wants to work on.")
+    accessibility_needs = models.TextField(
+        blank=True, max_length=1000, help_text="What the mentee asked the mentor to plan for."
+    )
     # A copy of the price at booking time: later price changes must not touch it.
     price_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
@@ -55,8 +61,8 @@ class Booking(models.Model):
     credit_returned = models.BooleanField(default=False)
     credit_returned_at = models.DateTimeField(null=True, blank=True)
     # Added by the mentor after confirming (seed 001).
-    meeting_link = models.URLField(blank=True)
-    availability_link = models.URLField(blank=True)
+    meeting_link = models.URLField(blank=True, max_length=LINK_MAX_LENGTH)
+    availability_link = models.URLField(blank=True, max_length=LINK_MAX_LENGTH)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.CharField(max_length=10, blank=True, choices=[("mentee", "Mentee"), ("mentor", "Mentor")])
     # What the cancellation meant for the money, as the policy said at that moment (shown and e-mailed).
@@ -164,7 +170,7 @@ class SupportTicket(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="tickets")
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=SUPPORT_NOTE_MAX_LENGTH)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField(max_length=30, choices=Resolution.choices, blank=True)
     resolved_by = models.ForeignKey(

@@ -7,17 +7,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from mentorship.input_rules import BoundedForm
 from mentorship.views import approved_mentor_required
 
 from . import packages
+from .forms import LARGEST_ID, safe_next
 from .models import Booking, Package, PackagePurchase
 from .services import BookingError
 
 
-class PackageForm(forms.Form):
+class PackageForm(BoundedForm, forms.Form):
     service = forms.ModelChoiceField(queryset=None, label="Session type", empty_label=None)
     sessions = forms.IntegerField(min_value=2, max_value=20, label="Number of sessions")
     price = forms.DecimalField(min_value=Decimal("1"), max_digits=8, decimal_places=2, label="Package price (USD)")
@@ -33,6 +34,10 @@ class PackageForm(forms.Form):
     def __init__(self, *args, mentor, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = mentor.services.all()
+
+
+class UseCreditForm(BoundedForm, forms.Form):
+    purchase = forms.IntegerField(min_value=1, max_value=LARGEST_ID)
 
 
 @approved_mentor_required
@@ -78,20 +83,20 @@ def package_buy(request, package_id: int):
         purchase = packages.purchase_start(mentee=request.user, package_id=package_id)
     except BookingError as error:
         messages.error(request, str(error))
-        back = request.POST.get("back", "")
-        safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
-        return redirect(back if safe else "home")
+        return redirect(safe_next(request, "back") or "home")
     return redirect("package_checkout", purchase_id=purchase.pk)
 
 
 @login_required
 @require_POST
 def booking_use_credit(request, booking_id: int):
-    purchase_id = request.POST.get("purchase", "")
-    if not purchase_id.isdigit() or not Booking.objects.filter(pk=booking_id, mentee=request.user).exists():
+    form = UseCreditForm(request.POST)
+    if not form.is_valid() or not Booking.objects.filter(pk=booking_id, mentee=request.user).exists():
         raise Http404("No such booking.")
     try:
-        booking = packages.booking_pay_with_credit(booking_id, mentee=request.user, purchase_id=int(purchase_id))
+        booking = packages.booking_pay_with_credit(
+            booking_id, mentee=request.user, purchase_id=form.cleaned_data["purchase"]
+        )
     except BookingError as error:
         messages.error(request, str(error))
         return redirect("checkout", booking_id=booking_id)

@@ -6,12 +6,10 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mentorship.forms import TIME_ZONE_CHOICES
@@ -21,16 +19,27 @@ from mentorship.views import approved_mentor_required
 from mentorship.zones import canonical_zone
 
 from . import policies, selectors, services
-from .forms import BookSessionForm, DeclineForm, LinksForm, ReplyForm, parse_start
+from .forms import (
+    AcceptSuggestionForm,
+    BookSessionForm,
+    CalendarQuery,
+    CancelForm,
+    DeclineForm,
+    LinksForm,
+    ReplyForm,
+    SuggestTimesForm,
+    SupportNoteForm,
+    safe_next,
+)
 from .models import Booking, Review
 from .slots import group_by_local_day
 
 DAYS_PER_PAGE = 7
 
 
-def _shown_zone(request, mentor: MentorProfile) -> str:
+def _shown_zone(request, mentor: MentorProfile, picked: str) -> str:
     """The zone the calendar shows: the one picked on the page, else the mentor's preference."""
-    picked = canonical_zone(request.GET.get("tz", ""))
+    picked = canonical_zone(picked)
     if picked in available_timezones():
         return picked
     if mentor.slot_display_zone == MentorProfile.DisplayZone.MENTOR:
@@ -46,15 +55,12 @@ def mentor_profile(request, mentor_id: int):
         mentor=mentor,
         initial={"accessibility_needs": request.user.accessibility_needs if request.user.is_authenticated else ""},
     )
+    query = CalendarQuery(request.GET)
     services_ = list(form.fields["service"].queryset)
-    selected = next(
-        (s for s in services_ if str(s.pk) == request.GET.get("service")), services_[0] if services_ else None
-    )
-    try:
-        week = max(0, min(int(request.GET.get("week", 0)), 52))
-    except ValueError:
-        week = 0
-    shown_zone = _shown_zone(request, mentor)
+    selected = next((s for s in services_ if s.pk == query.value("service")), services_[0] if services_ else None)
+    week = query.value("week") or 0
+    picked_zone = query.value("tz") or ""
+    shown_zone = _shown_zone(request, mentor, picked_zone)
     zone = ZoneInfo(shown_zone)
     today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     window_start = today + timedelta(days=DAYS_PER_PAGE * week)
@@ -84,9 +90,7 @@ def mentor_profile(request, mentor_id: int):
                 "own_zone": request.viewer_zone,
                 "viewer_zone": shown_zone,
                 "zone_choices": TIME_ZONE_CHOICES,
-                "tz_param": request.GET.get("tz", "")
-                if shown_zone == canonical_zone(request.GET.get("tz", ""))
-                else "",
+                "tz_param": picked_zone if shown_zone == canonical_zone(picked_zone) else "",
             },
         )
 
@@ -97,7 +101,8 @@ def book(request, mentor_id: int):
     mentor = get_object_or_404(MentorProfile, pk=mentor_id, status=MentorProfile.Status.APPROVED)
     form = BookSessionForm(request.POST, mentor=mentor)
     # Back to the calendar as the mentee left it: same service, week and zone.
-    where = {key: request.POST.get(key, "") for key in ("service", "week", "tz")}
+    query = CalendarQuery(request.POST)
+    where = {key: query.value(key) for key in ("service", "week", "tz")}
     back = f"{reverse('mentor_profile', args=[mentor.pk])}?{urlencode({k: v for k, v in where.items() if v})}"
     if not form.is_valid():
         for errors in form.errors.values():
@@ -220,10 +225,7 @@ def _mentor_action(request, booking_id: int, action, success: str):
         messages.error(request, str(error))
     else:
         messages.success(request, success.format(mentee=booking.mentee))
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = reverse("mentor_bookings")
-    return redirect(next_url)
+    return redirect(safe_next(request) or "mentor_bookings")
 
 
 @login_required
@@ -241,11 +243,13 @@ def confirm(request, booking_id: int):
 @require_POST
 def decline(request, booking_id: int):
     form = DeclineForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():  # nothing is declined with a reason the mentee would not get to read
+        messages.error(request, f"Not declined: {form.errors['reason'][0]}")
+        return redirect("booking_detail", booking_id=booking_id)
     return _mentor_action(
         request,
         booking_id,
-        lambda: services.booking_decline(booking_id, actor=request.user, reason=reason),
+        lambda: services.booking_decline(booking_id, actor=request.user, reason=form.cleaned_data["reason"]),
         "Declined. {mentee} gets a full refund automatically.",
     )
 
@@ -274,8 +278,12 @@ def cancel(request, booking_id: int):
     booking = _party_booking(request, booking_id)
     by = "mentor" if booking.mentor.user_id == request.user.pk else "mentee"
     if request.method == "POST":
+        form = CancelForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Not cancelled: {form.errors['reason'][0]}")
+            return redirect("booking_cancel", booking_id=booking.pk)
         try:
-            booking = services.booking_cancel(booking.pk, actor=request.user, reason=request.POST.get("reason", ""))
+            booking = services.booking_cancel(booking.pk, actor=request.user, reason=form.cleaned_data["reason"])
         except services.BookingError as error:
             messages.error(request, str(error))
         else:
@@ -335,8 +343,12 @@ def set_links(request, booking_id: int):
 @require_POST
 @rate_limited("support")
 def report_no_show(request, booking_id: int):
+    form = SupportNoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Not reported: {form.errors['note'][0]}")
+        return redirect("booking_detail", booking_id=booking_id)
     try:
-        ticket = services.no_show_report(booking_id, actor=request.user, note=request.POST.get("note", ""))
+        ticket = services.no_show_report(booking_id, actor=request.user, note=form.cleaned_data["note"])
     except Booking.DoesNotExist:
         raise Http404("No such booking.") from None
     except services.BookingError as error:
@@ -349,13 +361,16 @@ def report_no_show(request, booking_id: int):
 @login_required
 @require_POST
 def suggest_times(request, booking_id: int):
-    try:
-        starts = [parse_start(value) for value in request.POST.getlist("start")]
-    except ValidationError:
-        messages.error(request, "Pick times from the list.")
+    form = SuggestTimesForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Pick times from the list." if "start" in form.errors else f"Not sent: {form.errors['note'][0]}"
+        )
         return redirect("booking_detail", booking_id=booking_id)
     try:
-        services.booking_suggest_times(booking_id, actor=request.user, starts=starts, note=request.POST.get("note", ""))
+        services.booking_suggest_times(
+            booking_id, actor=request.user, starts=form.cleaned_data["start"], note=form.cleaned_data["note"]
+        )
     except Booking.DoesNotExist:
         raise Http404("No such booking.") from None
     except services.BookingError as error:
@@ -368,11 +383,14 @@ def suggest_times(request, booking_id: int):
 @login_required
 @require_POST
 def accept_suggestion(request, booking_id: int):
+    form = AcceptSuggestionForm(request.POST)
+    if not form.is_valid():
+        raise Http404("No such suggestion.")
     try:
         services.booking_accept_suggestion(
-            booking_id, actor=request.user, suggestion_id=int(request.POST.get("suggestion", "0") or 0)
+            booking_id, actor=request.user, suggestion_id=form.cleaned_data["suggestion"]
         )
-    except (Booking.DoesNotExist, ValueError):
+    except Booking.DoesNotExist:
         raise Http404("No such booking.") from None
     except services.BookingError as error:
         messages.error(request, str(error))
@@ -385,8 +403,12 @@ def accept_suggestion(request, booking_id: int):
 @require_POST
 @rate_limited("support")
 def contact_support(request, booking_id: int):
+    form = SupportNoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Not sent: {form.errors['note'][0]}")
+        return redirect("booking_detail", booking_id=booking_id)
     try:
-        ticket = services.dispute_open(booking_id, actor=request.user, note=request.POST.get("note", ""))
+        ticket = services.dispute_open(booking_id, actor=request.user, note=form.cleaned_data["note"])
     except Booking.DoesNotExist:
         raise Http404("No such booking.") from None
     except services.BookingError as error:

@@ -2,11 +2,12 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from . import outbox, services
+from .admin_actions import CheckedSelection, StaffModelAdmin
 from .models import AvailabilityRule, MentorProfile, OutboxEntry, Service, User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(CheckedSelection, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "display_name", "time_zone", "is_staff", "date_joined"]
     search_fields = ["email", "display_name"]
@@ -32,7 +33,7 @@ class AvailabilityInline(admin.TabularInline):
 
 
 @admin.register(MentorProfile)
-class MentorProfileAdmin(admin.ModelAdmin):
+class MentorProfileAdmin(StaffModelAdmin):
     list_display = ["user", "headline", "status", "applied_at", "reviewed_at"]
     list_filter = ["status"]
     search_fields = ["user__email", "user__display_name", "headline", "expertise"]
@@ -65,7 +66,7 @@ admin.site.index_title = "Mentors, bookings and money"
 
 
 @admin.register(OutboxEntry)
-class OutboxEntryAdmin(admin.ModelAdmin):
+class OutboxEntryAdmin(StaffModelAdmin):
     """Side effects waiting, done or given up. Staff read them and try given-up ones again; nothing is edited."""
 
     list_display = ["id", "topic", "handler", "status", "attempts", "available_at", "created_at", "last_error"]

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from . import hours, photos
+from .input_rules import BoundedForm
 from .models import AvailabilityRule, MentorProfile, Service, validate_single_line, validate_time_zone
 from .zones import BROWSER_ALIASES, canonical_zone
 
@@ -34,7 +35,7 @@ class TimeZoneField(forms.ChoiceField):
         return True
 
 
-class SignupForm(forms.Form):
+class SignupForm(BoundedForm, forms.Form):
     """Extra sign-up fields for allauth: a name and the browser's time zone."""
 
     display_name = forms.CharField(label="Your name", max_length=80, validators=[validate_single_line])
@@ -54,7 +55,7 @@ class SignupForm(forms.Form):
         user.save(update_fields=["display_name", "time_zone"])
 
 
-class AccountSettingsForm(forms.Form):
+class AccountSettingsForm(BoundedForm, forms.Form):
     display_name = forms.CharField(label="Your name", max_length=80, validators=[validate_single_line])
     time_zone = TimeZoneField(help_text="We show every time in this zone.")
     accessibility_needs = forms.CharField(
@@ -71,17 +72,18 @@ class AccountSettingsForm(forms.Form):
         self.fields["time_zone"].offer(self.initial.get("time_zone", ""))
 
 
-class MentorProfileForm(forms.ModelForm):
+class MentorProfileForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = MentorProfile
         fields = ["headline", "bio", "expertise", "languages"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 6})}
         help_texts = {
-            "bio": "Your experience and how you mentor. Markdown works: **bold**, *italic*, lists, [links](https://…)."
+            "bio": "Your experience and how you mentor, up to 5,000 characters. "
+            "Markdown works: **bold**, *italic*, lists, [links](https://…)."
         }
 
 
-class PhotoForm(forms.Form):
+class PhotoForm(BoundedForm, forms.Form):
     photo = forms.FileField(
         label="Profile photo",
         required=False,
@@ -102,7 +104,7 @@ class MentorApplicationForm(MentorProfileForm):
         labels = {"motivation": "Why do you want to mentor?"}
 
 
-class ServiceForm(forms.ModelForm):
+class ServiceForm(BoundedForm, forms.ModelForm):
     price = forms.DecimalField(label="Price (USD)", min_value=1, max_digits=7, decimal_places=2)
 
     class Meta:
@@ -153,6 +155,7 @@ class HoursField(forms.CharField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
         # An empty field means no hours that day, so say that rather than show example hours.
         kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "Day off", "autocomplete": "off"}))
         super().__init__(**kwargs)
@@ -161,7 +164,7 @@ class HoursField(forms.CharField):
         return hours.parse_ranges(super().clean(value))
 
 
-class WeeklyHoursForm(forms.Form):
+class WeeklyHoursForm(BoundedForm, forms.Form):
     """The mentor's zone and weekly hours: one line of ranges per weekday, empty for a day off."""
 
     time_zone = TimeZoneField(help_text="Your hours are in this zone; mentees see them in theirs.")
@@ -189,7 +192,7 @@ class WeeklyHoursForm(forms.Form):
         ]
 
 
-class ScheduleRulesForm(forms.ModelForm):
+class ScheduleRulesForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = MentorProfile
         fields = [
@@ -224,7 +227,7 @@ class ScheduleRulesForm(forms.ModelForm):
         }
 
 
-class DateOverrideForm(forms.Form):
+class DateOverrideForm(BoundedForm, forms.Form):
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     hours = HoursField(label="Hours that day", help_text="Leave empty for a day off.")
 
@@ -235,7 +238,7 @@ class DateOverrideForm(forms.Form):
         return day
 
 
-class VacationForm(forms.Form):
+class VacationForm(BoundedForm, forms.Form):
     start_date = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label="Until (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(required=False, max_length=100, label="Note (only you see it)")
@@ -246,3 +249,13 @@ class VacationForm(forms.Form):
         if start and end and end < start:
             raise forms.ValidationError("The vacation ends before it starts.")
         return cleaned
+
+
+class MoveForm(BoundedForm, forms.Form):
+    """Move a session type up or down the profile's list."""
+
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+
+class RemoveVacationForm(BoundedForm, forms.Form):
+    remove = forms.IntegerField(min_value=1, max_value=2**31 - 1)

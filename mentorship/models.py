@@ -7,11 +7,14 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+
+from . import rich_text
+from .rich_text import BIO_MAX_LENGTH
 
 
 def validate_time_zone(value: str) -> None:
@@ -109,7 +112,13 @@ class MentorProfile(models.Model):
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="mentor_profile")
     headline = models.CharField(max_length=120, help_text="One line: what you help people with.")
-    bio = models.TextField(help_text="Your experience and how you mentor.")
+    bio = models.TextField(
+        max_length=BIO_MAX_LENGTH,
+        validators=[MaxLengthValidator(BIO_MAX_LENGTH)],
+        help_text="Your experience and how you mentor.",
+    )
+    # The bio rendered once when saved (see save()), sanitised: pages show this and never render Markdown.
+    bio_html = models.TextField(blank=True, editable=False)
     expertise = models.CharField(
         max_length=200, help_text="Comma-separated topics, e.g. Django, system design, careers."
     )
@@ -117,12 +126,22 @@ class MentorProfile(models.Model):
         max_length=200, default="English", help_text="Comma-separated languages you mentor in, e.g. English, German."
     )
     photo = models.ImageField(upload_to="mentors/", blank=True)
-    motivation = models.TextField(blank=True, help_text="For our staff: why you want to mentor here.")
+    motivation = models.TextField(
+        blank=True,
+        max_length=3000,
+        validators=[MaxLengthValidator(3000)],
+        help_text="For our staff: why you want to mentor here.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.APPLIED)
     # The earliest time any open session type can be booked; kept fresh by a background job
     # (bookings.directory), so the directory can filter and sort on it without computing slots.
     next_free_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    review_note = models.TextField(blank=True, help_text="Reason given to the applicant when not approved.")
+    review_note = models.TextField(
+        blank=True,
+        max_length=2000,
+        validators=[MaxLengthValidator(2000)],
+        help_text="Reason given to the applicant when not approved.",
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(default=timezone.now)
 
@@ -188,6 +207,14 @@ class MentorProfile(models.Model):
     def __str__(self):
         return f"{self.user} ({self.get_status_display()})"
 
+    def save(self, *args, update_fields=None, **kwargs):
+        # Whoever saves the bio (services, the admin, test factories) saves its HTML with it.
+        if update_fields is None or "bio" in update_fields:
+            self.bio_html = rich_text.bio_html(self.bio)
+            if update_fields is not None:
+                update_fields = {*update_fields, "bio_html"}
+        super().save(*args, update_fields=update_fields, **kwargs)
+
     @property
     def is_approved(self) -> bool:
         return self.status == self.Status.APPROVED
@@ -221,7 +248,7 @@ class Service(models.Model):
 
     mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="services")
     title = models.CharField(max_length=100, validators=[validate_single_line])  # e-mail subjects name it
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=2000, validators=[MaxLengthValidator(2000)])
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.ONLINE)
     address = models.CharField(max_length=300, blank=True, help_text="Where in-person sessions take place.")
     access_notes = models.TextField(

@@ -75,7 +75,8 @@ urlpatterns = [
     path("bookings/<int:booking_id>/message/", message_views.message_about_booking, name="message_about_booking"),
     path("notifications/read/", notification_views.notification_read, name="notifications_read"),
     path("settings/notifications/", notification_views.notification_settings, name="notification_settings"),
-    path("calendar/<str:token>.ics", notification_views.calendar_feed, name="calendar_feed"),
+    # token_urlsafe tokens: a slug, so no other character (a NUL breaks PostgreSQL) reaches the query.
+    path("calendar/<slug:token>.ics", notification_views.calendar_feed, name="calendar_feed"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -126,7 +126,10 @@ def mentor_services(request, profile):
 @approved_mentor_required
 @require_POST
 def mentor_service_move(request, profile, service_id):
-    step = -1 if request.POST.get("direction") == "up" else 1
+    form = forms.MoveForm(request.POST)
+    if not form.is_valid():
+        raise Http404("No such direction.")
+    step = -1 if form.cleaned_data["direction"] == "up" else 1
     try:
         services.service_move(profile, service_id=service_id, step=step)
     except services.MentorError:
@@ -221,7 +224,8 @@ def mentor_date_override(request, profile):
 @require_POST
 def mentor_vacation(request, profile):
     if "remove" in request.POST:
-        if services.vacation_remove(profile, vacation_id=_int(request.POST["remove"])):
+        remove = forms.RemoveVacationForm(request.POST)
+        if remove.is_valid() and services.vacation_remove(profile, vacation_id=remove.cleaned_data["remove"]):
             messages.success(request, "Vacation removed.")
         return redirect("mentor_schedule")
     form = forms.VacationForm(request.POST)
@@ -231,7 +235,3 @@ def mentor_vacation(request, profile):
     services.vacation_add(profile, **form.cleaned_data)
     messages.success(request, "Vacation added: nobody can book you on those days.")
     return redirect("mentor_schedule")
-
-
-def _int(value: str) -> int:
-    return int(value) if value.isdigit() else 0

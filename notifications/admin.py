@@ -4,13 +4,14 @@ from django.utils.html import format_html_join
 
 from bookings.admin import SupportTicketAdmin
 from bookings.models import SupportTicket
+from mentorship.admin_actions import StaffModelAdmin
 
 from . import selectors, services
 from .models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(StaffModelAdmin):
     """Filter by "Failed for good" to see e-mails the retry job gave up on, with the last error; send them again."""
 
     list_display = ["subject", "user", "email_status", "email_attempts", "email_error", "kind", "created_at"]

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from bookings import selectors as booking_selectors
+from mentorship.input_rules import BoundedForm
 from mentorship.models import MentorProfile
 from mentorship.rate_limits import rate_limited
 
@@ -15,7 +16,7 @@ from . import conversations, selectors
 from .conversations import MessageError
 
 
-class MessageForm(forms.Form):
+class MessageForm(BoundedForm, forms.Form):
     body = forms.CharField(
         label="Message",
         max_length=conversations.MAX_LENGTH,

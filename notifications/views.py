@@ -9,16 +9,23 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from bookings import selectors
+from mentorship.input_rules import BoundedForm
 
 from . import calendar, services
 from . import selectors as notification_selectors
 from .models import CalendarFeed, Preferences
 
 
-class PreferencesForm(forms.ModelForm):
+class PreferencesForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = Preferences
         fields = ["email_bookings", "email_reminders", "email_payouts"]
+
+
+class ReadForm(BoundedForm, forms.Form):
+    """One notification by id; none means all of them."""
+
+    notification = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
 
 
 @login_required
@@ -41,10 +48,12 @@ def notification_list(request):
 @require_POST
 def notification_read(request):
     """Mark one notification (or all, without an id) as read; opening one goes on to what it is about."""
-    notification_id = request.POST.get("notification", "")
-    if notification_id.isdigit():
-        services.mark_read(request.user, notification_id=int(notification_id))
-        link = notification_selectors.link_of(request.user, int(notification_id))
+    form = ReadForm(request.POST)
+    if not form.is_valid():
+        raise Http404("No such notification.")
+    if notification_id := form.cleaned_data["notification"]:
+        services.mark_read(request.user, notification_id=notification_id)
+        link = notification_selectors.link_of(request.user, notification_id)
         return redirect(link or "notifications")
     count = services.mark_read(request.user)
     messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")

@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from mentorship.admin_actions import StaffModelAdmin
 from mentorship.money import format_cents
 
 from .models import ConnectedAccount, Dispute, LedgerEntry, Payment, Payout, Refund, WebhookEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(StaffModelAdmin):
     """Money rows are written by services only; staff read them here."""
 
     def has_change_permission(self, request, obj=None):

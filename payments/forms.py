@@ -5,6 +5,8 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import RegexValidator
 
+from mentorship.input_rules import BoundedForm
+
 NOT_AN_AMOUNT = "Enter the amount to refund in dollars and cents, like 12.50."
 
 
@@ -19,7 +21,7 @@ class AmountField(forms.DecimalField):
         return super().to_python(value)  # inf and nan parse, and DecimalField.validate refuses them
 
 
-class RefundGrantForm(forms.Form):
+class RefundGrantForm(BoundedForm, forms.Form):
     amount = AmountField(
         max_digits=8,
         decimal_places=2,

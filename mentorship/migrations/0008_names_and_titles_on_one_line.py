@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mentorship', '0006_cancellation_window_default_from_settings'),
+        ('mentorship', '0007_bio_cap_and_stored_html'),
     ]
 
     operations = [
