@@ -8,9 +8,22 @@ account stops a guess spread over many addresses. A successful password reset cl
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal import ratelimit  # as allauth's own adapter: consume() gives a usage to roll back
+from allauth.core.internal.httpkit import clean_client_ip
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request) -> str:
+        """allauth's answer, except that a request through fewer proxies than TRUSTED_PROXY_COUNT (one sent to
+        the inner proxy directly, say) is counted under the first address it names instead of failing (a 500)."""
+        try:
+            return super().get_client_ip(request)
+        except ImproperlyConfigured:
+            hops = request.headers.get("x-forwarded-for", "").split(",")
+            first = clean_client_ip(hops[0].strip()) if settings.ALLAUTH_TRUSTED_PROXY_COUNT else None
+            return first or super().get_client_ip(request)
+
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         """Key of the per-account-and-IP count (allauth's `login_failed` action)."""
         return f"{self._account_key(**credentials)}:{self.get_client_ip(request)}"

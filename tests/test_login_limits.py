@@ -80,6 +80,18 @@ def test_two_people_behind_one_trusted_proxy_have_their_own_limits(settings):
     assert log_in(proxy, person.email, PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.60") == "in"
 
 
+def test_a_request_through_fewer_proxies_than_trusted_is_counted_not_refused(settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2  # say, a CDN then a load balancer; a health check skips the CDN
+    person = UserFactory()
+    inner = Client(REMOTE_ADDR="10.0.0.3")
+    assert log_in(inner, person.email, PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.80") == "in"
+    for n in range(20):
+        log_in(Client(REMOTE_ADDR="10.0.0.3"), f"nobody{n}@example.com", "x", HTTP_X_FORWARDED_FOR="198.51.100.81")
+    assert log_in(Client(REMOTE_ADDR="10.0.0.3"), person.email, PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.81") == (
+        "limited"
+    )
+
+
 def test_without_trusted_proxies_the_header_is_ignored():
     person = UserFactory()
     for n in range(20):
