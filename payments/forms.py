@@ -47,7 +47,7 @@ class RefundGrantForm(BoundedForm, forms.Form):
 ENTER_CARD = "Enter your card details, then press Pay."
 
 
-class PayForm(forms.Form):
+class PayForm(BoundedForm, forms.Form):
     """The card to charge: the one the page just set up with Stripe.js, or the mentee's saved card."""
 
     payment_method = forms.CharField(
