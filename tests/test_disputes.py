@@ -280,3 +280,19 @@ def test_a_refund_decided_before_a_chargeback_that_fails_during_it_is_held_back_
     first = Refund.objects.order_by("pk").first()
     assert first.status == Refund.Status.FAILED  # Stripe refused it; after a won dispute it is sent again
     assert (_sum("mentor", held_booking), _sum("platform", held_booking)) == credited
+
+
+def test_a_refund_refused_during_a_chargeback_before_the_session_is_credited_is_held_back_at_the_credit(
+    stripe_server, held_booking
+):
+    pay(stripe_server, held_booking)
+    payment = held_booking.payments.get()
+    with stripe_unreachable(), pytest.raises(services.RefundFailed):
+        services.refund_payment(payment, amount_cents=1400, reason="granted_by_mentor")
+    disputes.dispute_sync(stripe_server.create_dispute(payment_intent=payment.stripe_payment_intent_id, amount=2600))
+    fail_next(stripe_server, "/v1/refunds", message="Refused by the bank (test)")
+    services.refund_booking_in_full(held_booking.pk, reason="dispute")  # decides none, sends the waiting one
+    assert Refund.objects.get().status == Refund.Status.FAILED
+    booking_services.booking_confirm(held_booking.pk, actor=held_booking.mentor.user)
+    booking_services.booking_complete(held_booking.pk, actor=held_booking.mentor.user, now=held_booking.end)
+    assert (_sum("mentor", held_booking), _sum("platform", held_booking)) == (0, 0)  # all 4000 held back
