@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, datetime
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -71,11 +71,14 @@ def dispute_sync(obj: dict) -> Dispute | None:
 
 
 def dispute_ledger_apply(dispute_id: int) -> None:
-    """Hold back the mentor's share of a disputed session (and the fee); give it back if the dispute is won.
+    """Hold back all a disputed session has credited (the mentor's share and the fee); give it back if the
+    dispute is won.
 
-    Only money already credited is reversed. Safe to run again at any time (e.g. after the session is
-    credited later): each entry is written once. A won dispute writes the reversal and its undoing, so
-    the entries are the same whatever order the events came in.
+    All of it, whatever amount the bank disputes: the session's earning waits for the bank's decision (as the
+    mentor is told). What a refund changes in the credit while the dispute holds is held back as well
+    (ledger._hold_back_as_well). Safe to run again at any time (e.g. after the session is credited later):
+    each entry is written once. A won dispute writes the hold-back and its undoing, so the entries are the
+    same whatever order the events came in.
     """
     # Locked, so two runs never write halves of different computations. Only this row: payment confirmation
     # locks the booking before the payment, and dispute_sync holds the payment's lock already.
@@ -83,36 +86,38 @@ def dispute_ledger_apply(dispute_id: int) -> None:
     booking = dispute.booking
     if booking is None:
         return  # a package payment: no one session to take back; staff decide
+    # Then the session's earning, which refunds lock to change its credit: none of their changes lands
+    # between reading the credit here and writing its hold-back (nor between summing the hold-back and undoing it).
+    if LedgerEntry.objects.select_for_update().filter(source=f"booking-{booking.pk}-share").first() is None:
+        return  # nothing credited (yet): nothing to hold back
     source = f"dispute-{dispute.pk}"
-    reversal = LedgerEntry.objects.filter(source=f"{source}-share").first()
-    if reversal is None:
-        credited = _credited(booking, Account.MENTOR), _credited(booking, Account.PLATFORM)
-        net = sum(credited)
-        if net <= 0:
-            return  # nothing credited (yet): nothing to hold back
-        taken = min(dispute.amount_cents, net)
-        share_back = min(credited[0], round(credited[0] * taken / net))
-        common = {"mentor_id": booking.mentor_id, "booking": booking, "kind": Kind.REFUND}
-        ledger.write_once(
-            account=Account.PLATFORM, amount_cents=-(taken - share_back), source=f"{source}-fee", **common
+    common = {"mentor_id": booking.mentor_id, "booking": booking}
+    if not LedgerEntry.objects.filter(source=f"{source}-share").exists():
+        credited = _credited(booking, Account.MENTOR, source), _credited(booking, Account.PLATFORM, source)
+        if sum(credited) > 0:  # else all of it was refunded already: nothing to hold back
+            ledger.write_once(
+                account=Account.PLATFORM, kind=Kind.REFUND, amount_cents=-credited[1], source=f"{source}-fee", **common
+            )
+            ledger.write_once(
+                account=Account.MENTOR, kind=Kind.REFUND, amount_cents=-credited[0], source=f"{source}-share", **common
+            )
+    held = LedgerEntry.objects.filter(source__startswith=f"{source}-").exclude(source__startswith=f"{source}-won-")
+    if dispute.outcome == Outcome.WON and held.exists():
+        totals = held.aggregate(
+            mentor=Sum("amount_cents", filter=Q(account=Account.MENTOR)),
+            platform=Sum("amount_cents", filter=Q(account=Account.PLATFORM)),
         )
-        reversal = ledger.write_once(
-            account=Account.MENTOR, amount_cents=-share_back, source=f"{source}-share", **common
-        )
-    if dispute.outcome == Outcome.WON:
-        fee = LedgerEntry.objects.get(source=f"{source}-fee")
-        common = {"mentor_id": booking.mentor_id, "booking": booking}
         ledger.write_once(
             account=Account.PLATFORM,
             kind=Kind.PLATFORM_FEE,
-            amount_cents=-fee.amount_cents,
+            amount_cents=-(totals["platform"] or 0),
             source=f"{source}-won-fee",
             **common,
         )
         ledger.write_once(
             account=Account.MENTOR,
             kind=Kind.SESSION_SHARE,
-            amount_cents=-reversal.amount_cents,
+            amount_cents=-(totals["mentor"] or 0),
             source=f"{source}-won-share",
             **common,
         )
@@ -125,11 +130,12 @@ def disputes_ledger_catch_up(booking_id: int) -> None:
             dispute_ledger_apply(dispute_id)
 
 
-def _credited(booking, account: str) -> int:
-    """What the session has put on an account so far, earlier disputes' entries aside."""
+def _credited(booking, account: str, source: str) -> int:
+    """What the session has on an account so far, other disputes' entries aside (this one's, matching refunds
+    that came before its hold-back, count)."""
     entries = LedgerEntry.objects.filter(booking=booking, account=account, payout__isnull=True)
-    total = entries.exclude(source__startswith="dispute-").aggregate(total=Sum("amount_cents"))["total"]
-    return total or 0
+    entries = entries.exclude(Q(source__startswith="dispute-") & ~Q(source__startswith=f"{source}-"))
+    return entries.aggregate(total=Sum("amount_cents"))["total"] or 0
 
 
 def _tell(dispute: Dispute, event: str) -> None:

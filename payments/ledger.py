@@ -14,7 +14,7 @@ from django.utils import timezone
 from bookings import packages
 from bookings.models import Booking, PackagePurchase
 
-from .models import LedgerEntry, Payment, Refund
+from .models import Dispute, LedgerEntry, Payment, Refund
 
 Kind, Account = LedgerEntry.Kind, LedgerEntry.Account
 
@@ -145,11 +145,32 @@ def _settle_refunds(refund: Refund, *, source: str, kind=Kind.REFUND) -> LedgerE
     common = {"mentor_id": booking.mentor_id, "booking": booking, "refund": refund, "kind": kind}
     fee_change = fee - (totals["platform"] or 0)
     share_change = kept - fee - (totals["mentor"] or 0)
+    entry = None
     if fee_change:
         write_once(account=Account.PLATFORM, amount_cents=fee_change, source=f"{source}-fee", **common)
     if share_change:
-        return write_once(account=Account.MENTOR, amount_cents=share_change, source=f"{source}-share", **common)
-    return None
+        entry = write_once(account=Account.MENTOR, amount_cents=share_change, source=f"{source}-share", **common)
+    _hold_back_as_well(booking, fee_change=fee_change, share_change=share_change, source=source)
+    return entry
+
+
+def _hold_back_as_well(booking: Booking, *, fee_change: int, share_change: int, source: str) -> None:
+    """A chargeback open or lost holds back all its session has credited (payments.disputes), not only what
+    was credited when it opened: a refund's change to the credit while it holds (a refund decided before it
+    and refused during it gives its money back to the credit; one made on Stripe takes some) is matched in
+    the hold-back, so the session stays at nothing credited until the bank decides for us.
+
+    Runs under the lock of the session's earning, as the hold-back itself is written (so neither misses the other).
+    """
+    holding = Dispute.objects.filter(booking=booking).exclude(outcome=Dispute.Outcome.WON).order_by("pk").first()
+    if holding is None:
+        return
+    # Written even before the hold-back itself is (a chargeback that came before the credit): the hold-back
+    # then counts these entries in what it holds back, so the session nets to nothing either way.
+    common = {"mentor_id": booking.mentor_id, "booking": booking, "kind": Kind.REFUND}
+    for account, change, part in ((Account.PLATFORM, fee_change, "fee"), (Account.MENTOR, share_change, "share")):
+        if change:
+            write_once(account=account, amount_cents=-change, source=f"dispute-{holding.pk}-{source}-{part}", **common)
 
 
 def balance_cents(mentor) -> int:

@@ -85,6 +85,51 @@ def money_settings(settings):
         ("payout", "none"),
     ]
 )
+# A refund decided before a chargeback, never sent, then sent and refused while it is open or lost: what it had
+# taken from the credit came back past the hold-back (minimal, then the two first found, and the same
+# before the session is credited, when the hold-back is written at the credit).
+@example(steps=[("refund_part", 0, 35, "unreachable"), ("dispute", 0, "open"), ("refund_all", 0, "refused")])
+@example(
+    steps=[
+        ("pay", 30),
+        ("refund_part", 1, 35, "unreachable"),
+        ("dispute", 1, "open"),
+        ("refund_all", 1, "refused"),
+        ("complete", 0),
+    ]
+)
+@example(
+    steps=[
+        ("refund_part", 0, 4, "unreachable"),
+        ("pay", 30),
+        ("payout", "transfer_refused"),
+        ("dispute", 0, "open"),
+        ("move", 2),
+        ("move", 1),
+        ("refund_all", 0, "refused"),
+        ("sweep",),
+        ("refund_all", 2, "refused"),
+        ("payout", "transfer_refused"),
+        ("sweep",),
+        ("pay", 30),
+    ]
+)
+@example(
+    steps=[
+        ("move", 0),
+        ("pay", 30),
+        ("refund_part", 0, 35, "unreachable"),
+        ("move", 2),
+        ("dispute", 1, "lost"),
+        ("dispute", 1, "lost"),
+        ("move", 1),
+        ("dispute", 2, "lost"),
+        ("refund_all", 0, "refused"),
+        ("dispute", 0, "lost"),
+        ("sweep",),
+        ("payout", "none"),
+    ]
+)
 def test_any_sequence_with_stripe_failing_keeps_refunds_the_ledger_and_payouts_exact(
     stripe_server, money_settings, steps
 ):
