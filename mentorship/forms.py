@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import hours, photos
 from .input_rules import BoundedForm
-from .models import AvailabilityRule, MentorProfile, Service, validate_single_line, validate_time_zone
+from .models import AvailabilityRule, MentorProfile, Service, validate_time_zone
 from .zones import BROWSER_ALIASES, canonical_zone
 
 TIME_ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in pytz.common_timezones]
@@ -38,7 +38,7 @@ class TimeZoneField(forms.ChoiceField):
 class SignupForm(BoundedForm, forms.Form):
     """Extra sign-up fields for allauth: a name and the browser's time zone."""
 
-    display_name = forms.CharField(label="Your name", max_length=80, validators=[validate_single_line])
+    display_name = forms.CharField(label="Your name", max_length=80)  # one line: BoundedForm
     time_zone = TimeZoneField(initial="UTC")
 
     field_order = ["display_name", "email", "password1", "password2", "time_zone"]
@@ -56,7 +56,7 @@ class SignupForm(BoundedForm, forms.Form):
 
 
 class AccountSettingsForm(BoundedForm, forms.Form):
-    display_name = forms.CharField(label="Your name", max_length=80, validators=[validate_single_line])
+    display_name = forms.CharField(label="Your name", max_length=80)  # one line: BoundedForm
     time_zone = TimeZoneField(help_text="We show every time in this zone.")
     accessibility_needs = forms.CharField(
         label="Accessibility needs",

@@ -13,15 +13,18 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 DEFAULT_MAX_LENGTH = 2000
+ONE_LINE = "Write this on one line."
 MULTILINE_ALLOWED = {"\n", "\r", "\t"}
+LINE_SEPARATORS = {"\u2028", "\u2029"}  # Unicode's own line and paragraph breaks: fine in text, not in one line
 # Format characters that reorder or hide text ("Cf" also holds the zero-width joiner emoji need, so only these).
 DISGUISING = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
 
 
 def control_characters(value: str, *, multiline: bool) -> list[str]:
     allowed = MULTILINE_ALLOWED if multiline else set()
+    refused = DISGUISING if multiline else DISGUISING | LINE_SEPARATORS
     return sorted(
-        {char for char in value if char not in allowed and (unicodedata.category(char) == "Cc" or char in DISGUISING)}
+        {char for char in value if char not in allowed and (unicodedata.category(char) == "Cc" or char in refused)}
     )
 
 
@@ -32,8 +35,8 @@ class RefuseControlCharacters:
     def __call__(self, value) -> None:
         if not isinstance(value, str) or not (found := control_characters(value, multiline=self.multiline)):
             return
-        if not self.multiline and set(found) & MULTILINE_ALLOWED:
-            raise ValidationError("Write this on one line.", code="line_break")
+        if not self.multiline and any(char.isspace() for char in found):  # line breaks, tabs, vertical tabs
+            raise ValidationError(ONE_LINE, code="line_break")
         raise ValidationError(
             "Remove the invisible control characters (pasted from a terminal or another app?).", code="control"
         )

@@ -29,9 +29,7 @@ def validate_single_line(value: str) -> None:
     every e-mail about the person's bookings.
     """
     if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
-        raise ValidationError(
-            "Please keep this on one line: no line breaks, tabs or other control characters.", code="single_line"
-        )
+        raise ValidationError("Write this on one line.", code="single_line")  # as our forms say (input_rules)
 
 
 class UserManager(BaseUserManager):

@@ -264,6 +264,9 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=not DEBUG)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Mentorship"
+# A code from the 30 seconds before or after is taken too (RFC 6238 allows one step): a phone's clock drifts,
+# and a code typed as it changes would otherwise be refused.
+MFA_TOTP_TOLERANCE = 1
 
 # --- E-mail ---------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

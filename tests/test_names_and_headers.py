@@ -40,7 +40,7 @@ def test_sign_up_refuses_a_name_with_a_line_break(client, name):
         },
     )
     assert response.status_code == 200
-    assert "Please keep this on one line" in response.content.decode()
+    assert "Write this on one line." in response.content.decode()
     assert not User.objects.filter(email="eve@example.com").exists()
 
 
@@ -64,7 +64,7 @@ def test_settings_refuse_a_name_with_a_line_break(client, name):
     user = UserFactory(display_name="Eve")
     client.force_login(user)
     response = client.post(reverse("account_settings"), {"display_name": name, "time_zone": "UTC"})
-    assert response.status_code == 200 and "Please keep this on one line" in response.content.decode()
+    assert response.status_code == 200 and "Write this on one line." in response.content.decode()
     user.refresh_from_db()
     assert user.display_name == "Eve"
 
@@ -82,7 +82,7 @@ def test_a_service_title_with_a_line_break_is_refused():
         },
         instance=None,
     )
-    assert not form.is_valid() and "Please keep this on one line" in str(form.errors["title"])
+    assert not form.is_valid() and "Write this on one line." in str(form.errors["title"])
 
 
 def test_a_subject_built_from_long_names_is_shortened_to_fit_and_still_sent():
