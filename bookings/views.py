@@ -1,6 +1,7 @@
 """Booking pages: a mentor's profile with free times, My Bookings, the mentor's Bookings."""
 
 from datetime import datetime, timedelta
+from functools import wraps
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -33,6 +34,23 @@ from .forms import (
 )
 from .models import Booking, Review
 from .slots import group_by_local_day
+
+
+def party_only(view):
+    """A booking's action answers "not found" to anyone who is not its mentee, its mentor or staff.
+
+    Its own checks still decide what each party may do ("Only the mentor of this booking can do that."); a
+    stranger learns nothing, not even that the booking exists.
+    """
+
+    @wraps(view)
+    def wrapper(request, booking_id: int, *args, **kwargs):
+        if selectors.booking_for_party(request.user, booking_id) is None:
+            raise Http404("No such booking.")
+        return view(request, booking_id, *args, **kwargs)
+
+    return wrapper
+
 
 DAYS_PER_PAGE = 7
 
@@ -230,6 +248,7 @@ def _mentor_action(request, booking_id: int, action, success: str):
 
 @login_required
 @require_POST
+@party_only
 def confirm(request, booking_id: int):
     return _mentor_action(
         request,
@@ -241,6 +260,7 @@ def confirm(request, booking_id: int):
 
 @login_required
 @require_POST
+@party_only
 def decline(request, booking_id: int):
     form = DeclineForm(request.POST)
     if not form.is_valid():  # nothing is declined with a reason the mentee would not get to read
@@ -256,6 +276,7 @@ def decline(request, booking_id: int):
 
 @login_required
 @require_POST
+@party_only
 def complete(request, booking_id: int):
     return _mentor_action(
         request,
@@ -322,6 +343,7 @@ def reschedule(request, booking_id: int):
 
 @login_required
 @require_POST
+@party_only
 def set_links(request, booking_id: int):
     form = LinksForm(request.POST)
     if not form.is_valid():
@@ -341,6 +363,7 @@ def set_links(request, booking_id: int):
 
 @login_required
 @require_POST
+@party_only
 @rate_limited("support")
 def report_no_show(request, booking_id: int):
     form = SupportNoteForm(request.POST)
@@ -360,6 +383,7 @@ def report_no_show(request, booking_id: int):
 
 @login_required
 @require_POST
+@party_only
 def suggest_times(request, booking_id: int):
     form = SuggestTimesForm(request.POST)
     if not form.is_valid():
@@ -382,6 +406,7 @@ def suggest_times(request, booking_id: int):
 
 @login_required
 @require_POST
+@party_only
 def accept_suggestion(request, booking_id: int):
     form = AcceptSuggestionForm(request.POST)
     if not form.is_valid():
@@ -401,6 +426,7 @@ def accept_suggestion(request, booking_id: int):
 
 @login_required
 @require_POST
+@party_only
 @rate_limited("support")
 def contact_support(request, booking_id: int):
     form = SupportNoteForm(request.POST)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from bookings import packages
 from bookings.models import Booking, PackagePurchase
+from bookings.views import party_only
 from mentorship.money import format_cents
 from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
@@ -240,6 +241,7 @@ def package_authenticated(request, purchase_id: int):
 
 @login_required
 @require_POST
+@party_only
 @rate_limited("refund")
 def grant_refund(request, booking_id: int):
     form = RefundGrantForm(request.POST)

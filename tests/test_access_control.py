@@ -369,3 +369,26 @@ def test_the_admin_is_closed_to_everyone_but_staff(client, world):
                 if snapshot() != before:
                     problems.append(f"{method.upper()} {url} ({name}) as {role} changed the database")
     assert not problems, "\n".join(problems)
+
+
+BOOKING_ACTIONS = (
+    "booking_confirm",
+    "booking_decline",
+    "booking_complete",
+    "booking_links",
+    "booking_no_show",
+    "booking_suggest",
+    "booking_accept",
+    "booking_support",
+    "grant_refund",
+)
+
+
+def test_a_stranger_is_not_told_that_someone_elses_booking_exists(client, world):
+    """Not "only the mentor can do that" (which says the id is a booking): the same 404 as a missing one."""
+    data = post_data(world)
+    for name in BOOKING_ACTIONS:
+        url = reverse(name, kwargs=OBJECTS[name].kwargs(world))
+        for role in ("other_mentee", "other_mentor"):
+            sign_in(client, world, role)
+            assert client.post(url, data).status_code == 404, (name, role)

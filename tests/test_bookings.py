@@ -96,6 +96,8 @@ def test_another_users_booking_page_is_not_found(client, intro):
     booking = services.booking_hold(mentee=UserFactory(), service=intro, start=first_open_slot(intro))
     client.force_login(UserFactory())
     assert client.get(reverse("booking_detail", args=[booking.pk])).status_code == 404
+    assert client.post(reverse("booking_confirm", args=[booking.pk])).status_code == 404
+    client.force_login(booking.mentee)  # a party is told why
     response = client.post(reverse("booking_confirm", args=[booking.pk]), follow=True)
     assert "Only the mentor" in response.content.decode()
     booking.refresh_from_db()
