@@ -21,6 +21,7 @@ from bookings.models import Booking
 from mentorship import outbox
 from mentorship.models import OutboxEntry
 from notifications.models import Notification
+from payments import services as payment_services
 from payments.models import Payment, Refund
 
 from .brokers import celery_broker
@@ -98,6 +99,9 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_no_refund(broker, stripe
         finally:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=20)
+    # A refund the killed worker had claimed, and maybe sent, waits for its claim to lapse; then beat's
+    # retry-refunds (every 10 minutes) sends it under the same idempotency key: once on Stripe either way.
+    payment_services.refunds_retry(now=timezone.now() + payment_services.SEND_LEASE + timedelta(minutes=10))
 
     for booking in bookings:
         payment = Payment.objects.get(booking=booking)
