@@ -2,21 +2,18 @@
 and admin actions on ids that exist."""
 
 import time
-from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from django.utils import timezone
 
-from bookings import selectors
 from bookings import services as booking_services
 from bookings.models import Booking, SupportTicket
 from mentorship import rich_text
 from mentorship.models import MentorProfile
 
 from .factories import UserFactory, bookable_mentor
-from .test_payments import pay
+from .test_payments import held_and_paid
 
 pytestmark = pytest.mark.django_db
 
@@ -145,13 +142,7 @@ def test_line_breaks_and_tabs_are_fine_in_multi_line_text(client):
 
 @pytest.fixture
 def paid_booking(stripe_server):
-    mentor = bookable_mentor()
-    intro = mentor.services.get(duration_minutes=30)
-    now = timezone.now()
-    start = selectors.open_slots(intro, start=now + timedelta(days=2), end=now + timedelta(days=9))[0]
-    booking = booking_services.booking_hold(mentee=UserFactory(), service=intro, start=start)
-    pay(stripe_server, booking)
-    return booking
+    return held_and_paid(stripe_server)
 
 
 @pytest.mark.stripe

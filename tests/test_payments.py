@@ -41,6 +41,20 @@ def pay(stripe_server, booking, number="4242424242424242"):
     return services.checkout_pay(booking_id=booking.pk, mentee=booking.mentee, payment_method_id=payment_method)
 
 
+def held_and_paid(stripe_server, *, days_ahead: int = 2) -> Booking:
+    """A new mentee holds a new mentor's first free 30-minute intro from `days_ahead` days on and pays:
+    a pending request."""
+    intro = bookable_mentor().services.get(duration_minutes=30)
+    now = timezone.now()
+    start = selectors.open_slots(
+        intro, start=now + timedelta(days=days_ahead), end=now + timedelta(days=days_ahead + 7)
+    )[0]
+    booking = booking_services.booking_hold(mentee=UserFactory(), service=intro, start=start)
+    pay(stripe_server, booking)
+    booking.refresh_from_db()
+    return booking
+
+
 def test_a_good_card_is_charged_once_and_the_booking_waits_for_the_mentor(stripe_server, held_booking):
     payment = pay(stripe_server, held_booking)
     held_booking.refresh_from_db()

@@ -1,17 +1,12 @@
 """The mentor's "Give a refund" form takes only an amount of money it can refund, and says what is wrong otherwise."""
 
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from bookings import selectors
 from bookings import services as booking_services
 from payments.models import Refund
 
-from .factories import UserFactory, bookable_mentor
-from .test_payments import pay
+from .test_payments import held_and_paid
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
 
@@ -20,12 +15,7 @@ NOT_AN_AMOUNT = "Enter the amount to refund in dollars and cents, like 12.50."
 
 @pytest.fixture
 def confirmed_booking(stripe_server):
-    mentor = bookable_mentor()
-    intro = mentor.services.get(duration_minutes=30)
-    now = timezone.now()
-    start = selectors.open_slots(intro, start=now + timedelta(days=2), end=now + timedelta(days=9))[0]
-    booking = booking_services.booking_hold(mentee=UserFactory(), service=intro, start=start)
-    pay(stripe_server, booking)
+    booking = held_and_paid(stripe_server)
     booking_services.booking_confirm(booking.pk, actor=booking.mentor.user)
     return booking
 

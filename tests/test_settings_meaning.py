@@ -20,7 +20,7 @@ from mentorship import services as mentor_services
 from mentorship.models import MentorProfile
 
 from .factories import UserFactory, bookable_mentor, weekly_hours
-from .test_payments import pay
+from .test_payments import held_and_paid
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,14 +83,7 @@ def three_day_timeout(settings):
 
 
 def _paid_booking(stripe_server):
-    mentor = bookable_mentor()
-    intro = mentor.services.get(duration_minutes=30)
-    now = timezone.now()
-    start = selectors.open_slots(intro, start=now + timedelta(days=9), end=now + timedelta(days=16))[0]
-    booking = booking_services.booking_hold(mentee=UserFactory(), service=intro, start=start)
-    pay(stripe_server, booking)
-    booking.refresh_from_db()
-    return booking
+    return held_and_paid(stripe_server, days_ahead=9)
 
 
 def _local(moment, zone, fmt):
