@@ -114,6 +114,15 @@ def mentee_booking_sections(user, *, now: datetime) -> dict[str, QuerySet[Bookin
     }
 
 
+def reviews_by_mentee(user) -> QuerySet[Review]:
+    """The reviews a mentee gave, newest first, for My Bookings."""
+    return (
+        Review.objects.filter(mentee=user)
+        .select_related("mentee", "booking__service", "booking__mentor__user")
+        .order_by("-created_at", "-pk")
+    )
+
+
 def mentor_booking_sections(mentor: MentorProfile, *, now: datetime) -> dict[str, QuerySet[Booking]]:
     """The mentor's Bookings page, one query per section: requests to answer and sessions to mark complete
     (oldest first), confirmed sessions coming up (soonest first), completed and called-off ones (newest first)."""

@@ -147,43 +147,30 @@ SECTION_PAGE_SIZE = 10
 
 def _section_pages(request, sections: dict, per_page: int = SECTION_PAGE_SIZE) -> dict:
     """A Page per section from its own `?<section>_page=` parameter; a bad or too-high number shows the
-    first or last page instead of an error. Each page knows the links to its neighbours, other sections'
-    pages kept."""
+    first or last page instead of an error. Each page carries the links to its neighbours (`prev_query`,
+    `next_query`), the other sections' pages kept."""
+
+    def link(param: str, number: int) -> str:
+        params = request.GET.copy()
+        params[param] = number
+        return "?" + params.urlencode()
+
     pages = {}
     for name, rows in sections.items():
         param = f"{name}_page"
         page = Paginator(rows, per_page).get_page(request.GET.get(param))
-        page.param = param
-        for attr, has, number in (
-            ("prev_query", page.has_previous, "previous_page_number"),
-            ("next_query", page.has_next, "next_page_number"),
-        ):
-            query = ""
-            if has():
-                params = request.GET.copy()
-                params[param] = getattr(page, number)()
-                query = "?" + params.urlencode()
-            setattr(page, attr, query)
+        page.prev_query = link(param, page.previous_page_number()) if page.has_previous() else ""
+        page.next_query = link(param, page.next_page_number()) if page.has_next() else ""
         pages[name] = page
     return pages
 
 
 @login_required
 def my_bookings(request):
-    pages = _section_pages(
-        request,
-        {
-            **selectors.mentee_booking_sections(request.user, now=timezone.now()),
-            "reviews": Review.objects.filter(mentee=request.user)
-            .select_related("mentee", "booking__service", "booking__mentor__user")
-            .order_by("-created_at", "-pk"),
-        },
-    )
-    return render(
-        request,
-        "bookings/my_bookings.html",
-        {**pages, "booked_before": any(pages[name].paginator.count for name in ("upcoming", "past", "cancelled"))},
-    )
+    sections = selectors.mentee_booking_sections(request.user, now=timezone.now())
+    pages = _section_pages(request, {**sections, "reviews": selectors.reviews_by_mentee(request.user)})
+    booked_before = any(pages[name].paginator.count for name in sections)
+    return render(request, "bookings/my_bookings.html", {**pages, "booked_before": booked_before})
 
 
 def _suggestable_days(booking: Booking):
