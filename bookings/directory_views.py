@@ -70,9 +70,11 @@ def directory_page(request):
     params = request.GET.copy()
     params.pop("page", None)
     filtered = any(value for key, value in request.GET.items() if key not in ("page", "sort"))
+    # On phones the filters fold behind "Filters"; they stay open while one is set, so it can be seen and changed.
+    filters_open = bool(form.errors) or any(value for key, value in request.GET.items() if key not in ("page", "q"))
     return render(
         request,
         "bookings/directory.html",
-        {"form": form, "page": page, "params": params.urlencode(), "filtered": filtered},
+        {"form": form, "page": page, "params": params.urlencode(), "filtered": filtered, "filters_open": filters_open},
         status=400 if form.errors else 200,
     )

@@ -101,6 +101,44 @@ def bookings_for_mentor(mentor: MentorProfile) -> QuerySet[Booking]:
     )
 
 
+def mentee_booking_sections(user, *, now: datetime) -> dict[str, QuerySet[Booking]]:
+    """My Bookings, one query per section so each is counted and paged in the database: what is coming
+    (soonest first), what has passed, and what was called off (newest first)."""
+    S = Booking.Status
+    mine = bookings_for_mentee(user)
+    coming = Q(status__in=[S.PENDING, S.CONFIRMED, S.HELD], end__gt=now)
+    return {
+        "upcoming": mine.filter(coming).order_by("start", "pk"),
+        "past": mine.filter(status__in=[S.COMPLETED, S.CONFIRMED, S.PENDING]).exclude(coming).order_by("-start", "-pk"),
+        "cancelled": mine.filter(status__in=[S.DECLINED, S.EXPIRED, S.CANCELLED, S.NO_SHOW]).order_by("-start", "-pk"),
+    }
+
+
+def reviews_by_mentee(user) -> QuerySet[Review]:
+    """The reviews a mentee gave, newest first, for My Bookings."""
+    return (
+        Review.objects.filter(mentee=user)
+        .select_related("mentee", "booking__service", "booking__mentor__user")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def mentor_booking_sections(mentor: MentorProfile, *, now: datetime) -> dict[str, QuerySet[Booking]]:
+    """The mentor's Bookings page, one query per section: requests to answer and sessions to mark complete
+    (oldest first), confirmed sessions coming up (soonest first), completed and called-off ones (newest first)."""
+    S = Booking.Status
+    theirs = bookings_for_mentor(mentor)
+    return {
+        "pending": theirs.filter(status=S.PENDING).order_by("start", "pk"),
+        "to_complete": theirs.filter(status=S.CONFIRMED, end__lte=now).order_by("start", "pk"),
+        "upcoming": theirs.filter(status=S.CONFIRMED, end__gt=now).order_by("start", "pk"),
+        "past": theirs.filter(status=S.COMPLETED).order_by("-start", "-pk"),
+        "cancelled": theirs.filter(status__in=[S.DECLINED, S.EXPIRED, S.CANCELLED, S.NO_SHOW]).order_by(
+            "-start", "-pk"
+        ),
+    }
+
+
 def booking_for_party(user, booking_id: int) -> Booking | None:
     """The booking if `user` is its mentee or mentor (or staff), else None: other people's ids show nothing."""
     booking = Booking.objects.select_related("service", "mentor__user", "mentee").filter(pk=booking_id).first()

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -140,37 +141,36 @@ def book(request, mentor_id: int):
     return redirect("checkout", booking_id=booking.pk)
 
 
+# Each section of My Bookings and Bookings pages on its own (?past_page=2 leaves Upcoming where it was).
+SECTION_PAGE_SIZE = 10
+
+
+def _section_pages(request, sections: dict, per_page: int = SECTION_PAGE_SIZE) -> dict:
+    """A Page per section from its own `?<section>_page=` parameter; a bad or too-high number shows the
+    first or last page instead of an error. Each page carries the links to its neighbours (`prev_query`,
+    `next_query`), the other sections' pages kept."""
+
+    def link(param: str, number: int) -> str:
+        params = request.GET.copy()
+        params[param] = number
+        return "?" + params.urlencode()
+
+    pages = {}
+    for name, rows in sections.items():
+        param = f"{name}_page"
+        page = Paginator(rows, per_page).get_page(request.GET.get(param))
+        page.prev_query = link(param, page.previous_page_number()) if page.has_previous() else ""
+        page.next_query = link(param, page.next_page_number()) if page.has_next() else ""
+        pages[name] = page
+    return pages
+
+
 @login_required
 def my_bookings(request):
-    bookings = list(selectors.bookings_for_mentee(request.user))
-    now = timezone.now()
-    upcoming = [
-        b
-        for b in bookings
-        if b.status in (Booking.Status.PENDING, Booking.Status.CONFIRMED, Booking.Status.HELD) and b.end > now
-    ]
-    return render(
-        request,
-        "bookings/my_bookings.html",
-        {
-            "upcoming": sorted(upcoming, key=lambda b: b.start),
-            "reviews_given": Review.objects.filter(mentee=request.user).select_related(
-                "mentee", "booking__service", "booking__mentor__user"
-            ),
-            "past": [
-                b
-                for b in bookings
-                if b not in upcoming
-                and b.status in (Booking.Status.COMPLETED, Booking.Status.CONFIRMED, Booking.Status.PENDING)
-            ],
-            "cancelled": [
-                b
-                for b in bookings
-                if b.status
-                in (Booking.Status.DECLINED, Booking.Status.EXPIRED, Booking.Status.CANCELLED, Booking.Status.NO_SHOW)
-            ],
-        },
-    )
+    sections = selectors.mentee_booking_sections(request.user, now=timezone.now())
+    pages = _section_pages(request, {**sections, "reviews": selectors.reviews_by_mentee(request.user)})
+    booked_before = any(pages[name].paginator.count for name in sections)
+    return render(request, "bookings/my_bookings.html", {**pages, "booked_before": booked_before})
 
 
 def _suggestable_days(booking: Booking):
@@ -217,18 +217,14 @@ def booking_detail(request, booking_id: int):
 
 @approved_mentor_required
 def mentor_bookings(request, profile):
-    bookings = list(selectors.bookings_for_mentor(profile))
-    now = timezone.now()
-    S = Booking.Status
+    pages = _section_pages(request, selectors.mentor_booking_sections(profile, now=timezone.now()))
     return render(
         request,
         "bookings/mentor_bookings.html",
         {
-            "pending": [b for b in bookings if b.status == S.PENDING],
-            "upcoming": [b for b in bookings if b.status == S.CONFIRMED and b.end > now],
-            "to_complete": [b for b in bookings if b.status == S.CONFIRMED and b.end <= now],
-            "past": [b for b in bookings if b.status == S.COMPLETED][::-1],
-            "cancelled": [b for b in bookings if b.status in (S.DECLINED, S.EXPIRED, S.CANCELLED, S.NO_SHOW)][::-1],
+            **pages,
+            "requested_before": any(page.paginator.count for page in pages.values()),
+            "profile_url": request.build_absolute_uri(reverse("mentor_profile", args=[profile.pk])),
             "decline_form": DeclineForm(),
         },
     )

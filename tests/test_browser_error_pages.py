@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from .factories import UserFactory
 from .test_browser_flow import log_in, shot
+from .viewports import open_menu
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.error_urls")]
 
@@ -41,6 +42,7 @@ def test_a_member_sees_their_menu_on_the_404_and_a_calm_500(new_page, size):
     log_in(page, member.email)
     response = page.goto("/bookings/999999/")
     assert response.status == 404
+    open_menu(page)
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="My Bookings")).to_be_visible()
     assert fits_the_screen(page)
     shot(page, f"error-404-member-{size}")

@@ -15,6 +15,7 @@ from .factories import UserFactory, bookable_mentor
 from .test_browser_error_pages import DESKTOP, PHONE, fits_the_screen
 from .test_browser_flow import fill_card, log_in, shot, start_checkout
 from .test_browser_messages import write_to_maya
+from .viewports import open_menu
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +39,7 @@ def test_the_checkout_pays_with_stripe_js_under_the_policy_and_the_receipt_print
     expect(page.get_by_role("status")).to_contain_text("Payment received")
     assert Booking.objects.get().status == Booking.Status.PENDING
 
+    open_menu(page)
     page.get_by_role("link", name="My Bookings").click()
     page.get_by_role("link", name="Receipt").first.click()
     page.evaluate("window.print = function () { window.printed = true; }")  # no print dialog in a test

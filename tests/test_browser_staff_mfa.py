@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from .factories import PASSWORD, UserFactory
 from .test_browser_flow import shot
 from .test_staff_security import totp_code
+from .viewports import open_menu
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +27,9 @@ def sign_in_to_admin(page, email: str) -> None:
 
 def sign_out(page) -> None:
     page.goto("/")
+    open_menu(page)
     page.get_by_role("button", name="Log out").click()
+    open_menu(page)
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
 
 

@@ -126,7 +126,7 @@ def test_my_bookings_asks_for_a_review_then_shows_the_one_given(client, stripe_s
     assert f'href="{reverse("booking_review", args=[booking.pk])}">Leave a review' in page
     reviews.review_save(booking.pk, mentee=booking.mentee, rating=4, text="Good")
     page = client.get(reverse("my_bookings")).content.decode()
-    assert 'Your review: <span class="stars" aria-label="4 out of 5 stars">' in page
+    assert 'Your review: <span class="stars" aria-label="4 out of 5 stars" role="img">' in page
 
 
 def test_my_bookings_lists_the_reviews_given_and_links_my_packages(client, stripe_server):

@@ -5,6 +5,13 @@ DESKTOP = {"width": 1280, "height": 800}
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
 
 
+def open_menu(page) -> None:
+    """On a phone the main links sit behind "Menu" (a <details>): open it. On a desktop they show already."""
+    menu = page.get_by_role("navigation", name="Main").locator("summary", has_text="Menu")
+    if menu.is_visible() and menu.locator("xpath=..").get_attribute("open") is None:
+        menu.click()
+
+
 def assert_no_sideways_scroll(page) -> None:
     """The page fits its window: nothing makes a phone scroll sideways."""
     width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
