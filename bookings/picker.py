@@ -46,10 +46,11 @@ def month_picker(
         local = start.astimezone(zone)
         if local.date() > last:
             break
-        entry = [start.isoformat(), LocalSlot(start, local).label, f"{(start + duration).astimezone(zone):%H:%M}", label(local)]
+        end = start + duration
+        entry = [start.isoformat(), LocalSlot(start, local).label, f"{end.astimezone(zone):%H:%M}", label(local)]
         theirs = start.astimezone(mentor_zone)
         if theirs.utcoffset() != local.utcoffset():
             other_day = "" if theirs.date() == local.date() else f"{theirs:%A} {theirs.day} {theirs:%B}"
-            entry += [f"{theirs:%H:%M}", f"{(start + duration).astimezone(mentor_zone):%H:%M}", other_day, label(theirs)]
+            entry += [f"{theirs:%H:%M}", f"{end.astimezone(mentor_zone):%H:%M}", other_day, label(theirs)]
         days.setdefault(local.date().isoformat(), []).append(entry)
     return {"today": today.isoformat(), "last": last.isoformat(), "labels": labels, "days": days}

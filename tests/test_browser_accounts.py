@@ -110,8 +110,8 @@ def test_time_zone_is_changed_in_settings_and_logging_out_works(new_page):
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("Time zone:").select_option("America/Sao_Paulo")
     page.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_role("status")).to_contain_text("Times are now shown in America/Sao_Paulo")
-    expect(page.get_by_role("contentinfo")).to_contain_text("Times are shown in America/Sao_Paulo")
+    expect(page.get_by_role("status")).to_contain_text("Times are now shown in Sao Paulo (UTC\u22123)")
+    expect(page.get_by_role("contentinfo")).to_contain_text("Times are shown in Sao Paulo (UTC\u22123)")
     user.refresh_from_db()
     assert user.time_zone == "America/Sao_Paulo"
 
