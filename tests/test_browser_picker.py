@@ -202,6 +202,7 @@ def test_without_javascript_the_week_list_still_books(browser, live_server, peop
         page.goto(f"/mentors/{mentor.pk}/")
         expect(page.get_by_role("grid")).to_have_count(0)
         expect(page.get_by_role("navigation", name="Weeks")).to_contain_text("Later →")
+        shot(page, "profile-without-javascript")
         first_slot = page.locator(".slot").first
         label = first_slot.get_attribute("aria-label")
         first_slot.click()
@@ -235,6 +236,7 @@ def test_the_profile_fits_a_phone_and_passes_axe(new_page, people, width):
     page.goto(f"/mentors/{mentor.pk}/")
     expect(page.get_by_role("grid")).to_be_visible()
     page.locator(".slot").first.click()
+    shot(page, f"profile-{width}px")
     assert_no_sideways_scroll(page)
     assert axe_violations_but_the_test_banner_region(page) == []
 
