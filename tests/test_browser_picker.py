@@ -119,6 +119,10 @@ def test_next_available_jumps_back_to_the_first_free_day(new_page, people, size)
     page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
     page.goto(f"/mentors/{mentor.pk}/")
     expect(day_cell(page, first)).to_have_attribute("aria-selected", "true")  # the first free day, to start with
+    page.get_by_role("button", name="Book session").click()  # no time yet: told so, nothing is sent
+    expect(page.get_by_role("alert")).to_have_text("Pick a time first.")
+    expect(page.locator("input[name=start]").first).to_be_focused()
+    assert not Booking.objects.exists()
 
     a_month_on = first + timedelta(days=31)
     open_month(page, a_month_on)

@@ -133,7 +133,6 @@
     if (!summary) { return; }
     summary.hidden = false;
     summary.textContent = "";
-    summary.removeAttribute("role");
     var what = el("strong", {}, root.dataset.service);
     summary.append(what, document.createTextNode(" · " + root.dataset.price));
     var chosen = form.querySelector("input[name=start]:checked");
@@ -145,11 +144,10 @@
         summary.append(el("span", { "class": "picker-theirs muted" }, (slot[6] ? slot[6] + ", " : "") + slot[4] +
           "–" + slot[5] + " for " + root.dataset.mentor + ", " + data.labels[slot[7]]));
       }
+    } else if (problem) {
+      summary.append(el("span", { "class": "picker-problem", role: "alert" }, problem));
     } else {
-      var hint = el("span", { "class": problem ? "picker-problem" : "picker-when muted" },
-        problem || "Pick a day and a time.");
-      if (problem) { summary.setAttribute("role", "alert"); }
-      summary.append(hint);
+      summary.append(el("span", { "class": "picker-when muted" }, "Pick a day and a time."));
     }
   }
 
@@ -219,8 +217,8 @@
     if (!form.querySelector("input[name=start]:checked")) {
       event.preventDefault();
       drawSummary("Pick a time first.");
-      var first = row.querySelector("input[name=start]");
-      (first || cell(focused) || table).focus();
+      var firstTime = row.querySelector("input[name=start]");
+      (firstTime || cell(focused) || table).focus();
     }
   });
 
