@@ -14,13 +14,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mentorship.forms import TIME_ZONE_CHOICES
 from mentorship.models import MentorProfile
 from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
-from mentorship.zones import canonical_zone
+from mentorship.zones import canonical_zone, zone_choices
 
-from . import policies, selectors, services
+from . import picker, policies, selectors, services
 from .forms import (
     AcceptSuggestionForm,
     BookSessionForm,
@@ -84,10 +83,20 @@ def mentor_profile(request, mentor_id: int):
     today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     window_start = today + timedelta(days=DAYS_PER_PAGE * week)
     window_end = window_start + timedelta(days=DAYS_PER_PAGE)
-    days = []
+    # One slot query serves the month grid (a few months ahead) and the week list shown without JavaScript.
+    grid_end = picker.picker_end(today, mentor.booking_horizon_days)
+    days, calendar = [], None
     if selected:
-        slots = selectors.open_slots(selected, start=window_start, end=window_end)
-        days = group_by_local_day(slots, zone)
+        slots = selectors.open_slots(selected, start=today, end=max(grid_end, window_end))
+        days = group_by_local_day([s for s in slots if window_start <= s < window_end], zone)
+        calendar = picker.month_picker(
+            slots,
+            zone=zone,
+            mentor_zone=mentor.user.zone,
+            duration=selected.duration,
+            today=today.date(),
+            last=(grid_end - timedelta(days=1)).date(),
+        )
     with timezone.override(zone):
         return render(
             request,
@@ -108,7 +117,8 @@ def mentor_profile(request, mentor_id: int):
                 "mentor_zone": mentor.user.time_zone,
                 "own_zone": request.viewer_zone,
                 "viewer_zone": shown_zone,
-                "zone_choices": TIME_ZONE_CHOICES,
+                "zone_choices": zone_choices(),
+                "calendar": calendar,
                 "tz_param": picked_zone if shown_zone == canonical_zone(picked_zone) else "",
             },
         )

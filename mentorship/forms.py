@@ -4,28 +4,26 @@ import json
 from datetime import time
 from decimal import Decimal
 
-import pytz
 from django import forms
 from django.utils import timezone
 
 from . import hours, photos
 from .input_rules import BoundedForm
 from .models import AvailabilityRule, MentorProfile, Service, validate_time_zone
-from .zones import BROWSER_ALIASES, canonical_zone
-
-TIME_ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in pytz.common_timezones]
+from .zones import BROWSER_ALIASES, canonical_zone, zone_choices, zone_label
 
 
 class TimeZoneField(forms.ChoiceField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "Time zone")
         kwargs.setdefault("help_text", "We show every time in this zone. We picked the one your browser uses.")
-        super().__init__(choices=TIME_ZONE_CHOICES, validators=[validate_time_zone], **kwargs)
+        # Labelled in words ("New York (EST, UTC−5)"), in the order of the places' names.
+        super().__init__(choices=zone_choices, validators=[validate_time_zone], **kwargs)
 
     def offer(self, value: str) -> None:
         """Make sure a zone shows as an option (a rarer IANA name the user already has), so it stays selected."""
         if value and value not in dict(self.choices):
-            self.choices = [*self.choices, (value, value.replace("_", " "))]
+            self.choices = [*self.choices, (value, zone_label(value))]
 
     def to_python(self, value):
         return canonical_zone(super().to_python(value))

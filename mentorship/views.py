@@ -14,6 +14,7 @@ from . import forms, hours, selectors, services
 from .models import MentorProfile, Service
 from .money import format_cents
 from .rate_limits import rate_limited
+from .zones import zone_label
 
 
 def approved_mentor_required(view):
@@ -55,7 +56,7 @@ def account_settings(request):
     )
     if request.method == "POST" and form.is_valid():
         services.account_update(request.user, **form.cleaned_data)
-        messages.success(request, f"Saved. Times are now shown in {request.user.time_zone}.")
+        messages.success(request, f"Saved. Times are now shown in {zone_label(request.user.time_zone)}.")
         return redirect("account_settings")
     return render(request, "mentorship/settings.html", {"form": form})
 
@@ -178,7 +179,7 @@ def mentor_schedule(request, profile):
             weekly=hours_form.weekly_ranges(),
             rules={name: rules_form.cleaned_data[name] for name in rules_form.Meta.fields},
         )
-        messages.success(request, f"Your schedule is saved (in {hours_form.cleaned_data['time_zone']}).")
+        messages.success(request, f"Your schedule is saved (in {zone_label(hours_form.cleaned_data['time_zone'])}).")
         return redirect("mentor_schedule")
     if data is not None:
         messages.error(request, "Nothing was saved: please correct the marked fields.")

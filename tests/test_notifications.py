@@ -11,6 +11,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from bookings import reminders, services
+from mentorship.zones import zone_label
 from notifications import calendar
 from notifications import services as notification_services
 from notifications.models import Notification
@@ -122,9 +123,15 @@ def test_each_e_mail_says_what_happened_in_the_recipients_zone_and_sending_twice
         assert expected[recipient.email].lower() in email.body.lower(), email.body
         assert email.body.startswith(f"Hi {recipient},")
         own = f"{booking.start.astimezone(recipient.zone):%H:%M}"
-        theirs = f"{booking.start.astimezone(other.zone):%H:%M} for {other} ({other.time_zone})"
+        theirs = (
+            f"{booking.start.astimezone(other.zone):%H:%M} for {other} ({zone_label(other.time_zone, booking.start)})"
+        )
         if kind != "times_suggested":  # that one lists the suggested times instead
-            assert own in email.body and f"({recipient.time_zone})" in email.body and theirs in email.body
+            assert (
+                own in email.body
+                and f"({zone_label(recipient.time_zone, booking.start)})" in email.body
+                and theirs in email.body
+            )
         assert f"/bookings/{booking.pk}/" in email.body and "Choose which e-mails you get" in email.body
         html = email.alternatives[0][0]
         assert email.alternatives[0][1] == "text/html" and "<!doctype html>" in html
