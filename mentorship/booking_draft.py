@@ -147,17 +147,16 @@ def summary(request) -> str | None:
         .select_related("mentor__user")
         .first()
     )
+    if service is None:
+        return None
+    zone_name = getattr(request, "viewer_zone", "UTC")
     try:
         start = datetime.fromisoformat(draft.start)
         if start.tzinfo is None:
             return None
-        start = start.astimezone(UTC)
-    except (ValueError, OverflowError):
+        local = start.astimezone(UTC).astimezone(ZoneInfo(zone_name))
+    except (ValueError, OverflowError):  # not a time, or one at the edge of the calendar in this zone
         return None
-    if service is None:
-        return None
-    zone_name = getattr(request, "viewer_zone", "UTC")
-    local = start.astimezone(ZoneInfo(zone_name))
     zone = "your time" if getattr(request, "viewer_zone_known", False) else zone_name
     when = f"{local:%a} {local.day} {local:%b %H:%M}"
     return f"{service.title} with {service.mentor.user.display_name}, {when} ({zone})"
