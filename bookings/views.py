@@ -153,6 +153,7 @@ def book(request, mentor_id: int):
         )
         messages.info(request, "Log in or sign up to book this time. We've kept your choice.")
         return redirect("account_login")
+    booking_draft.discard(request)  # a choice kept before a sign-in that went elsewhere is replaced by this one
     try:
         booking = services.booking_hold(
             mentee=request.user,

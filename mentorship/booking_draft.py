@@ -110,6 +110,11 @@ def claim(request) -> Draft | None:
     return _parse(request.session.pop(SESSION_KEY, None))
 
 
+def discard(request) -> None:
+    """Forget a draft: the member booked another way, so a later sign-in must not bring it back."""
+    request.session.pop(SESSION_KEY, None)
+
+
 def resume_url(request) -> str | None:
     """Where signing in or up should lead: the resume step while a draft is kept."""
     return reverse(RESUME_URL_NAME) if peek(request) else None

@@ -166,7 +166,8 @@ def test_a_signed_out_choice_with_a_bad_time_is_refused_before_sign_in(client, m
     assert booking_draft.SESSION_KEY not in client.session
 
 
-def test_a_signed_in_post_books_as_before(client, mentor, intro):
+def test_a_signed_in_post_books_as_before_and_replaces_a_draft_left_behind(client, mentor, intro):
+    choose(client, mentor, intro, first_open_slot(intro) + timedelta(hours=1))  # then logs in by another way
     member = UserFactory()
     client.force_login(member)
     response = choose(client, mentor, intro, first_open_slot(intro))

@@ -164,7 +164,7 @@ SIGNED_OUT_PAGES = {
     "password-reset": ("/accounts/password/reset/", "Reset your password"),
     "password-reset-done": ("/accounts/password/reset/done/", "Check your e-mail"),
     "password-reset-bad-key": ("/accounts/password/reset/key/1-x-x/", "This link doesn't work any more"),
-    "verification-sent": ("/accounts/confirm-email/", "Check your e-mail"),
+    "verification-sent-plain": ("/accounts/confirm-email/", "Check your e-mail"),
     "confirm-email-bad-key": ("/accounts/confirm-email/not-a-key/", "Confirm your e-mail address"),
     "account-inactive": ("/accounts/inactive/", "This account is closed"),
 }
