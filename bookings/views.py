@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from mentorship import booking_draft
 from mentorship.models import MentorProfile
 from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
@@ -71,7 +72,11 @@ def mentor_profile(request, mentor_id: int):
     )
     form = BookSessionForm(
         mentor=mentor,
-        initial={"accessibility_needs": request.user.accessibility_needs if request.user.is_authenticated else ""},
+        initial={
+            "accessibility_needs": request.user.accessibility_needs if request.user.is_authenticated else "",
+            # What they typed before signing in, when the time they chose was taken meanwhile.
+            **booking_draft.take_leftover(request, mentor.pk),
+        },
     )
     query = CalendarQuery(request.GET)
     services_ = list(form.fields["service"].queryset)
@@ -124,19 +129,42 @@ def mentor_profile(request, mentor_id: int):
         )
 
 
-@login_required
+def _calendar_url(mentor_id: int, query: dict) -> str:
+    """The mentor's profile with the calendar as the mentee left it: same service, week and zone."""
+    query = {key: value for key, value in query.items() if value}
+    return reverse("mentor_profile", args=[mentor_id]) + (f"?{urlencode(query)}" if query else "")
+
+
 @require_POST
 def book(request, mentor_id: int):
+    """The "Book session" button: hold the time and go to checkout.
+
+    A signed-out visitor's choice is kept in the session while they log in or sign up (no `next` back here: a GET
+    of this address has nothing to book), and `book_resume` holds it after.
+    """
     mentor = get_object_or_404(MentorProfile, pk=mentor_id, status=MentorProfile.Status.APPROVED)
     form = BookSessionForm(request.POST, mentor=mentor)
-    # Back to the calendar as the mentee left it: same service, week and zone.
     query = CalendarQuery(request.POST)
     where = {key: query.value(key) for key in ("service", "week", "tz")}
-    back = f"{reverse('mentor_profile', args=[mentor.pk])}?{urlencode({k: v for k, v in where.items() if v})}"
+    back = _calendar_url(mentor.pk, where)
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, errors[0])
         return redirect(back)
+    if not request.user.is_authenticated:
+        booking_draft.keep(
+            request,
+            mentor=mentor.pk,
+            service=form.cleaned_data["service"].pk,
+            start=form.cleaned_data["start"],
+            message=form.cleaned_data["message"],
+            accessibility_needs=form.cleaned_data["accessibility_needs"],
+            tz=where["tz"],
+            week=where["week"],
+        )
+        messages.info(request, "Log in or sign up to book this time. We've kept your choice.")
+        return redirect("account_login")
+    booking_draft.discard(request)  # a choice kept before a sign-in that went elsewhere is replaced by this one
     try:
         booking = services.booking_hold(
             mentee=request.user,
@@ -173,6 +201,45 @@ def _section_pages(request, sections: dict, per_page: int = SECTION_PAGE_SIZE) -
         page.next_query = link(param, page.next_page_number()) if page.has_next() else ""
         pages[name] = page
     return pages
+
+
+TIME_GONE = "Sorry, that time was taken while you signed in. Please pick another."
+
+
+@login_required
+def book_resume(request):
+    """After logging in or signing up: hold the time chosen before, then checkout.
+
+    The draft is claimed from the session, so opening this address again (a reload, the back button) creates
+    nothing: with no draft left it shows My Bookings, where a hold made here is listed.
+    """
+    draft = booking_draft.claim(request)
+    if draft is None:
+        return redirect("my_bookings")
+    mentor = MentorProfile.objects.filter(pk=draft.mentor, status=MentorProfile.Status.APPROVED).first()
+    if mentor is None:
+        messages.error(request, "That mentor is not taking bookings any more. Please pick another mentor.")
+        return redirect("home")
+    back = _calendar_url(mentor.pk, draft.calendar_query())
+    form = BookSessionForm(draft.form_data(), mentor=mentor)
+    if not form.is_valid():  # the session type was closed, or the draft was not one the page made
+        booking_draft.keep_leftover(request, draft)
+        messages.error(request, TIME_GONE)
+        return redirect(back)
+    try:
+        booking = services.booking_hold(
+            mentee=request.user,
+            service=form.cleaned_data["service"],
+            start=form.cleaned_data["start"],
+            message=form.cleaned_data["message"],
+            # Left empty while signed out (their saved needs were not shown then): the saved needs apply.
+            accessibility_needs=form.cleaned_data["accessibility_needs"] or None,
+        )
+    except services.BookingError as error:
+        booking_draft.keep_leftover(request, draft)
+        messages.error(request, TIME_GONE if str(error) == services.SLOT_TAKEN else str(error))
+        return redirect(back)
+    return redirect("checkout", booking_id=booking.pk)
 
 
 @login_required

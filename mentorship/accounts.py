@@ -1,5 +1,6 @@
 """How sign-in is limited (allauth's account adapter): failed logins are counted in the shared cache
-per client IP, per account from one IP, and per account from everywhere (ACCOUNT_RATE_LIMITS).
+per client IP, per account from one IP, and per account from everywhere (ACCOUNT_RATE_LIMITS). And where sign-in
+leads: back to a booking chosen before signing in (booking_draft), if one is kept.
 
 allauth alone counts an account's failures from everyone together, so five wrong passwords typed by
 anyone lock the owner out. Here the tight count is per account *and* client IP; a looser count per
@@ -12,8 +13,20 @@ from allauth.core.internal.httpkit import clean_client_ip
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from . import booking_draft
+
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_login_redirect_url(self, request) -> str:
+        """A visitor who chose a time before logging in goes on to book it."""
+        return booking_draft.resume_url(request) or super().get_login_redirect_url(request)
+
+    def get_signup_redirect_url(self, request) -> str:
+        """The same after signing up: with mandatory e-mail verification this runs when the confirmation link,
+        opened in the same browser, logs the new member in (ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION); the session,
+        and the draft in it, survive sign-up, confirmation and login."""
+        return booking_draft.resume_url(request) or super().get_signup_redirect_url(request)
+
     def get_client_ip(self, request) -> str:
         """allauth's answer, except that a request through fewer proxies than TRUSTED_PROXY_COUNT (one sent to
         the inner proxy directly, say) is counted under the first address it names instead of failing (a 500)."""

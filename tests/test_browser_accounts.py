@@ -86,20 +86,20 @@ def test_a_forgotten_password_is_reset_by_e_mail(new_page):
     page.goto("/accounts/login/")
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email").fill(user.email)
-    page.get_by_role("button", name="Reset My Password").click()
-    expect(page.get_by_role("heading", name="Password Reset")).to_be_visible()
+    page.get_by_role("button", name="Send me a reset link").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
 
     link = re.search(r"http://\S+/accounts/password/reset/key/\S+", mail.outbox[-1].body).group(0)
     page.goto(link)
-    page.get_by_label("New Password:", exact=True).fill("another-long-passphrase")
-    page.get_by_label("New Password (again):").fill("another-long-passphrase")
-    page.get_by_role("button", name="Change Password").click()
+    page.get_by_label("New password", exact=True).fill("another-long-passphrase")
+    page.get_by_label("New password (again)").fill("another-long-passphrase")
+    page.get_by_role("button", name="Change password").click()
     expect(page.get_by_text("Your password is now changed.")).to_be_visible()
 
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill("another-long-passphrase")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 

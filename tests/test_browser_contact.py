@@ -78,7 +78,7 @@ def test_staff_find_an_e_mail_given_up_on_and_send_it_again(new_page, settings):
     page.goto("/admin/")  # the admin sends staff to the site's login and back
     page.get_by_label("Email").fill(staff.email)
     page.get_by_label("Password").fill("a-good-test-password")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.goto("/admin/notifications/notification/")
     page.get_by_role("link", name="Failed for good").click()
     row = page.get_by_role("row", name=re.compile("Payout sent"))

@@ -29,7 +29,7 @@ def log_in(page, email: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     # The bell shows at every width (on phones "Log out" is inside the Menu).
     expect(page.get_by_role("link", name=re.compile(r"^Notifications, \d+ unread"))).to_be_visible()
 
@@ -39,7 +39,7 @@ def staff_action(page, *, email: str, section: str, row: str, action: str) -> No
     page.goto("/admin/")  # the admin sends staff to the site's login and back
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name=section).click()
     page.get_by_role("row", name=re.compile(row)).get_by_role("checkbox").check()
     page.get_by_label("Action:").select_option(label=action)
@@ -159,12 +159,12 @@ def test_sign_up_saves_the_browsers_time_zone(new_page):
     page.get_by_role("link", name="Sign up").click()
     page.get_by_label("Your name").fill("Priya Learner")
     page.get_by_label("Email").fill("priya@example.com")
-    page.get_by_label("Password:", exact=True).fill("a-long-unique-passphrase")
-    page.get_by_label("Password (again):").fill("a-long-unique-passphrase")
+    page.get_by_label("Password", exact=True).fill("a-long-unique-passphrase")
+    page.get_by_label("Password (again)").fill("a-long-unique-passphrase")
     expect(page.get_by_label("Time zone")).to_have_value("Asia/Kolkata")
     shot(page, "0-sign-up")
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
 
     link = re.search(r"http://\S+/accounts/confirm-email/\S+", mail.outbox[-1].body).group(0)
     page.goto(link)

@@ -22,7 +22,7 @@ def sign_in_to_admin(page, email: str) -> None:
     page.goto("/admin/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
 
 
 def sign_out(page) -> None:
@@ -43,7 +43,7 @@ def test_staff_set_up_a_second_factor_then_sign_in_with_it_and_a_recovery_code_w
     sign_in_to_admin(page, staff.email)
     expect(page.get_by_text("Set up an authenticator app before you open the admin.")).to_be_visible()
     # Adding a second factor asks for the password again (allauth): a borrowed session can't add its own.
-    expect(page.get_by_role("heading", name="Confirm Access")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Activate Authenticator App")).to_be_visible()
@@ -71,14 +71,14 @@ def test_staff_set_up_a_second_factor_then_sign_in_with_it_and_a_recovery_code_w
         expect(page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
         shot(page, f"staff-mfa-code-{size}")
         page.get_by_label("Code").fill(totp_code(secret))
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Mentors, bookings and money")).to_be_visible()
         sign_out(page)
 
         for attempt in ("first", "again"):
             sign_in_to_admin(page, staff.email)
             page.get_by_label("Code").fill(codes[0])
-            page.get_by_role("button", name="Sign In").click()
+            page.get_by_role("button", name="Log in").click()
             if attempt == "first":
                 expect(page.get_by_role("heading", name="Mentors, bookings and money")).to_be_visible()
                 sign_out(page)
