@@ -141,7 +141,7 @@ def test_the_session_page_offers_calendar_links_and_the_ics_downloads(new_page, 
     )
     expect(page.get_by_role("link", name="Outlook")).to_be_visible()
     with page.expect_download() as download:
-        page.get_by_role("link", name="Apple (.ics)").click()
+        page.get_by_role("link", name="Apple Calendar (.ics)").click()
     content = download.value.path().read_bytes()
     assert b"BEGIN:VEVENT" in content and f"booking-{booking.pk}@".encode() in content
 
