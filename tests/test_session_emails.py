@@ -91,7 +91,7 @@ def test_each_notice_has_one_button_for_what_to_do_next(stripe_server):
     email, html = _to(booking.mentee.email, "Leave a review")
     review = f"{settings.SITE_URL}{reverse('booking_review', args=[booking.pk])}"
     assert _buttons(html) == [("Leave a review", review)]
-    assert f"Leave a review: {review}" in email.body
+    assert email.body.count(review) == 1  # the text part names the address once
 
 
 def test_the_decline_reason_reaches_the_mentee_by_e_mail_and_in_the_app_with_the_refund(client, stripe_server):
