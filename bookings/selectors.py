@@ -373,6 +373,10 @@ def _confirmed_banner(booking: Booking, *, for_mentor: bool, now: datetime, open
         else:
             title = f"On now, until {timezone.localtime(booking.end):%H:%M}"
         lines = list(where)
+        if online and booking.meeting_link:
+            lines.append(
+                f"Join opens the meeting in a new tab. The session runs until {timezone.localtime(booking.end):%H:%M}."
+            )
         if now >= booking.start + policies.NO_SHOW_WAIT:
             lines.append(
                 f"{mentee} didn't come? Report it below."
