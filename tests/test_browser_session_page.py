@@ -131,3 +131,36 @@ def test_a_request_and_its_decline_read_right_for_each_side(new_page, stripe_ser
     expect(page.get_by_role("group", name="Add to calendar")).to_have_count(0)
     check_page(page)
     shot(page, f"declined-{role}-{size}")
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("role", ["mentee", "mentor"])
+def test_after_the_session_each_side_sees_its_next_step_and_no_policy(new_page, stripe_server, role, size):
+    mentor = bookable_mentor(user__display_name="Ada Mentor")
+    done = booked(mentor, stripe_server)
+    services.booking_complete(done.pk, actor=mentor.user, now=done.end)
+    called_off = booked(mentor, stripe_server, days_ahead=5)
+    services.booking_cancel(called_off.pk, actor=mentor.user)
+    user = mentor.user if role == "mentor" else done.mentee
+
+    page = open_session(new_page, user, done, size)
+    banner = page.get_by_role("region", name="Completed")
+    expect(banner).to_be_visible()
+    expect(banner.get_by_role("link", name="Leave a review")).to_have_count(1 if role == "mentee" else 0)
+    expect(page.get_by_role("heading", name="Policy")).to_have_count(0)
+    check_page(page)
+    shot(page, f"completed-{role}-{size}")
+
+    if role == "mentee":  # another mentee's session
+        page = open_session(new_page, called_off.mentee, called_off, size)
+    else:
+        page.goto(f"/bookings/{called_off.pk}/")
+    title = "You cancelled this session" if role == "mentor" else "Ada Mentor cancelled this session"
+    banner = page.get_by_role("region", name=title)
+    expect(banner).to_be_visible()
+    if role == "mentee":
+        expect(banner).to_contain_text("Refunded $40.00 to Visa card ending 4242")
+        expect(banner.get_by_role("link", name="Book another time with Ada Mentor")).to_be_visible()
+    expect(page.get_by_role("heading", name="Policy")).to_have_count(0)
+    check_page(page)
+    shot(page, f"cancelled-by-mentor-{role}-{size}")

@@ -204,6 +204,7 @@ def test_cancelled_in_time_by_the_mentee_says_who_and_the_refund(client, mentor,
     assert _banner(mentor_page).startswith("Sam Mentee cancelled this session They cancelled in time")
     for page in (mentee_page, mentor_page):
         assert 'id="policy-h"' not in page and "calendar-links-h" not in page and "Join" not in _buttons(page)
+        assert "Open meeting link" not in _buttons(page)  # nowhere to go any more
     _assert_each_side_its_own(mentee_page, mentor_page)
 
 
