@@ -11,6 +11,9 @@ from mentorship.money import format_cents
 
 from .models import Booking
 
+# How long after the start either side waits before reporting that the other did not come.
+NO_SHOW_WAIT = timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class CancellationTerms:

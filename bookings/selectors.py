@@ -1,6 +1,7 @@
 """Reads about bookings and free time."""
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
 
+from . import policies
 from .models import Booking, BookingEvent, Review
 from .slots import Interval, Schedule, WeeklyRange, free_slots
 
@@ -87,7 +89,7 @@ def bookings_for_mentee(user) -> QuerySet[Booking]:
         Booking.objects.filter(mentee=user)
         .exclude(status=Booking.Status.ABANDONED)
         .select_related("service", "mentor__user", "review")
-        .prefetch_related("payments")  # for receipt links
+        .prefetch_related("payments__refunds")  # for receipt links and what was refunded
         .order_by("-start")
     )
 
@@ -205,3 +207,231 @@ def response_phrase(wait: timedelta | None) -> str:
         return f"usually confirms within {whole} hours"
     days = math.ceil(hours / 24)
     return f"usually confirms within {days} day{'s' if days != 1 else ''}"
+
+
+def decline_reason(booking: Booking) -> str:
+    """What the mentor wrote when declining (the audit row keeps it); shown to the mentee."""
+    if booking.status != Booking.Status.DECLINED:
+        return ""
+    event = booking.events.filter(to_status=Booking.Status.DECLINED).exclude(from_status=Booking.Status.DECLINED)
+    return event.values_list("note", flat=True).last() or ""
+
+
+def time_until_phrase(span: timedelta) -> str:
+    """How far off a start is, in its largest unit: "in 2 days", "in 5 hours", "in 8 minutes", "now"."""
+    minutes = math.ceil(span.total_seconds() / 60)  # 4 min 59 s away reads "in 5 minutes"
+    if minutes < 1:
+        return "now"
+    for size, unit in ((24 * 60, "day"), (60, "hour"), (1, "minute")):
+        if minutes >= size:
+            count = minutes // size
+            return f"in {count} {unit}{'s' if count != 1 else ''}"
+    return "now"
+
+
+@dataclass(frozen=True)
+class Banner:
+    """The top of a session page: what is happening and what this person should do next."""
+
+    tone: str  # "wait", "ok", "act", "over": how the banner looks
+    title: str
+    lines: tuple[str, ...] = ()
+    reason: str = ""  # the mentor's decline reason, quoted
+
+
+# Statuses in which the booking's policy (cancelling, moving, no-shows) can still come into play.
+POLICY_STATUSES = frozenset({Booking.Status.HELD, Booking.Status.PENDING, Booking.Status.CONFIRMED})
+
+
+def _when(moment: datetime) -> str:
+    """A moment as the banner says it, in the zone the page shows: "Tue 3 Dec, 10:00"."""
+    return f"{timezone.localtime(moment):%a %-d %b, %H:%M}"
+
+
+def _cancel_late(booking: Booking) -> bool:
+    """A mentee's cancellation after the window: no automatic refund (policies wrote that in the summary)."""
+    return (
+        booking.cancelled_by == "mentee"
+        and "full refund" not in booking.cancellation_summary
+        and ("credit comes back" not in booking.cancellation_summary)
+    )
+
+
+def session_banner(
+    booking: Booking, *, for_mentor: bool, now: datetime, open_ticket=None, reviewed: bool = False
+) -> Banner:
+    """What the session page says first, per status and per side. Times in the active (viewer's) zone."""
+    S = Booking.Status
+    mentor, mentee = booking.mentor.user.display_name, booking.mentee.display_name
+    credit = booking.package_purchase_id is not None
+    back = (
+        "Your package credit is back."
+        if credit
+        else ("Your payment is refunded in full; it can take 5–10 business days to reach your card.")
+    )
+    they_get_back = f"{mentee} gets {'the package credit back' if credit else 'a full refund'}"
+    status = booking.status
+    if status == S.HELD:
+        if for_mentor:
+            return Banner("wait", "Not booked yet", (f"{mentee} is still at checkout. We'll tell you once they pay.",))
+        until = f" until {timezone.localtime(booking.hold_expires_at):%H:%M}" if booking.hold_expires_at else ""
+        return Banner(
+            "act",
+            "Checkout not finished",
+            (f"This time is held for you{until}. Pay to send your request to {mentor}.",),
+        )
+    if status == S.ABANDONED:
+        return Banner(
+            "over", "Not booked", ("Checkout wasn't finished in time, so the time was released. Nothing was charged.",)
+        )
+    if status == S.PENDING:
+        expires = _when(booking.pending_expires_at)
+        if for_mentor:
+            return Banner(
+                "act",
+                f"Confirm or decline by {expires}",
+                (
+                    f"{mentee} has {'used a package credit' if credit else 'paid'} and is waiting for your answer.",
+                    f"If you don't answer by then, the request is cancelled and {they_get_back}.",
+                ),
+            )
+        if credit:
+            money = (
+                f"Until {mentor} confirms, you can cancel and get your credit back. If they decline or don't "
+                f"answer by {expires}, the credit comes back automatically."
+            )
+        else:
+            until = (
+                _when(booking.cancellation_deadline) if now < booking.cancellation_deadline else f"{mentor} confirms"
+            )
+            money = (
+                f"You can cancel for a full refund until {until}. If {mentor} declines or doesn't answer by {expires}, "
+                "you get a full refund automatically."
+            )
+        return Banner(
+            "wait", f"Waiting for {mentor} to confirm", ("You'll get an e-mail as soon as they answer.", money)
+        )
+    if status == S.CONFIRMED:
+        return _confirmed_banner(booking, for_mentor=for_mentor, now=now, open_ticket=open_ticket)
+    if status == S.COMPLETED:
+        if for_mentor:
+            lines = ["Your share is added to your balance in Earnings."]
+            lines.append(f"{mentee} reviewed this session." if reviewed else f"{mentee} hasn't reviewed it yet.")
+            return Banner("ok", "Completed", tuple(lines))
+        return Banner(
+            "ok",
+            "Completed",
+            ("Thanks for your review." if reviewed else f"How was it? A review helps {mentor} and other mentees.",),
+        )
+    if status == S.DECLINED:
+        if for_mentor:
+            return Banner(
+                "over",
+                "You declined this request",
+                (f"{they_get_back} automatically.",),
+                reason=decline_reason(booking),
+            )
+        return Banner("over", f"{mentor} declined this request", (back,), reason=decline_reason(booking))
+    if status == S.EXPIRED:
+        expires = _when(booking.pending_expires_at)
+        if for_mentor:
+            return Banner(
+                "over",
+                "This request expired",
+                (f"You didn't answer by {expires}, so the request was cancelled and {they_get_back}.",),
+            )
+        return Banner(
+            "over",
+            "This request expired",
+            (f"{mentor} didn't answer by {expires}, so the request was cancelled.", back),
+        )
+    if status == S.CANCELLED:
+        if booking.cancelled_by == "mentor":
+            if for_mentor:
+                return Banner("over", "You cancelled this session", (f"{they_get_back}.",))
+            return Banner("over", f"{mentor} cancelled this session", ("We're sorry.", back))
+        if for_mentor:
+            if _cancel_late(booking):
+                money = (
+                    "They cancelled inside the cancellation window, so there was no automatic refund and your share "
+                    "counts as earned. You can still give some or all of it back below."
+                )
+            else:
+                money = f"They cancelled in time, so {they_get_back}."
+            return Banner("over", f"{mentee} cancelled this session", (money,))
+        return Banner("over", "You cancelled this session", (booking.cancellation_summary,))
+    if status == S.NO_SHOW:
+        if for_mentor:
+            return Banner(
+                "over",
+                "Marked as a mentor no-show",
+                (f"Our support team found that you didn't come to this session, so {they_get_back}.",),
+            )
+        return Banner("over", "Mentor no-show", (f"Our support team confirmed that {mentor} didn't come.", back))
+    return Banner("over", booking.get_status_display())
+
+
+def _confirmed_banner(booking: Booking, *, for_mentor: bool, now: datetime, open_ticket) -> Banner:
+    mentor, mentee = booking.mentor.user.display_name, booking.mentee.display_name
+    other = mentee if for_mentor else mentor
+    online = not booking.service.in_person
+    where = []
+    if not online:
+        where.append(f"In person at {booking.service.address}.")
+    elif not booking.meeting_link:
+        where.append(
+            f"Add a meeting link below so {mentee} knows where to meet."
+            if for_mentor
+            else f"{mentor} adds the meeting link here before the session."
+        )
+    if open_ticket is not None:
+        return Banner(
+            "wait",
+            "No-show reported",
+            (f"Ticket #{open_ticket.pk}: our support team is looking at it and will tell you both what they decide.",),
+        )
+    if now >= booking.end:
+        if for_mentor:
+            return Banner(
+                "act",
+                "Session over: mark it Complete",
+                ("Your share is added to your balance in Earnings once you mark it Complete.",),
+            )
+        return Banner(
+            "ok",
+            "Session over",
+            (
+                f"{mentor} marks it complete; then you can leave a review.",
+                f"{mentor} didn't come? Report a no-show below: a confirmed mentor no-show is refunded in full.",
+            ),
+        )
+    if now >= booking.join_opens_at():
+        if now < booking.start:
+            title = f"Starts at {timezone.localtime(booking.start):%H:%M} ({time_until_phrase(booking.start - now)})"
+        else:
+            title = f"On now, until {timezone.localtime(booking.end):%H:%M}"
+        lines = list(where)
+        if online and booking.meeting_link:
+            lines.append(
+                f"Join opens the meeting in a new tab. The session runs until {timezone.localtime(booking.end):%H:%M}."
+            )
+        if now >= booking.start + policies.NO_SHOW_WAIT:
+            lines.append(
+                f"{mentee} didn't come? Report it below."
+                if for_mentor
+                else f"{mentor} didn't come? Report a no-show below: a confirmed mentor no-show is refunded in full."
+            )
+        return Banner("ok", title, tuple(lines))
+    lines = list(where)
+    if online and booking.meeting_link:
+        opens = timezone.localtime(booking.join_opens_at())
+        lines.append(f"The Join button appears here 10 minutes before the start ({opens:%H:%M}).")
+    if for_mentor:
+        lines.append(f"Need to change something? Message {other}, propose a new time or cancel below.")
+    elif now < booking.cancellation_deadline:
+        lines.append(f"You can cancel for a full refund until {_when(booking.cancellation_deadline)}.")
+    else:
+        lines.append("The free cancellation window has closed: cancelling now brings no automatic refund.")
+    return Banner(
+        "ok", f"Confirmed: starts {_when(booking.start)} ({time_until_phrase(booking.start - now)})", tuple(lines)
+    )

@@ -487,7 +487,7 @@ def _version(booking: Booking) -> str:
     return f"seq{booking.calendar_sequence}"
 
 
-NO_SHOW_WAIT = timezone.timedelta(minutes=10)
+NO_SHOW_WAIT = policies.NO_SHOW_WAIT
 
 
 def no_show_report(booking_id: int, *, actor, note: str = "", now: datetime | None = None) -> SupportTicket:

@@ -263,26 +263,33 @@ def booking_detail(request, booking_id: int):
     if booking is None:
         raise Http404("No such booking.")
     is_mentor = booking.mentor.user_id == request.user.pk
+    now = timezone.now()
+    open_ticket = booking.tickets.filter(status="open").first()
+    review = Review.objects.filter(booking=booking).first()
     return render(
         request,
         "bookings/booking_detail.html",
         {
             "booking": booking,
             "is_mentor": is_mentor,
+            "banner": selectors.session_banner(
+                booking, for_mentor=is_mentor, now=now, open_ticket=open_ticket, reviewed=review is not None
+            ),
+            "policy_applies": booking.status in selectors.POLICY_STATUSES and now < booking.end,
             "events": booking.events.select_related("actor"),
             "decline_form": DeclineForm(),
             "links_form": LinksForm(
                 initial={"meeting_link": booking.meeting_link, "availability_link": booking.availability_link}
             ),
-            "now": timezone.now(),
-            "ended": booking.end <= timezone.now(),
-            "join_open": booking.join_opens_at() <= timezone.now() < booking.end,
-            "no_show_open": booking.start + services.NO_SHOW_WAIT <= timezone.now(),
+            "now": now,
+            "ended": booking.end <= now,
+            "join_open": booking.join_opens_at() <= now < booking.end,
+            "no_show_open": booking.start + services.NO_SHOW_WAIT <= now,
             "can_move": booking.status in ("pending", "confirmed")
-            and timezone.now() < booking.cancellation_deadline
+            and now < booking.cancellation_deadline
             and booking.reschedules_used < booking.reschedule_limit,
-            "open_ticket": booking.tickets.filter(status="open").first(),
-            "review": Review.objects.filter(booking=booking).first(),
+            "open_ticket": open_ticket,
+            "review": review,
             "reply_form": ReplyForm(),
             "suggestions": booking.suggestions.all() if booking.status in ("pending", "confirmed") else [],
             "suggestable_days": _suggestable_days(booking)

@@ -117,23 +117,44 @@ def _stamp(moment) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _location(booking: Booking) -> str:
+    """Where the session happens, as calendars show it: the address, else the meeting link."""
+    return booking.service.address if booking.service.in_person else booking.meeting_link
+
+
 def google_url(booking: Booking, *, for_mentor: bool = False) -> str:
+    """Google Calendar's "add event" page, filled in; times in UTC (the trailing Z)."""
     query = {
         "action": "TEMPLATE",
         "text": _title(booking, for_mentor=for_mentor),
         "dates": f"{_stamp(booking.start)}/{_stamp(booking.end)}",
         "details": _description(booking),
+        "location": _location(booking),
     }
     return "https://calendar.google.com/calendar/render?" + urlencode(query)
 
 
 def outlook_url(booking: Booking, *, for_mentor: bool = False) -> str:
+    """Outlook on the web's compose-event deep link, filled in; times in UTC (ISO 8601 with Z)."""
     query = {
-        "path": "/calendar/action/compose",
-        "rru": "addevent",
         "subject": _title(booking, for_mentor=for_mentor),
         "startdt": booking.start.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "enddt": booking.end.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "body": _description(booking),
+        "location": _location(booking),
     }
     return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode(query)
+
+
+def ics_url(booking: Booking) -> str:
+    """The booking's own .ics download (for Apple Calendar and any other app); it asks the party to sign in."""
+    return f"{settings.SITE_URL}{reverse('booking_ics', args=[booking.pk])}"
+
+
+def links(booking: Booking, *, for_mentor: bool = False) -> dict[str, str]:
+    """The three add-to-calendar links, as pages and e-mails show them."""
+    return {
+        "google": google_url(booking, for_mentor=for_mentor),
+        "outlook": outlook_url(booking, for_mentor=for_mentor),
+        "apple": ics_url(booking),
+    }

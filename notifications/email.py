@@ -55,12 +55,68 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=5 * 2 ** max(attempts - 1, 0))
 
 
+DEFAULT_ACTION = "Open on Mentorship"
+# Notices whose one button asks the reader to act on the booking page.
+PAGE_ACTIONS = {
+    "booking_requested": "Confirm or decline",
+    "pending_nudge": "Confirm or decline",
+    "complete_reminder": "Mark complete",
+    "times_suggested": "Pick a time",
+    "booking_paid": "View request",
+}
+# Notices about a session that is on: the button joins it when there is a video link.
+SESSION_ON = {"booking_confirmed", "suggestion_accepted", "booking_rescheduled", "links_changed", "reminder"}
+ENDED_WITHOUT_SESSION = {"booking_declined", "booking_expired", "booking_cancelled_by_mentee", "no_show_reported"}
+
+
+def primary_action(notification: Notification) -> tuple[str, str]:
+    """The notice's one button: (label, absolute address). Non-booking notices open their link."""
+    link = f"{settings.SITE_URL}{notification.link}" if notification.link else ""
+    booking = notification.booking
+    if booking is None:
+        return (DEFAULT_ACTION, link) if link else ("", "")
+    kind = notification.kind.removesuffix("_24h").removesuffix("_1h")
+    for_mentor = notification.user_id == booking.mentor.user_id
+    page = f"{settings.SITE_URL}{reverse('booking_detail', args=[booking.pk])}"
+    if kind in PAGE_ACTIONS:
+        return PAGE_ACTIONS[kind], page
+    if kind in ("booking_completed", "booking_auto_completed") and not for_mentor:
+        return "Leave a review", f"{settings.SITE_URL}{reverse('booking_review', args=[booking.pk])}"
+    if kind in SESSION_ON and booking.status == booking.Status.CONFIRMED:
+        if booking.meeting_link and not booking.service.in_person:
+            return "Join", booking.meeting_link
+        return "View session", page
+    if kind == "booking_cancelled_by_mentor" and not for_mentor:
+        profile = reverse("mentor_profile", args=[booking.mentor_id])
+        return "Book another time", f"{settings.SITE_URL}{profile}?service={booking.service_id}"
+    if kind in ENDED_WITHOUT_SESSION or kind.startswith(("booking_cancelled", "ticket_")):
+        return "View booking", page
+    return "View session", page
+
+
+def calendar_links(notification: Notification) -> dict[str, str]:
+    """Add-to-calendar links for a notice that puts a session on (the approval, a move, new links)."""
+    booking = notification.booking
+    if (
+        booking is None
+        or notification.kind not in calendar.CALENDAR_KINDS
+        or booking.status != booking.Status.CONFIRMED
+    ):
+        return {}
+    return calendar.links(booking, for_mentor=notification.user_id == booking.mentor.user_id)
+
+
 def render(notification: Notification) -> tuple[str, str]:
-    """The plain-text and HTML bodies; both end with how to change e-mail choices."""
+    """The plain-text and HTML bodies: the notice, its one button, add-to-calendar links where the
+    session is on, and how to change e-mail choices."""
+    action, action_url = primary_action(notification)
     context = {
         "notification": notification,
         "recipient": notification.user,
-        "link": f"{settings.SITE_URL}{notification.link}" if notification.link else "",
+        "action": action,
+        "action_url": action_url,
+        "default_action": action == DEFAULT_ACTION,
+        "calendar": calendar_links(notification),
         "preferences_url": f"{settings.SITE_URL}{reverse('notification_settings')}",
         "site_url": settings.SITE_URL,
     }

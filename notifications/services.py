@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings import packages
+from bookings import packages, selectors
 from bookings.models import Booking, PackagePurchase
 
 from . import calendar, email, meetings
@@ -117,6 +117,9 @@ def send_booking_notification(booking_id: int, kind: str, *, event: str = "") ->
     recipients = {"mentor": [booking.mentor.user], "mentee": [booking.mentee]}.get(
         audience, [booking.mentee, booking.mentor.user]
     )
+    # The card a refund goes back to: read through the booking's payments (notifications imports nothing of payments).
+    card_last4 = next((p.card_last4 for p in booking.payments.all() if p.status == "succeeded" and p.card_last4), "")
+    decline_reason = selectors.decline_reason(booking) if kind == "booking_declined" else ""
     sent = []
     for recipient in recipients:
         other = booking.mentor.user if recipient == booking.mentee else booking.mentee
@@ -131,6 +134,8 @@ def send_booking_notification(booking_id: int, kind: str, *, event: str = "") ->
             "zone": recipient.time_zone,
             "site_url": settings.SITE_URL,
             "days": f"{settings.BOOKING_AUTO_COMPLETE.total_seconds() / 86400:g}",
+            "card_last4": card_last4,
+            "decline_reason": decline_reason,
         }
         with timezone.override(recipient.zone):
             body = render_to_string(f"notifications/email/{template}.txt", context)

@@ -149,7 +149,9 @@ def test_decline_refunds_the_payment_in_full(new_page, people, stripe_server):
     mentee_page.reload()
     expect(mentee_page.locator(".badge")).to_have_text("Declined")
     expect(mentee_page.get_by_text("Your payment is refunded in full")).to_be_visible()
-    expect(mentee_page.get_by_text("I'm travelling that week, sorry!")).to_be_visible()
+    banner = mentee_page.get_by_role("region", name=re.compile("declined this request"))
+    expect(banner.get_by_text("I'm travelling that week, sorry!")).to_be_visible()
+    expect(banner).to_contain_text("Refunded $40.00 to Visa card ending 4242")
     shot(mentee_page, "8-declined")
 
 

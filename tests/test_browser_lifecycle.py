@@ -35,7 +35,9 @@ def test_mentor_adds_links_and_the_mentee_gets_a_join_button_near_the_start(new_
     mentee = new_page("Europe/London")
     log_in(mentee, booking.mentee.email)
     mentee.goto(f"/bookings/{booking.pk}/")
-    expect(mentee.get_by_role("link", name="https://calendar.example.com/schedule/maya")).to_be_visible()
+    expect(mentee.get_by_role("link", name="Open availability link")).to_have_attribute(
+        "href", "https://calendar.example.com/schedule/maya"
+    )
     expect(mentee.get_by_role("link", name="Join")).to_have_count(0)
     expect(mentee.get_by_text("The Join button appears here 10 minutes before the start")).to_be_visible()
     with time_machine.travel(booking.start - timedelta(minutes=9), tick=True):
@@ -141,7 +143,7 @@ def test_the_session_page_offers_calendar_links_and_the_ics_downloads(new_page, 
     )
     expect(page.get_by_role("link", name="Outlook")).to_be_visible()
     with page.expect_download() as download:
-        page.get_by_role("link", name="Apple (.ics)").click()
+        page.get_by_role("link", name="Apple Calendar (.ics)").click()
     content = download.value.path().read_bytes()
     assert b"BEGIN:VEVENT" in content and f"booking-{booking.pk}@".encode() in content
 
