@@ -166,17 +166,22 @@ def book(request, mentor_id: int):
         return redirect("account_login")
     booking_draft.discard(request)  # a choice kept before a sign-in that went elsewhere is replaced by this one
     try:
-        booking = services.booking_hold(
-            mentee=request.user,
-            service=form.cleaned_data["service"],
-            start=form.cleaned_data["start"],
-            message=form.cleaned_data["message"],
-            accessibility_needs=form.cleaned_data["accessibility_needs"],
-        )
+        booking = _hold(request.user, form.cleaned_data, accessibility_needs=form.cleaned_data["accessibility_needs"])
     except services.BookingError as error:
         messages.error(request, str(error))
         return redirect(back)
     return redirect("checkout", booking_id=booking.pk)
+
+
+def _hold(mentee, chosen: dict, *, accessibility_needs: str | None) -> Booking:
+    """Hold the time chosen on a mentor's calendar (BookSessionForm's cleaned data) for checkout."""
+    return services.booking_hold(
+        mentee=mentee,
+        service=chosen["service"],
+        start=chosen["start"],
+        message=chosen["message"],
+        accessibility_needs=accessibility_needs,
+    )
 
 
 # Each section of My Bookings and Bookings pages on its own (?past_page=2 leaves Upcoming where it was).
@@ -227,14 +232,9 @@ def book_resume(request):
         messages.error(request, TIME_GONE)
         return redirect(back)
     try:
-        booking = services.booking_hold(
-            mentee=request.user,
-            service=form.cleaned_data["service"],
-            start=form.cleaned_data["start"],
-            message=form.cleaned_data["message"],
-            # Left empty while signed out (their saved needs were not shown then): the saved needs apply.
-            accessibility_needs=form.cleaned_data["accessibility_needs"] or None,
-        )
+        # Left empty while signed out (their saved needs were not shown then): the saved needs apply.
+        needs = form.cleaned_data["accessibility_needs"] or None
+        booking = _hold(request.user, form.cleaned_data, accessibility_needs=needs)
     except services.BookingError as error:
         booking_draft.keep_leftover(request, draft)
         messages.error(request, TIME_GONE if str(error) == services.SLOT_TAKEN else str(error))

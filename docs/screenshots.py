@@ -8,7 +8,6 @@ into docs/screenshots/. Nothing of the developer's own `var/` is touched.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,18 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests import chromium  # noqa: E402
 from tests.stripe_server import LocalStripe, free_port  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 PASSWORD = "demo-password"
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def app_environment(folder: Path, stripe: LocalStripe, port: int) -> dict:
@@ -127,7 +120,7 @@ def take(browser, base_url: str) -> None:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = chromium.executable()
     if not executable:
         sys.exit("No Chromium found: install Debian's `chromium` package.")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -139,7 +132,7 @@ def main() -> None:
         try:
             server = start_app(app_environment(Path(folder), stripe, port), port)
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(executable_path=executable, headless=True, args=chromium.ARGS)
                 try:
                     take(browser, f"http://127.0.0.1:{port}")
                 finally:

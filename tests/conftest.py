@@ -1,7 +1,6 @@
 """Test infrastructure: the local Stripe server, Chromium through Playwright, and data factories."""
 
 import os
-import shutil
 import uuid
 
 import pytest
@@ -10,6 +9,7 @@ from django.core.cache import cache
 from bookings import directory
 from mentorship.celery import app as celery_app
 
+from . import chromium
 from .stripe_server import LocalStripe
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from
@@ -17,15 +17,6 @@ from .stripe_server import LocalStripe
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def skip_or_fail(reason: str):
@@ -83,13 +74,13 @@ def browser():
     from playwright.sync_api import expect
 
     expect.set_options(timeout=15_000)
-    executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = chromium.executable()
     if not executable:
         skip_or_fail("No Chromium found: install Debian's `chromium` package to run browser tests")
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+    browser = playwright.chromium.launch(executable_path=executable, headless=True, args=chromium.ARGS)
     yield browser
     browser.close()
     playwright.stop()
