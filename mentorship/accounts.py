@@ -27,6 +27,21 @@ class AccountAdapter(DefaultAccountAdapter):
         and the draft in it, survive sign-up, confirmation and login."""
         return booking_draft.resume_url(request) or super().get_signup_redirect_url(request)
 
+    def save_user(self, request, user, form, commit=True):
+        """Sign-up from the page that showed a kept choice takes it on (it is booked once the e-mail is confirmed)."""
+        user = super().save_user(request, user, form, commit=commit)
+        if user.pk:
+            booking_draft.bind(request, user.pk)
+        return user
+
+    def post_login(self, request, user, *, redirect_url, **kwargs):
+        """A kept choice goes on only with the member who signed in from the page that showed it, and only when
+        the sign-in is not headed elsewhere (a `next`); any other sign-in on this browser forgets it."""
+        booking_draft.bind(request, user.pk)
+        if redirect_url and redirect_url != booking_draft.resume_url(request):
+            booking_draft.discard(request)
+        return super().post_login(request, user, redirect_url=redirect_url, **kwargs)
+
     def get_client_ip(self, request) -> str:
         """allauth's answer, except that a request through fewer proxies than TRUSTED_PROXY_COUNT (one sent to
         the inner proxy directly, say) is counted under the first address it names instead of failing (a 500)."""

@@ -8,8 +8,14 @@ This module lives in `mentorship` because the sign-in side (the account adapter,
 draft, and `mentorship` may not import `bookings`: it knows the resume step only by its URL name. `bookings` keeps
 and claims the draft through the functions here. A draft is read as untrusted input: anything of the wrong shape
 counts as no draft at all.
+
+A draft belongs to the person who signs in *from the page that shows it*: the log-in and sign-up forms carry its
+one-time token, and that sign-in (or the sign-up whose e-mail is then confirmed) binds it to the member. Any other
+sign-in on the browser forgets it, so a choice left on a shared computer is never booked, or shown at checkout,
+for the next person.
 """
 
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -27,7 +33,8 @@ RESUME_URL_NAME = "book_resume"
 KEPT_FOR = timedelta(hours=24)
 
 LARGEST_ID = 2**31 - 1
-LIMITS = {"start": 64, "message": 2000, "accessibility_needs": 1000, "tz": 64, "kept_at": 64}
+LIMITS = {"start": 64, "message": 2000, "accessibility_needs": 1000, "tz": 64, "kept_at": 64, "token": 64}
+TOKEN_FIELD = "booking_draft"  # the hidden field of the log-in and sign-up forms
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Draft:
     tz: str
     week: int
     kept_at: str
+    token: str
+    member: int = 0  # the member it is bound to; 0 until someone signs in from the page that shows it
 
     def form_data(self) -> dict[str, str]:
         """The booking form's fields, as the profile page posts them."""
@@ -77,6 +86,7 @@ def keep(
             tz=tz or "",
             week=week or 0,
             kept_at=timezone.now().isoformat(),
+            token=secrets.token_urlsafe(16),
         )
     )
 
@@ -85,7 +95,8 @@ def _parse(value) -> Draft | None:
     """The draft if `value` has exactly its shape and is still fresh; None for anything else."""
     if not isinstance(value, dict) or set(value) != set(Draft.__dataclass_fields__):
         return None
-    for name, lowest, highest in (("mentor", 1, LARGEST_ID), ("service", 1, LARGEST_ID), ("week", 0, 52)):
+    bounds = (("mentor", 1, LARGEST_ID), ("service", 1, LARGEST_ID), ("week", 0, 52), ("member", 0, LARGEST_ID))
+    for name, lowest, highest in bounds:
         if type(value[name]) is not int or not lowest <= value[name] <= highest:
             return None
     for name, limit in LIMITS.items():
@@ -106,8 +117,27 @@ def peek(request) -> Draft | None:
 
 
 def claim(request) -> Draft | None:
-    """Take the draft out of the session: it is used once, however often the resume address is opened."""
-    return _parse(request.session.pop(SESSION_KEY, None))
+    """Take the signed-in member's draft out of the session: it is used once, however often the resume address
+    is opened. A draft bound to no one, or to someone else, is dropped."""
+    draft = _parse(request.session.pop(SESSION_KEY, None))
+    return draft if draft is not None and draft.member == request.user.pk else None
+
+
+def bind(request, member_id: int) -> None:
+    """Give the draft to the member who signed in or up with the form that showed it (its token came back);
+    forget it if the sign-in came from anywhere else."""
+    draft = peek(request)
+    if draft is None or draft.member == member_id:
+        return
+    if draft.member == 0 and secrets.compare_digest(str(request.POST.get(TOKEN_FIELD, "")), draft.token):
+        request.session[SESSION_KEY] = asdict(draft) | {"member": member_id}
+    else:
+        discard(request)
+
+
+def token(request) -> str:
+    draft = peek(request)
+    return draft.token if draft is not None and draft.member == 0 else ""
 
 
 def discard(request) -> None:
@@ -116,8 +146,11 @@ def discard(request) -> None:
 
 
 def resume_url(request) -> str | None:
-    """Where signing in or up should lead: the resume step while a draft is kept."""
-    return reverse(RESUME_URL_NAME) if peek(request) else None
+    """Where signing in or up should lead: the resume step while the signed-in member's draft is kept."""
+    draft = peek(request)
+    user = getattr(request, "user", None)
+    mine = draft is not None and user is not None and draft.member and draft.member == user.pk
+    return reverse(RESUME_URL_NAME) if mine else None
 
 
 def keep_leftover(request, draft: Draft) -> None:

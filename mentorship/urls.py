@@ -48,6 +48,7 @@ urlpatterns = [
     path("mentors/<int:mentor_id>/photo/", views.mentor_photo, name="mentor_photo"),
     path("mentors/<int:mentor_id>/book/", booking_views.book, name="book"),
     path("book/resume/", booking_views.book_resume, name="book_resume"),  # booking_draft.RESUME_URL_NAME
+    path("book/forget/", views.forget_booking_draft, name="book_forget"),
     path("bookings/", booking_views.my_bookings, name="my_bookings"),
     path("bookings/<int:booking_id>/", booking_views.booking_detail, name="booking_detail"),
     path("bookings/<int:booking_id>/confirm/", booking_views.confirm, name="booking_confirm"),

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import forms, hours, selectors, services
+from . import booking_draft, forms, hours, selectors, services
 from .models import MentorProfile, Service
 from .money import format_cents
 from .rate_limits import rate_limited
@@ -41,6 +41,14 @@ def how_it_works_for_mentors(request):
             "payout_minimum": format_cents(settings.PAYOUT_MINIMUM_CENTS, settings.PLATFORM_CURRENCY),
         },
     )
+
+
+@require_POST
+def forget_booking_draft(request):
+    """ "Not your choice? Forget it" on the sign-in pages: a choice left on a shared computer goes away."""
+    booking_draft.discard(request)
+    messages.info(request, "That choice is forgotten. Pick a time on a mentor's page to book.")
+    return redirect("account_login")
 
 
 @login_required

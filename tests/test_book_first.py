@@ -42,8 +42,15 @@ def choose(client, mentor, intro, start, message="Help with my CV", **extra):
     )
 
 
-def log_in(client, email):
-    return client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
+def page_token(client, url_name: str) -> dict:
+    """The kept choice's hidden field as the page renders it: signing in from this page takes the choice on."""
+    found = re.search(r'name="booking_draft" value="([^"]+)"', client.get(reverse(url_name)).content.decode())
+    return {"booking_draft": found.group(1)} if found else {}
+
+
+def log_in(client, email, *, from_the_page=True):
+    token = page_token(client, "account_login") if from_the_page else {}
+    return client.post(reverse("account_login"), {"login": email, "password": PASSWORD, **token})
 
 
 def test_a_signed_out_choice_is_kept_and_logging_in_holds_it_and_opens_checkout(client, mentor, intro, stripe_server):
@@ -111,6 +118,7 @@ def test_signing_up_and_confirming_the_e_mail_leads_to_checkout(client, mentor, 
             "password1": "a-long-unique-passphrase",
             "password2": "a-long-unique-passphrase",
             "time_zone": "Europe/Berlin",
+            **page_token(client, "account_signup"),
         },
     )
     assert response.url == reverse("account_email_verification_sent")
@@ -264,3 +272,36 @@ def test_a_hostile_leftover_never_500s_the_profile(client, mentor):
         session[booking_draft.LEFTOVER_KEY] = leftover
         session.save()
         assert client.get(reverse("mentor_profile", args=[mentor.pk])).status_code == 200
+
+
+def test_a_choice_left_on_a_shared_browser_is_not_booked_or_shown_for_the_next_person(client, mentor, intro):
+    """A visitor picks a time, types private needs and walks away; the next person logs in on that browser
+    some other way (a bookmark, the header's Log in after a reload that showed no choice)."""
+    choose(client, mentor, intro, first_open_slot(intro), message="My CV", accessibility_needs="Captions, I am deaf")
+    response = log_in(client, UserFactory().email, from_the_page=False)
+    assert response.url == "/"
+    assert booking_draft.SESSION_KEY not in client.session
+    assert client.get(reverse("book_resume")).url == reverse("my_bookings")
+    assert not Booking.objects.exists()
+
+
+def test_not_your_choice_forgets_it(client, mentor, intro):
+    choose(client, mentor, intro, first_open_slot(intro))
+    assert "Not your choice? Forget it" in client.get(reverse("account_login")).content.decode()
+    response = client.post(reverse("book_forget"), follow=True)
+    assert "That choice is forgotten" in response.content.decode()
+    assert "You're booking:" not in response.content.decode()
+    assert log_in(client, UserFactory().email).url == "/"
+
+
+def test_a_sign_in_headed_elsewhere_forgets_the_choice_so_it_cannot_ambush_a_later_redirect(client, mentor, intro):
+    choose(client, mentor, intro, first_open_slot(intro))
+    member = UserFactory()
+    token = page_token(client, "account_login")
+    response = client.post(
+        reverse("account_login"), {"login": member.email, "password": PASSWORD, "next": "/bookings/", **token}
+    )
+    assert response.url == "/bookings/"
+    assert booking_draft.SESSION_KEY not in client.session
+    assert client.get(reverse("account_login")).url != reverse("book_resume")
+    assert not Booking.objects.exists()

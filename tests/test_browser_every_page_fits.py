@@ -36,6 +36,7 @@ NOT_PAGES = {
             "mentor_vacation",
             "connect_stripe",
             "book",
+            "book_forget",
             "booking_confirm",
             "booking_decline",
             "booking_complete",
