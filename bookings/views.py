@@ -263,6 +263,10 @@ def booking_detail(request, booking_id: int):
     if booking is None:
         raise Http404("No such booking.")
     is_mentor = booking.mentor.user_id == request.user.pk
+    if not is_mentor and booking.mentee_id != request.user.pk:  # staff: what happened, no party's actions
+        return render(
+            request, "bookings/booking_detail_staff.html", {"booking": booking, "events": booking.events.all()}
+        )
     now = timezone.now()
     open_ticket = booking.tickets.filter(status="open").first()
     review = Review.objects.filter(booking=booking).first()

@@ -56,6 +56,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 DEFAULT_ACTION = "Open on Mentorship"
+NUMBERED_KIND = re.compile(r"_(\d+(\.\d+)?h|\d+)$")
 # Notices whose one button asks the reader to act on the booking page.
 PAGE_ACTIONS = {
     "booking_requested": "Confirm or decline",
@@ -75,7 +76,7 @@ def primary_action(notification: Notification) -> tuple[str, str]:
     booking = notification.booking
     if booking is None:
         return (DEFAULT_ACTION, link) if link else ("", "")
-    kind = notification.kind.removesuffix("_24h").removesuffix("_1h")
+    kind = NUMBERED_KIND.sub("", notification.kind)  # reminder_2h, pending_nudge_1 …
     for_mentor = notification.user_id == booking.mentor.user_id
     page = f"{settings.SITE_URL}{reverse('booking_detail', args=[booking.pk])}"
     if kind in PAGE_ACTIONS:

@@ -3,6 +3,8 @@
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
+from bookings.models import Booking, BookingEvent
+
 from .models import Conversation, Message, Notification
 
 
@@ -11,7 +13,15 @@ def unread_count(user) -> int:
 
 
 def recent(user, limit: int = 100):
-    return Notification.objects.filter(user=user).select_related("booking__service")[:limit]
+    """A person's latest notices, with what the list shows under each (a declined request's reason) read in the
+    same query."""
+    declined = Booking.Status.DECLINED
+    reason = BookingEvent.objects.filter(booking=OuterRef("booking"), to_status=declined).exclude(from_status=declined)
+    return (
+        Notification.objects.filter(user=user)
+        .select_related("booking__service", "booking__mentor__user")
+        .annotate(decline_note=Subquery(reason.order_by("-created_at", "-pk").values("note")[:1]))[:limit]
+    )
 
 
 def link_of(user, notification_id: int) -> str:

@@ -2,7 +2,7 @@
 encoded), the refund's amount and card, and the mentor's decline reason (also in the in-app notice)."""
 
 import re
-from datetime import UTC
+from datetime import UTC, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,7 +13,7 @@ from django.urls import reverse
 from bookings import services
 from notifications.models import Notification
 
-from .factories import bookable_mentor
+from .factories import UserFactory, bookable_mentor
 from .test_lifecycle import booked
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
@@ -130,3 +130,44 @@ def test_cancellation_and_expiry_e_mails_state_the_amount_and_the_card(stripe_se
     services.expire_pending_bookings(now=pending.start)
     email, _ = _to(pending.mentee.email, "expired")
     assert "You get a full refund of $40.00 to your card ending 4242" in email.body
+
+
+@pytest.mark.parametrize("kind", ["pending_nudge_1", "pending_nudge_2", "booking_requested"])
+def test_a_request_and_every_nudge_ask_the_mentor_to_confirm_or_decline(kind):
+    from notifications.email import primary_action
+
+    from .test_bookings import first_open_slot
+
+    mentor = bookable_mentor()
+    intro = mentor.services.get(duration_minutes=30)
+    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=first_open_slot(intro))
+    notice = Notification.objects.create(user=mentor.user, kind=kind, key=kind, subject="s", body="b", booking=booking)
+    assert primary_action(notice) == (
+        "Confirm or decline",
+        f"{settings.SITE_URL}{reverse('booking_detail', args=[booking.pk])}",
+    )
+
+
+@pytest.mark.parametrize("declined", [1, 12])
+def test_the_notice_list_reads_the_decline_reasons_in_a_fixed_number_of_queries(
+    client, declined, django_assert_max_num_queries
+):
+    from bookings.models import Booking, BookingEvent
+
+    from .test_bookings import first_open_slot
+
+    mentor = bookable_mentor()
+    intro = mentor.services.get(duration_minutes=30)
+    mentee = UserFactory()
+    slot = first_open_slot(intro)
+    for number in range(declined):
+        booking = services.booking_hold(mentee=mentee, service=intro, start=slot + timedelta(days=number))
+        Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.DECLINED)
+        BookingEvent.objects.create(booking=booking, from_status="pending", to_status="declined", note=f"Away {number}")
+        Notification.objects.create(
+            user=mentee, kind="booking_declined", key=f"d{number}", subject="Declined", body="b", booking=booking
+        )
+    client.force_login(mentee)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("notifications")).content.decode()
+    assert all(f"Away {number}" in page for number in range(declined))

@@ -278,3 +278,13 @@ def test_long_links_are_buttons_and_the_availability_link_too(client, mentor, st
     mentee_page = _page(client, booking.mentee, booking)
     assert "Open availability link" in _buttons(mentee_page)
     assert f'<span class="link-url">{long_link}</span>' in mentee_page  # readable and copyable, wrapped by CSS
+
+
+def test_staff_see_what_happened_and_none_of_the_parties_actions(client, mentor, stripe_server):
+    booking = _booking(mentor, stripe_server, confirm=True)
+    client.force_login(UserFactory(is_staff=True))
+    page = client.get(reverse("booking_detail", args=[booking.pk])).content.decode()
+    assert "You're looking at this booking as staff." in page
+    assert reverse("admin:bookings_booking_change", args=[booking.pk]) in page
+    for party_text in (">Cancel<", "Reschedule", "Continue to checkout", ">Confirm<", "held for you", "Mentor didn't come"):
+        assert party_text not in page
