@@ -253,3 +253,16 @@ def test_the_profile_passes_axe_on_a_desktop(new_page, people):
     expect(page.get_by_role("grid")).to_be_visible()
     assert_no_sideways_scroll(page)
     assert axe_violations_but_the_test_banner_region(page) == []
+
+
+def test_stepping_to_the_last_month_keeps_keyboard_focus_on_the_calendar(new_page, people):
+    mentor, _ = people
+    page = new_page("Europe/London")
+    page.goto(f"/mentors/{mentor.pk}/")
+    page.get_by_role("button", name="Next month").focus()
+    for _ in range(6):  # the calendar spans about three months: the button is disabled before the sixth press
+        if page.get_by_role("button", name="Next month").is_disabled():
+            break
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Next month")).to_be_disabled()
+    expect(page.get_by_role("button", name="Previous month")).to_be_focused()

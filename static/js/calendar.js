@@ -200,8 +200,14 @@
     event.preventDefault();
     moveFocus(to, true);
   });
-  prev.addEventListener("click", function () { moveFocus(addMonths(focused, -1), false); });
-  next.addEventListener("click", function () { moveFocus(addMonths(focused, 1), false); });
+  // A month button that ends up disabled (first or last month) would drop keyboard focus to the page:
+  // hand it to the other one.
+  function stepMonth(button, other, months) {
+    moveFocus(addMonths(focused, months), false);
+    if (button.disabled) other.focus();
+  }
+  prev.addEventListener("click", function () { stepMonth(prev, next, -1); });
+  next.addEventListener("click", function () { stepMonth(next, prev, 1); });
   soonest.addEventListener("click", function () { choose(parse(dayKeys[0]), true); });
 
   // A time is picked by Enter too, and Enter never sends the form from here.
