@@ -352,9 +352,12 @@ def session_banner(
             return Banner("over", f"{mentor} cancelled this session", ("We're sorry.", back))
         if for_mentor:
             if _cancel_late(booking):
+                late = "They cancelled inside the cancellation window, so"
                 money = (
-                    "They cancelled inside the cancellation window, so there was no automatic refund and your share "
-                    "counts as earned. You can still give some or all of it back below."
+                    f"{late} the package credit stays used and your share counts as earned."
+                    if credit
+                    else f"{late} there was no automatic refund and your share counts as earned. "
+                    "You can still give some or all of it back below."
                 )
             else:
                 money = f"They cancelled in time, so {they_get_back}."

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -146,6 +147,13 @@ def test_a_late_cancellation_uses_the_credit(stripe_server, offer):
     booking.refresh_from_db()
     assert "so the package credit is used" in booking.cancellation_summary
     assert not booking.credit_returned and packages.credits_left(purchase) == 4
+    # The mentor is not pointed to a refund form a credit booking does not have.
+    (email,) = [m for m in mail.outbox if m.to == [offer.mentor.user.email] and "cancelled" in m.subject]
+    assert "the package credit stays used" in email.body and "give some or all of it back" not in email.body
+    client = Client()
+    client.force_login(offer.mentor.user)
+    page = client.get(reverse("booking_detail", args=[booking.pk])).content.decode()
+    assert "the package credit stays used" in page and "give some or all of it back" not in page
 
 
 def test_credits_only_pay_for_their_own_session_type_before_expiry(stripe_server, offer):

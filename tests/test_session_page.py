@@ -286,5 +286,12 @@ def test_staff_see_what_happened_and_none_of_the_parties_actions(client, mentor,
     page = client.get(reverse("booking_detail", args=[booking.pk])).content.decode()
     assert "You're looking at this booking as staff." in page
     assert reverse("admin:bookings_booking_change", args=[booking.pk]) in page
-    for party_text in (">Cancel<", "Reschedule", "Continue to checkout", ">Confirm<", "held for you", "Mentor didn't come"):
+    for party_text in (
+        ">Cancel<",
+        "Reschedule",
+        "Continue to checkout",
+        ">Confirm<",
+        "held for you",
+        "Mentor didn't come",
+    ):
         assert party_text not in page
