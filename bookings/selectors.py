@@ -1,6 +1,7 @@
 """Reads about bookings and free time."""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -84,12 +85,25 @@ def is_open(service: Service, start: datetime, *, now: datetime | None = None, i
     return start in open_slots(service, start=start, end=start + timedelta(seconds=1), now=now, ignoring=ignoring)
 
 
+# What other apps show of theirs with a booking, registered in their AppConfig.ready() so that bookings names none
+# of them: what the booking lists prefetch (payments: receipts and refunds) and named facts about a booking
+# (payments: "card_last4", the card its refunds go back to).
+LIST_PREFETCHES: list[str] = []
+FACTS: dict[str, Callable[[Booking], str]] = {}
+
+
+def booking_fact(booking: Booking, name: str) -> str:
+    """A fact another app registered (FACTS); empty when no app tells it."""
+    reader = FACTS.get(name)
+    return reader(booking) if reader else ""
+
+
 def bookings_for_mentee(user) -> QuerySet[Booking]:
     return (
         Booking.objects.filter(mentee=user)
         .exclude(status=Booking.Status.ABANDONED)
         .select_related("service", "mentor__user", "review")
-        .prefetch_related("payments__refunds")  # for receipt links and what was refunded
+        .prefetch_related(*LIST_PREFETCHES)  # receipt links and what was refunded
         .order_by("-start")
     )
 

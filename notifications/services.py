@@ -117,8 +117,7 @@ def send_booking_notification(booking_id: int, kind: str, *, event: str = "") ->
     recipients = {"mentor": [booking.mentor.user], "mentee": [booking.mentee]}.get(
         audience, [booking.mentee, booking.mentor.user]
     )
-    # The card a refund goes back to: read through the booking's payments (notifications imports nothing of payments).
-    card_last4 = next((p.card_last4 for p in booking.payments.all() if p.status == "succeeded" and p.card_last4), "")
+    card_last4 = selectors.booking_fact(booking, "card_last4")  # told by payments (notifications names none of it)
     decline_reason = selectors.decline_reason(booking) if kind == "booking_declined" else ""
     sent = []
     for recipient in recipients:
