@@ -53,6 +53,7 @@ NOT_PAGES = {
         ],
         "a form's action",
     ),
+    "book_resume": "sends on to checkout or back to the profile (tests/test_browser_book_first.py)",
     "mentor_photo": "an image",
     "booking_ics": "a calendar file",
     "calendar_feed": "a calendar feed",
