@@ -87,7 +87,10 @@ def take(browser, base_url: str) -> None:
     page.wait_for_load_state()
     shoot(page, "booking-page")
     page.set_viewport_size(SIZES["desktop"])
-    page.locator("label.slot, [data-time]").first.click()
+    # A day a few free days on, so the session page shows a session still free to cancel.
+    free_days = page.get_by_role("gridcell", name=re.compile(", free times"))
+    free_days.nth(min(3, free_days.count() - 1)).click()
+    page.locator("label.slot:visible").first.click()
     message = page.get_by_role("textbox", name=re.compile("^Message to the mentor"))
     message.fill("I'd like feedback on my first system design interview.")
     page.get_by_role("button", name="Book session").click()
