@@ -194,6 +194,20 @@ def test_the_whole_booking_with_the_keyboard_alone(new_page, people, stripe_serv
     booking = Booking.objects.get()
     assert (booking.service, booking.start, booking.message) == (deep_dive, slots[1], "Only the keyboard")
 
+    # And pay, still by keyboard: the card's fields in order, then "Pay".
+    focus_by_tab(page, "input[placeholder=number]")
+    card = (("number", "4242424242424242"), ("exp_month", "12"), ("exp_year", "34"), ("cvc", "123"))
+    for placeholder, value in (*card, ("postal_code", "10001")):
+        if not page.evaluate("p => document.activeElement.placeholder === p", placeholder):
+            page.keyboard.press("Tab")  # the card form moves on by itself once a field is full, like Stripe's
+        expect(page.get_by_placeholder(placeholder)).to_be_focused()
+        page.keyboard.type(value)
+    focus_by_tab(page, "#pay-button", presses=5)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Payment received")
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.PENDING
+
 
 def test_without_javascript_the_week_list_still_books(browser, live_server, people, stripe_server):
     mentor, mentee = people
