@@ -45,7 +45,7 @@ def build_site(stripe_server, settings) -> Site:
     mentor = bookable_mentor(
         user__display_name="Maya Mentor",
         user__email="maya.mentor.with.a.rather.long.address@example.com",
-        headline=f"Staff engineer who loves teaching {LONG_WORD}",
+        headline=f"Staff engineer who loves teaching {LONG_WORD}"[:120],  # the column's cap (PostgreSQL holds it)
         bio=f"I help engineers grow. My notes: {LONG_LINK}",
     )
     onboard(stripe_server, mentor)
