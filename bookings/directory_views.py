@@ -71,7 +71,8 @@ def directory_page(request):
     params.pop("page", None)
     filtered = any(value for key, value in request.GET.items() if key not in ("page", "sort"))
     # On phones the filters fold behind "Filters"; they stay open while one is set, so it can be seen and changed.
-    filters_open = bool(form.errors) or any(value for key, value in request.GET.items() if key not in ("page", "q"))
+    chosen = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    filters_open = bool(form.errors) or any(value for key, value in chosen.items() if key != "q")
     return render(
         request,
         "bookings/directory.html",

@@ -159,6 +159,15 @@ class AcceptSuggestionForm(BoundedForm, forms.Form):
     suggestion = _id_field()
 
 
+class SectionPagesForm(BoundedForm, forms.Form):
+    """`?<section>_page=N` for each section of a bookings list (My Bookings, Bookings)."""
+
+    def __init__(self, *args, sections, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in sections:
+            self.fields[f"{name}_page"] = forms.IntegerField(required=False, min_value=-(2**31), max_value=2**31)
+
+
 class CalendarQuery(BoundedForm, forms.Form):
     """The query string of a mentor's calendar: which session type, which week, which zone."""
 

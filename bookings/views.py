@@ -29,6 +29,7 @@ from .forms import (
     DeclineForm,
     LinksForm,
     ReplyForm,
+    SectionPagesForm,
     SuggestTimesForm,
     SupportNoteForm,
     safe_next,
@@ -192,19 +193,17 @@ def _section_pages(request, sections: dict, per_page: int = SECTION_PAGE_SIZE) -
     """A Page per section from its own `?<section>_page=` parameter; a bad or too-high number shows the
     first or last page instead of an error. Each page carries the links to its neighbours (`prev_query`,
     `next_query`), the other sections' pages kept."""
+    asked = SectionPagesForm(request.GET, sections=sections)
+    numbers = asked.cleaned_data if asked.is_valid() else {}
+    pages = {name: Paginator(rows, per_page).get_page(numbers.get(f"{name}_page")) for name, rows in sections.items()}
+    shown = {f"{name}_page": page.number for name, page in pages.items() if page.number > 1}
 
-    def link(param: str, number: int) -> str:
-        params = request.GET.copy()
-        params[param] = number
-        return "?" + params.urlencode()
+    def link(name: str, number: int) -> str:
+        return "?" + urlencode(shown | {f"{name}_page": number})
 
-    pages = {}
-    for name, rows in sections.items():
-        param = f"{name}_page"
-        page = Paginator(rows, per_page).get_page(request.GET.get(param))
-        page.prev_query = link(param, page.previous_page_number()) if page.has_previous() else ""
-        page.next_query = link(param, page.next_page_number()) if page.has_next() else ""
-        pages[name] = page
+    for name, page in pages.items():
+        page.prev_query = link(name, page.previous_page_number()) if page.has_previous() else ""
+        page.next_query = link(name, page.next_page_number()) if page.has_next() else ""
     return pages
 
 

@@ -20,9 +20,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
+from .input_rules import BoundedForm
 from .models import Service
 
 SESSION_KEY = "booking_draft"
@@ -123,13 +125,19 @@ def claim(request) -> Draft | None:
     return draft if draft is not None and draft.member == request.user.pk else None
 
 
+class _TokenForm(BoundedForm, forms.Form):
+    booking_draft = forms.CharField(max_length=LIMITS["token"], required=False)
+
+
 def bind(request, member_id: int) -> None:
     """Give the draft to the member who signed in or up with the form that showed it (its token came back);
     forget it if the sign-in came from anywhere else."""
     draft = peek(request)
     if draft is None or draft.member == member_id:
         return
-    if draft.member == 0 and secrets.compare_digest(str(request.POST.get(TOKEN_FIELD, "")), draft.token):
+    sent = _TokenForm(request.POST)
+    token_sent = sent.cleaned_data[TOKEN_FIELD] if sent.is_valid() else ""
+    if draft.member == 0 and token_sent and secrets.compare_digest(token_sent, draft.token):
         request.session[SESSION_KEY] = asdict(draft) | {"member": member_id}
     else:
         discard(request)

@@ -75,7 +75,7 @@ def test_my_bookings_counts_each_section_and_pages_one_without_moving_the_others
     assert rows_in(page, "past") == 1 and rows_in(page, "upcoming") == 2
     assert rows_in(page, "cancelled") == SECTION_PAGE_SIZE
     # The other section's page stays where it was in each link.
-    assert 'href="?past_page=1&amp;upcoming_page=3#past"' in page
+    assert 'href="?upcoming_page=3&amp;past_page=1#past"' in page
 
 
 def test_the_mentors_bookings_count_each_section_and_page_each_on_its_own(client, mentor):
