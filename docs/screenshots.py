@@ -110,9 +110,10 @@ def take(browser, base_url: str) -> None:
     mentor_page = mentor.new_page()
     log_in(mentor_page, "mentor@example.com")
     mentor_page.goto("/mentor/bookings/")
+    shoot(mentor_page, "mentor-bookings")  # the request waiting for Confirm or Decline
+    mentor_page.set_viewport_size(SIZES["desktop"])
     mentor_page.get_by_role("button", name="Confirm").first.click()
     mentor_page.wait_for_load_state()
-    shoot(mentor_page, "mentor-bookings")
 
     page.goto(session_url)
     shoot(page, "session-page")
