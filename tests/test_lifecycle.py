@@ -22,14 +22,14 @@ def mentor():
     return bookable_mentor()
 
 
-def booked(mentor, stripe_server, *, days_ahead=3, confirm=True):
+def booked(mentor, stripe_server, *, days_ahead=3, confirm=True, mentee=None):
     """A paid (and by default confirmed) 30-minute session about `days_ahead` days from now."""
     intro = mentor.services.get(duration_minutes=30)
     now = timezone.now()
     start = selectors.open_slots(
         intro, start=now + timedelta(days=days_ahead), end=now + timedelta(days=days_ahead + 2)
     )[0]
-    booking = services.booking_hold(mentee=UserFactory(), service=intro, start=start)
+    booking = services.booking_hold(mentee=mentee or UserFactory(), service=intro, start=start)
     pay(stripe_server, booking)
     if confirm:
         services.booking_confirm(booking.pk, actor=mentor.user)

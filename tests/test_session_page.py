@@ -18,7 +18,7 @@ from bookings import selectors, services
 from bookings.models import SupportTicket
 
 from .factories import UserFactory, bookable_mentor
-from .test_payments import pay
+from .test_lifecycle import booked
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]
 
@@ -31,17 +31,12 @@ def mentor():
 
 
 def _booking(mentor, stripe_server, *, days_ahead=3, confirm=False):
-    intro = mentor.services.get(duration_minutes=30)
-    now = timezone.now()
-    start = selectors.open_slots(
-        intro, start=now + timedelta(days=days_ahead), end=now + timedelta(days=days_ahead + 2)
-    )[0]
-    booking = services.booking_hold(mentee=UserFactory(display_name="Sam Mentee"), service=intro, start=start)
-    pay(stripe_server, booking)
+    """A paid session for Sam Mentee; confirmed ones get a meeting link."""
+    mentee = UserFactory(display_name="Sam Mentee")
+    booking = booked(mentor, stripe_server, days_ahead=days_ahead, confirm=confirm, mentee=mentee)
     if confirm:
-        services.booking_confirm(booking.pk, actor=mentor.user)
         services.booking_set_links(booking.pk, actor=mentor.user, meeting_link=MEETING, availability_link="")
-    booking.refresh_from_db()
+        booking.refresh_from_db()
     return booking
 
 
