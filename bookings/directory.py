@@ -158,10 +158,37 @@ def next_free_start(mentor: MentorProfile, *, now: datetime | None = None) -> da
 
 
 def refresh_next_free(mentor_id: int, *, now: datetime | None = None) -> datetime | None:
+    """Compute and store the mentor's next free time, with the availability version it was computed at and
+    when it needs computing again although nothing changed: when it comes within the minimum notice, or,
+    with none, a day on (the horizon moves)."""
+    now = now or timezone.now()
     mentor = MentorProfile.objects.select_related("user").get(pk=mentor_id)
+    # The version read before the slots: a change made meanwhile leaves the mentor stale for the next run.
     value = next_free_start(mentor, now=now)
-    MentorProfile.objects.filter(pk=mentor_id).update(next_free_at=value)
+    due = value - mentor.minimum_notice if value is not None else now + NO_FREE_TIME_RECHECK
+    MentorProfile.objects.filter(pk=mentor_id).update(
+        next_free_at=value, next_free_version=mentor.availability_version, next_free_due_at=due
+    )
     return value
+
+
+# A mentor with no free time within the horizon is looked at again after this (the horizon moved on a day).
+NO_FREE_TIME_RECHECK = timedelta(days=1)
+
+
+def stale_next_free_ids(*, now: datetime | None = None) -> list[int]:
+    """Listed mentors whose stored next free time may be wrong: their free time changed since it was computed
+    (the availability version moved), or it is due again (within the minimum notice, or a day without any).
+    One query on two indexes, however many mentors there are; unlisted mentors lose a stale value on the way."""
+    now = now or timezone.now()
+    stale = MentorProfile.objects.filter(
+        Q(next_free_version__lt=F("availability_version")) | Q(next_free_due_at__lte=now)
+    )
+    listed = listed_mentors()
+    MentorProfile.objects.filter(next_free_at__isnull=False).exclude(pk__in=listed.values("pk")).update(
+        next_free_at=None
+    )
+    return list(listed.filter(pk__in=stale.values("pk")).values_list("pk", flat=True))
 
 
 def listed_mentor_ids() -> list[int]:
@@ -174,6 +201,14 @@ def listed_mentor_ids() -> list[int]:
 def refresh_all_next_free(*, now: datetime | None = None) -> int:
     """Recompute every listed mentor's next free time at once (demo data, tests); safe to run twice."""
     ids = listed_mentor_ids()
+    for mentor_id in ids:
+        refresh_next_free(mentor_id, now=now)
+    return len(ids)
+
+
+def refresh_stale_next_free(*, now: datetime | None = None) -> int:
+    """Recompute the next free time of the mentors whose time changed or came due (stale_next_free_ids)."""
+    ids = stale_next_free_ids(now=now)
     for mentor_id in ids:
         refresh_next_free(mentor_id, now=now)
     return len(ids)

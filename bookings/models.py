@@ -15,6 +15,9 @@ LINK_MAX_LENGTH = 500
 SUPPORT_NOTE_MAX_LENGTH = 2000
 
 
+NUDGE_AFTER = (timedelta(hours=24), timedelta(hours=72))
+
+
 class Booking(models.Model):
     class Status(models.TextChoices):
         HELD = "held", "Held for checkout"
@@ -70,6 +73,8 @@ class Booking(models.Model):
     # Reminder sweepers claim their work here with conditional updates, so nothing is sent twice.
     last_reminder_hours = models.FloatField(null=True, blank=True, help_text="The last reminder sent, in hours before.")
     nudges_sent = models.PositiveSmallIntegerField(default=0)
+    # When the next nudge to answer a pending request is due (nudge_moments), so the sweeper reads only those.
+    nudge_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     complete_reminder_sent = models.BooleanField(default=False)
     # Goes up with every change a calendar must hear about (confirm, move, cancel): the .ics SEQUENCE.
     calendar_sequence = models.PositiveIntegerField(default=0)
@@ -81,6 +86,12 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["mentor", "status", "start"]),
             models.Index(fields=["status", "hold_expires_at"]),
+            # The beat sweepers' due times: each reads a range of one of these, never every booking.
+            models.Index(fields=["start"], condition=Q(status="pending"), name="booking_pending_start"),
+            models.Index(fields=["created_at"], condition=Q(status="pending"), name="booking_pending_created"),
+            models.Index(fields=["nudge_due_at"], condition=Q(status="pending"), name="booking_nudge_due"),
+            models.Index(fields=["start"], condition=Q(status="confirmed"), name="booking_confirmed_start"),
+            models.Index(fields=["end"], condition=Q(status="confirmed"), name="booking_confirmed_end"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="booking_end_after_start"),
@@ -127,6 +138,18 @@ class Booking(models.Model):
         """An unanswered request is cancelled and refunded at this moment: BOOKING_PENDING_TIMEOUT after it was
         made, or at the start if that comes first (the rule the expiry sweeper keeps)."""
         return min(self.created_at + settings.BOOKING_PENDING_TIMEOUT, self.start)
+
+    def nudge_moments(self) -> list:
+        """When the mentor is told about an unanswered request: 24 h and 72 h after it was made and the day
+        before it expires, only while it is open (with a short timeout "the day before" may come first)."""
+        expires = self.pending_expires_at
+        candidates = [self.created_at + after for after in NUDGE_AFTER] + [expires - timedelta(hours=24)]
+        return sorted(moment for moment in candidates if self.created_at < moment < expires)
+
+    def next_nudge_at(self):
+        """The moment the next nudge is due, after the `nudges_sent` already sent; None when none is left."""
+        moments = self.nudge_moments()
+        return moments[self.nudges_sent] if self.nudges_sent < len(moments) else None
 
     def join_opens_at(self):
         return self.start - timezone.timedelta(minutes=10)

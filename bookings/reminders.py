@@ -8,14 +8,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import Booking
 from .services import queue_notification
 
 Status = Booking.Status
-NUDGE_AFTER = (timedelta(hours=24), timedelta(hours=72))
 COMPLETE_REMINDER_AFTER = timedelta(minutes=15)
 
 
@@ -25,7 +24,16 @@ def send_session_reminders(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     windows = sorted(settings.BOOKING_REMINDERS)  # e.g. [1 h, 24 h]
     sent = 0
-    upcoming = Booking.objects.filter(status=Status.CONFIRMED, start__gt=now, start__lte=now + windows[-1])
+    # Only the sessions with a reminder to send: for each window, those whose closest due window it is,
+    # not reminded for it yet and confirmed before its moment (the checks below say the same, row by row).
+    due_rows = Q()
+    for shorter, window in zip([timedelta(0), *windows], windows, strict=False):
+        due_rows |= (
+            Q(start__gt=now + shorter, start__lte=now + window)
+            & (Q(last_reminder_hours__isnull=True) | Q(last_reminder_hours__gt=window.total_seconds() / 3600))
+            & (Q(confirmed_at__isnull=True) | Q(confirmed_at__lte=F("start") - window))
+        )
+    upcoming = Booking.objects.filter(due_rows, status=Status.CONFIRMED)
     for booking in upcoming:
         due = [w for w in windows if now >= booking.start - w]
         if not due:
@@ -47,20 +55,23 @@ def send_session_reminders(*, now: datetime | None = None) -> int:
 
 
 def send_pending_nudges(*, now: datetime | None = None) -> int:
-    """Tell the mentor about an unanswered request after 24 h, after 72 h, and the day before it expires."""
+    """Tell the mentor about an unanswered request after 24 h, after 72 h, and the day before it expires.
+
+    Reads only the requests whose next nudge is due (Booking.nudge_due_at, kept by the services and here)."""
     now = now or timezone.now()
     sent = 0
-    for booking in Booking.objects.filter(status=Status.PENDING):
-        expires = booking.pending_expires_at
-        # Only moments while the request is open: with a short timeout, "the day before" may come before it.
-        candidates = [booking.created_at + after for after in NUDGE_AFTER] + [expires - timedelta(hours=24)]
-        moments = [moment for moment in candidates if booking.created_at < moment < expires]
+    for booking in Booking.objects.filter(status=Status.PENDING, nudge_due_at__lte=now):
+        moments = booking.nudge_moments()
         due = sum(1 for moment in moments if moment <= now)
-        if due == 0 or due <= booking.nudges_sent or now >= expires:
+        if due == 0 or due <= booking.nudges_sent or now >= booking.pending_expires_at:
+            # Not due after all (moved meanwhile) or over (the expiry sweeper takes it): due again when it is.
+            later = None if now >= booking.pending_expires_at else booking.next_nudge_at()
+            Booking.objects.filter(pk=booking.pk, nudge_due_at=booking.nudge_due_at).update(nudge_due_at=later)
             continue
         with transaction.atomic():
+            booking.nudges_sent = due
             if Booking.objects.filter(pk=booking.pk, status=Status.PENDING, nudges_sent__lt=due).update(
-                nudges_sent=due
+                nudges_sent=due, nudge_due_at=booking.next_nudge_at()
             ):
                 queue_notification(booking, f"pending_nudge_{due}")
                 sent += 1

@@ -3,8 +3,9 @@
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -48,41 +49,89 @@ def mentor_schedule(mentor: MentorProfile, *, first_day: date, last_day: date) -
 def open_slots(
     service: Service, *, start: datetime, end: datetime, now: datetime | None = None, ignoring: int | None = None
 ) -> list[datetime]:
-    """Free start times (UTC) of `service` in [start, end). A fixed number of queries, whatever the bookings.
+    """Free start times (UTC) of `service` in [start, end), for showing: from the slot cache when the mentor's
+    free time has not changed since it was computed. A fixed number of queries, whatever the bookings.
 
-    `ignoring` leaves one booking out of the busy time (a late payment re-checking its own time).
+    Booking never relies on this list: holds, payments and moves check the database under the mentor's lock
+    (is_open). `ignoring` leaves one booking out of the busy time (a late payment re-checking its own time,
+    a move) and always computes afresh.
     """
     now = now or timezone.now()
     mentor = service.mentor
     end = min(end, now + timedelta(days=mentor.booking_horizon_days))
     if end <= start:
         return []
+    if ignoring is not None:
+        return _compute_open_slots(service, start=start, end=end, now=now, ignoring=ignoring)
+    # Whole UTC days, so every visitor's window (and each minute's `now`) shares one computed list, read
+    # through the filters that depend on the moment: notice, horizon and the window asked for.
+    day_start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day_end = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    version = MentorProfile.objects.filter(pk=mentor.pk).values_list("availability_version", flat=True).first()
+    key = f"slots:{service.pk}:{version}:{day_start:%Y%m%d}:{day_end:%Y%m%d}"
+    entry = cache.get(key)
+    # Holds keep time busy until they run out: a list is good from when it was computed until the first
+    # hold it counted runs out (by then the release sweeper has bumped the version anyway).
+    if entry is None or not entry["from"] <= now < entry["until"]:
+        slots, until = _compute_open_slots(service, start=day_start, end=day_end, now=now, earliest=day_start)
+        entry = {"from": now, "until": until or now + SLOT_CACHE_TTL, "slots": slots}
+        cache.set(key, entry, SLOT_CACHE_TTL.total_seconds())
+    earliest = max(start, now + mentor.minimum_notice)
+    return [slot for slot in entry["slots"] if earliest <= slot < end]
+
+
+# A cached slot list is keyed by the mentor's availability version, so it never outlives a change made
+# through the services; the time limit bounds anything changed behind their back (a shell, the database).
+SLOT_CACHE_TTL = timedelta(minutes=10)
+
+
+def _compute_open_slots(
+    service: Service,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    ignoring: int | None = None,
+    earliest: datetime | None = None,
+):
+    """Free start times from the database. With `earliest` given (a cached list, filtered for notice when
+    read) returns (slots, the first moment a hold counted as busy runs out or None)."""
+    mentor = service.mentor
     zone = mentor.user.zone
     # Whole local days around the window (a day can last 25 hours), so the daily cap counts every session.
     margin = timedelta(days=2)
     schedule = mentor_schedule(
         mentor, first_day=(start - margin).astimezone(zone).date(), last_day=(end + margin).astimezone(zone).date()
     )
-    taken = (
+    taken = list(
         blocking_bookings(mentor, start=start - margin, end=end + margin, now=now)
         .exclude(pk=ignoring)
-        .values_list("start", "blocked_start", "blocked_end")
+        .values_list("start", "blocked_start", "blocked_end", "hold_expires_at")
     )
-    return free_slots(
+    slots = free_slots(
         schedule,
         duration=service.duration,
         buffer_before=service.buffer_before,
         buffer_after=service.buffer_after,
-        busy=[Interval(blocked_start, blocked_end) for _, blocked_start, blocked_end in taken],
-        booked_starts=[session_start for session_start, _, _ in taken],
+        busy=[Interval(blocked_start, blocked_end) for _, blocked_start, blocked_end, _ in taken],
+        booked_starts=[session_start for session_start, _, _, _ in taken],
         window_start=start,
         window_end=end,
-        earliest=now + mentor.minimum_notice,
+        earliest=now + mentor.minimum_notice if earliest is None else earliest,
     )
+    if earliest is None:
+        return slots
+    return slots, min((expires for *_, expires in taken if expires is not None), default=None)
 
 
 def is_open(service: Service, start: datetime, *, now: datetime | None = None, ignoring: int | None = None) -> bool:
-    return start in open_slots(service, start=start, end=start + timedelta(seconds=1), now=now, ignoring=ignoring)
+    """Whether `start` can be booked now, from the database (never the slot cache): what holds and moves ask,
+    under the mentor's lock."""
+    now = now or timezone.now()
+    end = min(start + timedelta(seconds=1), now + timedelta(days=service.mentor.booking_horizon_days))
+    if end <= start:
+        return False
+    return start in _compute_open_slots(service, start=start, end=end, now=now, ignoring=ignoring)
 
 
 # What other apps show of theirs with a booking, registered in their AppConfig.ready() so that bookings names none

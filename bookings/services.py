@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from mentorship import outbox
 from mentorship.models import MentorProfile, Service
+from mentorship.services import availability_changed
 
 from . import policies, selectors
 from .models import Booking, BookingEvent, SuggestedTime, SupportTicket
@@ -91,8 +92,9 @@ def _transition(
 
 
 def _mentor_time_changed(mentor_id: int) -> None:
-    """The mentor's free time may have changed: refresh the directory's next free time after commit."""
-    outbox.record("mentor.free_time_changed", mentor_id=mentor_id)
+    """The mentor's free time may have changed: a new availability version (cached slots of the old one are
+    not read again) and the directory's next free time refreshed after commit."""
+    availability_changed(mentor_id)
 
 
 def _note(booking: Booking, actor, note: str) -> BookingEvent:
@@ -124,6 +126,8 @@ def _move(booking: Booking, new_start: datetime, *, now: datetime) -> None:
     booking.calendar_sequence += 1
     # The reminders already sent were for the old time: the new time gets the ones it is due.
     booking.last_reminder_hours = None
+    if booking.status == Status.PENDING:  # its expiry, and so "the day before" nudge, may have moved
+        booking.nudge_due_at = booking.next_nudge_at()
     _mentor_time_changed(booking.mentor_id)
     try:
         with transaction.atomic():
@@ -135,6 +139,7 @@ def _move(booking: Booking, new_start: datetime, *, now: datetime) -> None:
                     "blocked_end",
                     "calendar_sequence",
                     "last_reminder_hours",
+                    "nudge_due_at",
                     "updated_at",
                 ]
             )
@@ -250,7 +255,7 @@ def booking_mark_paid(booking_id: int, *, note: str = "Payment received") -> Boo
                 )
         except IntegrityError:  # an unreleased, expired hold of someone else on the same time
             raise BookingError(SLOT_TAKEN) from None
-        Booking.objects.filter(pk=booking.pk).update(hold_expires_at=None)
+        Booking.objects.filter(pk=booking.pk).update(hold_expires_at=None, nudge_due_at=booking.next_nudge_at())
         queue_notification(booking, "booking_requested")
         queue_notification(booking, "booking_paid")
     return booking

@@ -32,8 +32,9 @@ def refresh_next_free(mentor_id: int) -> None:
 
 @shared_task(name="bookings.tasks.refresh_next_free_times")
 def refresh_next_free_times() -> int:
-    """Fan out: one short job per listed mentor, so no single job nears the time limit however many there are."""
-    ids = directory.listed_mentor_ids()
+    """Fan out: one short job per listed mentor whose free time changed or came due (not every mentor), so no
+    single job nears the time limit however many there are."""
+    ids = directory.stale_next_free_ids()
     for mentor_id in ids:
         refresh_next_free.delay(mentor_id)
     return len(ids)

@@ -41,6 +41,11 @@ class MentorProfileAdmin(StaffModelAdmin):
     inlines = [ServiceInline, AvailabilityInline]
     actions = ["approve", "reject"]
 
+    def save_related(self, request, form, formsets, change):
+        """Staff may edit the rules, hours and session types here: cached free time of the old ones goes."""
+        super().save_related(request, form, formsets, change)
+        services.availability_changed(form.instance.pk)
+
     @admin.action(description="Approve selected applications")
     def approve(self, request, queryset):
         done = sum(services.mentor_application_review(p, approve=True) for p in queryset)

@@ -134,6 +134,14 @@ class MentorProfile(models.Model):
     # The earliest time any open session type can be booked; kept fresh by a background job
     # (bookings.directory), so the directory can filter and sort on it without computing slots.
     next_free_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Goes up (mentorship.services.availability_changed) with every change that can change free time: bookings,
+    # hours, days off, session types, booking rules. Cached slot lists are keyed by it.
+    availability_version = models.PositiveIntegerField(default=0, editable=False)
+    # The version next_free_at was computed at (-1: never), and when it must be computed again even if
+    # nothing changed (it comes within the minimum notice, or the horizon moved on): the background refresh
+    # picks only mentors stale on one of these.
+    next_free_version = models.IntegerField(default=-1, editable=False)
+    next_free_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     review_note = models.TextField(
         blank=True,
         max_length=2000,
@@ -201,6 +209,15 @@ class MentorProfile(models.Model):
 
     class Meta:
         ordering = ["user__display_name"]
+        indexes = [
+            # The background refresh's two reasons to recompute a next free time (bookings.directory).
+            models.Index(fields=["next_free_due_at"], name="mentor_next_free_due"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(next_free_version__lt=models.F("availability_version")),
+                name="mentor_next_free_stale",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.user} ({self.get_status_display()})"
@@ -422,7 +439,11 @@ class OutboxEntry(models.Model):
     class Meta:
         verbose_name_plural = "outbox entries"
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "available_at"], name="outbox_todo")]
+        indexes = [
+            models.Index(fields=["status", "available_at"], name="outbox_todo"),
+            # The sweep forgets done rows after a while: a range of these, not every done row.
+            models.Index(fields=["done_at"], condition=Q(status="done"), name="outbox_done"),
+        ]
 
     def __str__(self):
         return f"{self.topic} → {self.handler} #{self.pk} ({self.status})"

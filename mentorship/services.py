@@ -4,7 +4,7 @@ from datetime import date, time
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,10 +12,16 @@ from . import outbox
 from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
 
 
-def _free_time_changed(profile_id: int) -> None:
-    """Hours or session types changed: the directory recomputes the next free time after commit
-    (bookings, which builds on this app, handles the topic)."""
-    outbox.record("mentor.free_time_changed", mentor_id=profile_id)
+def availability_changed(mentor_id: int) -> None:
+    """Something that can change the mentor's free time changed (a booking, hours, days off, a session type,
+    a booking rule, an imported calendar): call it in the transaction that made the change.
+
+    The mentor's availability version goes up, so cached slot lists of the old version are never read again,
+    and the directory recomputes the next free time after commit (bookings, which builds on this app,
+    handles the topic).
+    """
+    MentorProfile.objects.filter(pk=mentor_id).update(availability_version=F("availability_version") + 1)
+    outbox.record("mentor.free_time_changed", mentor_id=mentor_id)
 
 
 class MentorError(Exception):
@@ -30,7 +36,11 @@ def account_update(user: User, *, display_name: str, time_zone: str, accessibili
         user.accessibility_needs = accessibility_needs.strip()
         fields.append("accessibility_needs")
     user.full_clean(exclude=["password"])
-    user.save(update_fields=fields)
+    with transaction.atomic():
+        zone_moved = User.objects.filter(pk=user.pk).exclude(time_zone=time_zone).exists()
+        user.save(update_fields=fields)
+        if zone_moved and (profile_id := MentorProfile.objects.filter(user=user).values_list("pk", flat=True).first()):
+            availability_changed(profile_id)  # the weekly hours are kept in the mentor's own zone
     return user
 
 
@@ -66,7 +76,7 @@ def mentor_application_review(profile: MentorProfile, *, approve: bool, note: st
         )
         if changed:
             _tell_applicant(profile.pk)
-            _free_time_changed(profile.pk)
+            availability_changed(profile.pk)
     return bool(changed)
 
 
@@ -143,7 +153,7 @@ def service_save(
     service.cancellation_window_hours = cancellation_window_hours
     service.full_clean()
     service.save()
-    _free_time_changed(profile.pk)
+    availability_changed(profile.pk)
     return service
 
 
@@ -179,7 +189,7 @@ def schedule_update(profile: MentorProfile, *, time_zone: str, weekly: list[tupl
             AvailabilityRule(mentor=profile, weekday=weekday, start_time=start, end_time=end)
             for weekday, start, end in weekly
         )
-        _free_time_changed(profile.pk)
+        availability_changed(profile.pk)
 
 
 def date_override_set(profile: MentorProfile, *, day: date, ranges: list[tuple[time, time]]) -> None:
@@ -190,23 +200,23 @@ def date_override_set(profile: MentorProfile, *, day: date, ranges: list[tuple[t
             [DateOverride(mentor=profile, date=day, start_time=start, end_time=end) for start, end in ranges]
             or [DateOverride(mentor=profile, date=day)]
         )
-        _free_time_changed(profile.pk)
+        availability_changed(profile.pk)
 
 
 def date_override_remove(profile: MentorProfile, *, day: date) -> None:
     profile.date_overrides.filter(date=day).delete()
-    _free_time_changed(profile.pk)
+    availability_changed(profile.pk)
 
 
 def vacation_add(profile: MentorProfile, *, start_date: date, end_date: date, note: str = "") -> Vacation:
     vacation = Vacation(mentor=profile, start_date=start_date, end_date=end_date, note=note)
     vacation.full_clean()
     vacation.save()
-    _free_time_changed(profile.pk)
+    availability_changed(profile.pk)
     return vacation
 
 
 def vacation_remove(profile: MentorProfile, *, vacation_id: int) -> bool:
     deleted, _ = profile.vacations.filter(pk=vacation_id).delete()
-    _free_time_changed(profile.pk)
+    availability_changed(profile.pk)
     return bool(deleted)

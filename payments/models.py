@@ -63,6 +63,8 @@ class Payment(models.Model):
                 name="payment_for_a_booking_or_a_package",
             ),
         ]
+        # The stuck-payment sweeper's range (payments.stuck.stuck_payments_resolve).
+        indexes = [models.Index(fields=["updated_at"], condition=Q(status="processing"), name="payment_processing")]
 
     def __str__(self):
         what = f"booking #{self.booking_id}" if self.booking_id else f"package purchase #{self.purchase_id}"
@@ -94,6 +96,8 @@ class Refund(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive")]
+        # The refund retry sweeper's range (payments.services.refunds_retry).
+        indexes = [models.Index(fields=["created_at"], condition=Q(status="pending"), name="refund_pending_created")]
 
     def __str__(self):
         return f"Refund #{self.pk}: {self.amount_cents} of payment #{self.payment_id} ({self.status})"
@@ -156,6 +160,12 @@ class Payout(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # The sweeper that finishes payouts left half-way reads only these (payments.payouts.payouts_finish).
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status__in=["pending", "transferred"]), name="payout_unfinished"
+            )
+        ]
 
     def __str__(self):
         return f"Payout #{self.pk}: {self.amount_cents} to {self.mentor} ({self.status})"
