@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from mentorship import outbox
 from mentorship.models import MentorProfile, Service
-from mentorship.services import availability_changed
+from mentorship.services import availabilities_changed, availability_changed
 
 from . import policies, selectors
 from .models import Booking, BookingEvent, SuggestedTime, SupportTicket
@@ -324,86 +324,106 @@ def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> 
     return booking
 
 
+# Sweepers take due bookings this many at a time: one transaction, a handful of queries and one hand-off
+# to the broker per batch, not per booking.
+SWEEP_BATCH = 200
+
+
+def _sweep(due, *, to: str, note: str, after) -> int:
+    """Move every booking of the `due` query to `to`, a batch at a time in the order of their ids.
+
+    Each batch is locked and read again under the lock (what was answered, paid or released meanwhile no
+    longer matches `due` and is left alone, as _transition would refuse it); then one update moves them,
+    their audit rows, the mentors' new availability versions and `after(locked)` (the side effects, as
+    outbox rows) are written in bulk, all in one transaction.
+    """
+    moved, last = 0, 0
+    while True:
+        with transaction.atomic():
+            locked = list(
+                due.filter(pk__gt=last)
+                .select_for_update(of=("self",))
+                .only("pk", "status", "mentor_id", "package_purchase_id")
+                .order_by("pk")[:SWEEP_BATCH]
+            )
+            if not locked:
+                return moved
+            last = locked[-1].pk
+            locked = after(locked)
+            if not locked:
+                continue
+            Booking.objects.filter(pk__in=[b.pk for b in locked]).update(status=to, updated_at=timezone.now())
+            BookingEvent.objects.bulk_create(
+                [BookingEvent(booking=b, actor=None, from_status=b.status, to_status=to, note=note) for b in locked]
+            )
+            availabilities_changed(b.mentor_id for b in locked)
+            moved += len(locked)
+
+
+def _give_back_all(bookings: list[Booking], reason: str) -> None:
+    """_give_back for a batch of locked bookings: package credits return, card payments are refunded."""
+    with_credit = [b.pk for b in bookings if b.package_purchase_id]
+    if with_credit:
+        returned = list(Booking.objects.filter(pk__in=with_credit, credit_returned=False).values_list("pk", flat=True))
+        Booking.objects.filter(pk__in=returned).update(credit_returned=True, credit_returned_at=timezone.now())
+        outbox.record_many("booking.credit_returned", [{"booking_id": pk} for pk in returned])
+    outbox.record_many(
+        "booking.refund_due",
+        [{"booking_id": b.pk, "reason": reason} for b in bookings if not b.package_purchase_id],
+    )
+
+
+def _notify_all(bookings: list[Booking], kind: str) -> None:
+    """queue_notification for a batch."""
+    outbox.record_many("booking.notice", [{"booking_id": b.pk, "kind": kind, "event": ""} for b in bookings])
+
+
 def expire_pending_bookings(*, now: datetime | None = None) -> int:
     """Requests the mentor left unanswered expire, with a full refund, at the earlier of
     created + BOOKING_PENDING_TIMEOUT and the start time. Safe to run twice or late."""
     now = now or timezone.now()
-    due = Booking.objects.filter(status=Status.PENDING).filter(
-        Q(start__lte=now) | Q(created_at__lte=now - settings.BOOKING_PENDING_TIMEOUT)
+    # Two ranges of two partial indexes (pending by start, pending by creation), not every pending request.
+    due = Booking.objects.filter(
+        Q(start__lte=now) | Q(created_at__lte=now - settings.BOOKING_PENDING_TIMEOUT), status=Status.PENDING
     )
-    expired = 0
-    for booking_id in due.values_list("pk", flat=True):
-        try:
-            with transaction.atomic():
-                booking = _transition(
-                    booking_id,
-                    allowed_from=(Status.PENDING,),
-                    to=Status.EXPIRED,
-                    note="The mentor did not answer in time",
-                )
-                _give_back(booking.pk, "expired")
-                queue_notification(booking, "booking_expired")
-            expired += 1
-        except BookingError:
-            continue  # answered meanwhile
-    return expired
 
+    def after(locked: list[Booking]) -> list[Booking]:
+        _give_back_all(locked, "expired")
+        _notify_all(locked, "booking_expired")
+        return locked
 
-def _no_open_ticket(locked: Booking) -> None:
-    if locked.tickets.filter(status=SupportTicket.Status.OPEN).exists():
-        raise BookingError("A support ticket is open for this session.")
+    return _sweep(due, to=Status.EXPIRED, note="The mentor did not answer in time", after=after)
 
 
 def complete_unmarked_sessions(*, now: datetime | None = None) -> int:
     """A confirmed session whose end passed BOOKING_AUTO_COMPLETE days ago, with no open support ticket,
     counts as held: it is completed, the mentor credited and both told. Safe to run twice or late."""
     now = now or timezone.now()
-    due = Booking.objects.filter(status=Status.CONFIRMED, end__lte=now - settings.BOOKING_AUTO_COMPLETE).exclude(
-        tickets__status=SupportTicket.Status.OPEN
+    due = Booking.objects.filter(status=Status.CONFIRMED, end__lte=now - settings.BOOKING_AUTO_COMPLETE)
+
+    def after(locked: list[Booking]) -> list[Booking]:
+        # Read under the lock: a ticket opened meanwhile keeps its session open (as _no_open_ticket does).
+        reported = set(
+            SupportTicket.objects.filter(
+                booking__in=[b.pk for b in locked], status=SupportTicket.Status.OPEN
+            ).values_list("booking_id", flat=True)
+        )
+        locked = [b for b in locked if b.pk not in reported]
+        outbox.record_many("booking.earned", [{"booking_id": b.pk} for b in locked])
+        _notify_all(locked, "booking_auto_completed")
+        return locked
+
+    return _sweep(
+        due, to=Status.COMPLETED, note="Completed automatically: nobody marked it or reported a problem", after=after
     )
-    completed = 0
-    for booking_id in due.values_list("pk", flat=True):
-        try:
-            with transaction.atomic():
-                booking = _transition(
-                    booking_id,
-                    allowed_from=(Status.CONFIRMED,),
-                    to=Status.COMPLETED,
-                    note="Completed automatically: nobody marked it or reported a problem",
-                    guard=_no_open_ticket,
-                )
-                _earned(booking.pk)
-                queue_notification(booking, "booking_auto_completed")
-            completed += 1
-        except BookingError:
-            continue  # marked, cancelled or reported meanwhile
-    return completed
 
 
 def release_expired_holds(*, now: datetime | None = None) -> int:
     """Holds whose checkout time ran out become abandoned, freeing their slot. Safe to run twice."""
     now = now or timezone.now()
-    released = 0
-    expired = Booking.objects.filter(status=Status.HELD, hold_expires_at__lte=now).values_list("pk", flat=True)
-    for booking_id in expired:
-        try:
-            with transaction.atomic():
-                _transition(
-                    booking_id,
-                    allowed_from=(Status.HELD,),
-                    to=Status.ABANDONED,
-                    note="Checkout time ran out",
-                    guard=lambda b: _still_expired(b, now),
-                )
-            released += 1
-        except BookingError:
-            continue  # paid or released meanwhile
-    return released
-
-
-def _still_expired(booking: Booking, now: datetime) -> None:
-    if booking.hold_expires_at is None or booking.hold_expires_at > now:
-        raise BookingError("The hold is no longer expired.")
+    # Read again under the lock: a hold paid (its expiry cleared) or released meanwhile no longer matches.
+    due = Booking.objects.filter(status=Status.HELD, hold_expires_at__lte=now)
+    return _sweep(due, to=Status.ABANDONED, note="Checkout time ran out", after=lambda locked: locked)
 
 
 def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | None = None) -> Booking:

@@ -24,6 +24,14 @@ def availability_changed(mentor_id: int) -> None:
     outbox.record("mentor.free_time_changed", mentor_id=mentor_id)
 
 
+def availabilities_changed(mentor_ids) -> None:
+    """availability_changed for many mentors at once (a sweep's batch): one update, one insert."""
+    mentor_ids = sorted(set(mentor_ids))
+    if mentor_ids:
+        MentorProfile.objects.filter(pk__in=mentor_ids).update(availability_version=F("availability_version") + 1)
+        outbox.record_many("mentor.free_time_changed", [{"mentor_id": mentor_id} for mentor_id in mentor_ids])
+
+
 class MentorError(Exception):
     """Something a mentor or applicant asked for that cannot happen; the message says why."""
 
