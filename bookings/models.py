@@ -314,7 +314,15 @@ class PackagePurchase(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["mentee", "status", "expires_at"])]
+        indexes = [
+            models.Index(fields=["mentee", "status", "expires_at"]),
+            # The package sweeps' due times (bookings.packages.run_sweeps): paid and not settled, by expiry;
+            # unpaid, by creation.
+            models.Index(
+                fields=["expires_at"], condition=Q(status="paid", settled_at__isnull=True), name="purchase_unsettled"
+            ),
+            models.Index(fields=["created_at"], condition=Q(status="awaiting_payment"), name="purchase_unpaid"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["mentee", "package"],

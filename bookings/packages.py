@@ -155,6 +155,7 @@ def run_sweeps(*, now: datetime | None = None) -> dict:
     reminded = settled = 0
     due = PackagePurchase.objects.filter(
         status=Purchase.PAID,
+        settled_at__isnull=True,  # never settled before it expires; says the index's condition
         expiry_reminder_sent=False,
         expires_at__gt=now,
         expires_at__lte=now + EXPIRY_REMINDER_BEFORE,

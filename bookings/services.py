@@ -329,7 +329,7 @@ def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> 
 SWEEP_BATCH = 200
 
 
-def _sweep(due, *, to: str, note: str, after) -> int:
+def _sweep(due, *, to: str, note: str, after, ranges=None) -> int:
     """Move every booking of the `due` query to `to`, a batch at a time in the order of their ids.
 
     Each batch is locked and read again under the lock (what was answered, paid or released meanwhile no
@@ -337,19 +337,20 @@ def _sweep(due, *, to: str, note: str, after) -> int:
     their audit rows, the mentors' new availability versions and `after(locked)` (the side effects, as
     outbox rows) are written in bulk, all in one transaction.
     """
-    moved, last = 0, 0
-    while True:
+    moved = 0
+    # The due ids first, read off the due-time indexes (nothing at all on most minutes); then batches of them.
+    # `ranges`: queries whose ids together are the due ones, each one range of one index (an OR of two
+    # partial indexes may be planned as a scan of every pending request instead).
+    ids = sorted(set().union(*(query.order_by().values_list("pk", flat=True) for query in ranges or [due])))
+    for at in range(0, len(ids), SWEEP_BATCH):
         with transaction.atomic():
             locked = list(
-                due.filter(pk__gt=last)
+                due.filter(pk__in=ids[at : at + SWEEP_BATCH])
                 .select_for_update(of=("self",))
                 .only("pk", "status", "mentor_id", "package_purchase_id")
-                .order_by("pk")[:SWEEP_BATCH]
+                .order_by("pk")
             )
-            if not locked:
-                return moved
-            last = locked[-1].pk
-            locked = after(locked)
+            locked = after(locked) if locked else []
             if not locked:
                 continue
             Booking.objects.filter(pk__in=[b.pk for b in locked]).update(status=to, updated_at=timezone.now())
@@ -358,6 +359,7 @@ def _sweep(due, *, to: str, note: str, after) -> int:
             )
             availabilities_changed(b.mentor_id for b in locked)
             moved += len(locked)
+    return moved
 
 
 def _give_back_all(bookings: list[Booking], reason: str) -> None:
@@ -392,7 +394,11 @@ def expire_pending_bookings(*, now: datetime | None = None) -> int:
         _notify_all(locked, "booking_expired")
         return locked
 
-    return _sweep(due, to=Status.EXPIRED, note="The mentor did not answer in time", after=after)
+    ranges = [
+        Booking.objects.filter(status=Status.PENDING, start__lte=now),
+        Booking.objects.filter(status=Status.PENDING, created_at__lte=now - settings.BOOKING_PENDING_TIMEOUT),
+    ]
+    return _sweep(due, to=Status.EXPIRED, note="The mentor did not answer in time", after=after, ranges=ranges)
 
 
 def complete_unmarked_sessions(*, now: datetime | None = None) -> int:

@@ -160,10 +160,11 @@ def run(entry_id: int) -> bool:
 def due(*, now=None, limit: int = 500) -> list[int]:
     """Rows to dispatch again: not done a while after they were due, or left by a worker that died."""
     now = now or timezone.now()
-    rows = OutboxEntry.objects.filter(
-        Q(status=Status.PENDING, available_at__lte=now - SWEEP_GRACE) | Q(status=Status.RUNNING, claimed_until__lt=now)
-    )
-    return list(rows.order_by("pk").values_list("pk", flat=True)[:limit])
+    # Two ranges of the (status, available_at) index, each read in id order, not a scan of every row.
+    pending = OutboxEntry.objects.filter(status=Status.PENDING, available_at__lte=now - SWEEP_GRACE)
+    lapsed = OutboxEntry.objects.filter(status=Status.RUNNING, claimed_until__lt=now)
+    ids = [pk for rows in (pending, lapsed) for pk in rows.order_by("pk").values_list("pk", flat=True)[:limit]]
+    return sorted(ids)[:limit]
 
 
 def sweep(*, now=None) -> int:
