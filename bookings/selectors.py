@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
@@ -174,15 +174,29 @@ def booking_for_party(user, booking_id: int) -> Booking | None:
     return booking
 
 
-def calendar_bookings(user) -> QuerySet[Booking]:
-    """A person's sessions for their calendar feed: as mentee or mentor, from 30 days ago on."""
-    since = timezone.now() - timedelta(days=30)
-    return (
-        Booking.objects.filter(Q(mentee=user) | Q(mentor__user=user), start__gte=since)
-        .exclude(status__in=[Booking.Status.HELD, Booking.Status.ABANDONED])
-        .select_related("service", "mentor__user", "mentee")
-        .order_by("start")
+# How far back a calendar feed goes; forward it has every session booked (the booking horizon bounds them).
+FEED_PAST = timedelta(days=90)
+
+
+def _feed_rows(user, *, now: datetime) -> QuerySet[Booking]:
+    # The two sides as separate index lookups (mentee; the user's mentor profile), not one join over every booking.
+    as_mentor = MentorProfile.objects.filter(user=user).values("pk")
+    return Booking.objects.filter(Q(mentee=user) | Q(mentor__in=as_mentor), start__gte=now - FEED_PAST).exclude(
+        status__in=[Booking.Status.HELD, Booking.Status.ABANDONED]
     )
+
+
+def calendar_bookings(user, *, now: datetime) -> QuerySet[Booking]:
+    """A person's sessions for their calendar feed: as mentee or mentor, from FEED_PAST ago on."""
+    return _feed_rows(user, now=now).select_related("service", "mentor__user", "mentee").order_by("start")
+
+
+def calendar_version(user, *, now: datetime) -> tuple[int, datetime | None]:
+    """How many sessions the feed lists and when the latest of them changed, in one aggregate query: every
+    change a feed shows (a new booking, a move, a cancellation, a link) saves the booking's updated_at,
+    and one leaving the window changes the count."""
+    version = _feed_rows(user, now=now).aggregate(count=Count("pk"), changed=Max("updated_at"))
+    return version["count"], version["changed"]
 
 
 def rating_summary(mentor) -> dict:
