@@ -81,6 +81,9 @@ class Booking(models.Model):
         indexes = [
             models.Index(fields=["mentor", "status", "start"]),
             models.Index(fields=["status", "hold_expires_at"]),
+            # The lists' sections of several statuses (newest called-off first) and the calendar feed's window.
+            models.Index(fields=["mentor", "start"], name="booking_mentor_start"),
+            models.Index(fields=["mentee", "status", "start"], name="booking_mentee_status_start"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="booking_end_after_start"),

@@ -179,9 +179,10 @@ FEED_PAST = timedelta(days=90)
 
 
 def _feed_rows(user, *, now: datetime) -> QuerySet[Booking]:
-    # The two sides as separate index lookups (mentee; the user's mentor profile), not one join over every booking.
-    as_mentor = MentorProfile.objects.filter(user=user).values("pk")
-    return Booking.objects.filter(Q(mentee=user) | Q(mentor__in=as_mentor), start__gte=now - FEED_PAST).exclude(
+    # The two sides as two index lookups (mentee; the user's mentor profile, a scalar subquery), not one scan
+    # of every booking.
+    as_mentor = Subquery(MentorProfile.objects.filter(user=user).order_by().values("pk")[:1])
+    return Booking.objects.filter(Q(mentee=user) | Q(mentor=as_mentor), start__gte=now - FEED_PAST).exclude(
         status__in=[Booking.Status.HELD, Booking.Status.ABANDONED]
     )
 
