@@ -84,6 +84,9 @@ class Booking(models.Model):
             # The lists' sections of several statuses (newest called-off first) and the calendar feed's window.
             models.Index(fields=["mentor", "start"], name="booking_mentor_start"),
             models.Index(fields=["mentee", "status", "start"], name="booking_mentee_status_start"),
+            # The admin list: in time order, whole or by status.
+            models.Index(fields=["start"], name="booking_start"),
+            models.Index(fields=["status", "start"], name="booking_status_start"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="booking_end_after_start"),

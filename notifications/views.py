@@ -13,6 +13,7 @@ from django.utils.http import http_date, quote_etag
 from django.views.decorators.http import require_POST
 
 from bookings import selectors
+from bookings.views import section_pages
 from mentorship.input_rules import BoundedForm
 
 from . import calendar, services
@@ -43,9 +44,15 @@ def booking_ics(request, booking_id: int):
     return response
 
 
+NOTIFICATIONS_PAGE_SIZE = 25
+
+
 @login_required
 def notification_list(request):
-    return render(request, "notifications/list.html", {"notifications": notification_selectors.recent(request.user)})
+    pages = section_pages(
+        request, {"notifications": notification_selectors.recent(request.user)}, per_page=NOTIFICATIONS_PAGE_SIZE
+    )
+    return render(request, "notifications/list.html", pages)
 
 
 @login_required

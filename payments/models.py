@@ -46,6 +46,11 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The admin list: newest first, whole or by status.
+        indexes = [
+            models.Index(fields=["created_at"], name="payment_created"),
+            models.Index(fields=["status", "created_at"], name="payment_status_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["booking"],
@@ -196,6 +201,13 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "ledger entries"
+        indexes = [
+            # Earnings: a mentor's own entries, newest first, a page at a time.
+            models.Index(fields=["mentor", "account", "created_at"], name="ledger_mentor_account_created"),
+            # The admin list: newest first, whole or by kind.
+            models.Index(fields=["created_at"], name="ledger_created"),
+            models.Index(fields=["kind", "created_at"], name="ledger_kind_created"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount_cents} ({self.account}, {self.mentor})"
