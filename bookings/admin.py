@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from mentorship.admin_actions import StaffModelAdmin
+from mentorship.admin_paging import BigTableAdmin
 from mentorship.input_rules import BoundedForm
 
 from . import reviews, services
@@ -19,13 +20,14 @@ class BookingEventInline(admin.TabularInline):
 
 
 @admin.register(Booking)
-class BookingAdmin(StaffModelAdmin):
+class BookingAdmin(BigTableAdmin):
     """Read-only here: status changes go through the booking services, never a form."""
 
     list_display = ["id", "start", "mentor", "mentee", "service", "status", "price_cents"]
-    list_filter = ["status"]
+    list_select_related = ["mentor__user", "mentee", "service"]
+    # A date filter of fixed choices rather than a date hierarchy, whose year and month links read every row.
+    list_filter = ["status", ("start", admin.DateFieldListFilter)]
     search_fields = ["mentee__email", "mentor__user__email"]
-    date_hierarchy = "start"
     inlines = [BookingEventInline]
 
     def has_change_permission(self, request, obj=None):
@@ -40,6 +42,7 @@ class SupportTicketAdmin(StaffModelAdmin):
     """No-show reports and disputes. The actions call the same services as the rest of the app."""
 
     list_display = ["id", "kind", "booking", "opened_by", "status", "resolution", "created_at"]
+    list_select_related = ["booking__service", "booking__mentor__user", "opened_by"]
     list_filter = ["status", "kind"]
     search_fields = ["booking__mentee__email", "booking__mentor__user__email", "note"]
     readonly_fields = [
@@ -112,6 +115,7 @@ class ReviewAdmin(StaffModelAdmin):
 
     form = ReviewModerationForm
     list_display = ["id", "mentor", "mentee", "rating", "created_at", "hidden_at"]
+    list_select_related = ["mentor__user", "mentee"]
     list_filter = ["rating", ("hidden_at", admin.EmptyFieldListFilter)]
     search_fields = ["mentor__user__email", "mentee__email", "text"]
     readonly_fields = [
@@ -140,6 +144,7 @@ class ReviewAdmin(StaffModelAdmin):
 @admin.register(Package)
 class PackageAdmin(StaffModelAdmin):
     list_display = ["id", "mentor", "service", "sessions", "price_cents", "valid_days", "is_active"]
+    list_select_related = ["mentor__user", "service"]
     list_filter = ["is_active"]
     search_fields = ["mentor__user__email", "service__title"]
 
@@ -159,6 +164,7 @@ class PackagePurchaseAdmin(StaffModelAdmin):
         "expires_at",
         "settled_at",
     ]
+    list_select_related = ["mentee", "mentor__user", "service"]
     list_filter = ["status"]
     search_fields = ["mentee__email", "mentor__user__email"]
 

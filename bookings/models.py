@@ -92,6 +92,12 @@ class Booking(models.Model):
             models.Index(fields=["nudge_due_at"], condition=Q(status="pending"), name="booking_nudge_due"),
             models.Index(fields=["start"], condition=Q(status="confirmed"), name="booking_confirmed_start"),
             models.Index(fields=["end"], condition=Q(status="confirmed"), name="booking_confirmed_end"),
+            # The lists' sections of several statuses (newest called-off first) and the calendar feed's window.
+            models.Index(fields=["mentor", "start"], name="booking_mentor_start"),
+            models.Index(fields=["mentee", "status", "start"], name="booking_mentee_status_start"),
+            # The admin list: in time order, whole or by status.
+            models.Index(fields=["start"], name="booking_start"),
+            models.Index(fields=["status", "start"], name="booking_status_start"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="booking_end_after_start"),

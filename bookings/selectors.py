@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from mentorship.models import MentorProfile, Service
@@ -166,17 +166,28 @@ def bookings_for_mentor(mentor: MentorProfile) -> QuerySet[Booking]:
     )
 
 
-def mentee_booking_sections(user, *, now: datetime) -> dict[str, QuerySet[Booking]]:
-    """My Bookings, one query per section so each is counted and paged in the database: what is coming
-    (soonest first), what has passed, and what was called off (newest first)."""
+# A list page's sections: each one's rows, ready to page in the database, and every section's size.
+Sections = tuple[dict[str, QuerySet[Booking]], dict[str, int]]
+
+
+def _sections(rows: QuerySet[Booking], parts: dict[str, tuple[Q, tuple[str, ...]]]) -> Sections:
+    """Split `rows` into sections by (filter, order), all counted in one aggregate query."""
+    counts = rows.order_by().aggregate(**{name: Count("pk", filter=where) for name, (where, _) in parts.items()})
+    return {name: rows.filter(where).order_by(*order) for name, (where, order) in parts.items()}, counts
+
+
+def mentee_booking_sections(user, *, now: datetime) -> Sections:
+    """My Bookings: what is coming (soonest first), what has passed, and what was called off (newest first)."""
     S = Booking.Status
-    mine = bookings_for_mentee(user)
     coming = Q(status__in=[S.PENDING, S.CONFIRMED, S.HELD], end__gt=now)
-    return {
-        "upcoming": mine.filter(coming).order_by("start", "pk"),
-        "past": mine.filter(status__in=[S.COMPLETED, S.CONFIRMED, S.PENDING]).exclude(coming).order_by("-start", "-pk"),
-        "cancelled": mine.filter(status__in=[S.DECLINED, S.EXPIRED, S.CANCELLED, S.NO_SHOW]).order_by("-start", "-pk"),
-    }
+    return _sections(
+        bookings_for_mentee(user),
+        {
+            "upcoming": (coming, ("start", "pk")),
+            "past": (Q(status__in=[S.COMPLETED, S.CONFIRMED, S.PENDING]) & ~coming, ("-start", "-pk")),
+            "cancelled": (Q(status__in=[S.DECLINED, S.EXPIRED, S.CANCELLED, S.NO_SHOW]), ("-start", "-pk")),
+        },
+    )
 
 
 def reviews_by_mentee(user) -> QuerySet[Review]:
@@ -188,20 +199,20 @@ def reviews_by_mentee(user) -> QuerySet[Review]:
     )
 
 
-def mentor_booking_sections(mentor: MentorProfile, *, now: datetime) -> dict[str, QuerySet[Booking]]:
-    """The mentor's Bookings page, one query per section: requests to answer and sessions to mark complete
-    (oldest first), confirmed sessions coming up (soonest first), completed and called-off ones (newest first)."""
+def mentor_booking_sections(mentor: MentorProfile, *, now: datetime) -> Sections:
+    """The mentor's Bookings page: requests to answer and sessions to mark complete (oldest first), confirmed
+    sessions coming up (soonest first), completed and called-off ones (newest first)."""
     S = Booking.Status
-    theirs = bookings_for_mentor(mentor)
-    return {
-        "pending": theirs.filter(status=S.PENDING).order_by("start", "pk"),
-        "to_complete": theirs.filter(status=S.CONFIRMED, end__lte=now).order_by("start", "pk"),
-        "upcoming": theirs.filter(status=S.CONFIRMED, end__gt=now).order_by("start", "pk"),
-        "past": theirs.filter(status=S.COMPLETED).order_by("-start", "-pk"),
-        "cancelled": theirs.filter(status__in=[S.DECLINED, S.EXPIRED, S.CANCELLED, S.NO_SHOW]).order_by(
-            "-start", "-pk"
-        ),
-    }
+    return _sections(
+        bookings_for_mentor(mentor),
+        {
+            "pending": (Q(status=S.PENDING), ("start", "pk")),
+            "to_complete": (Q(status=S.CONFIRMED, end__lte=now), ("start", "pk")),
+            "upcoming": (Q(status=S.CONFIRMED, end__gt=now), ("start", "pk")),
+            "past": (Q(status=S.COMPLETED), ("-start", "-pk")),
+            "cancelled": (Q(status__in=[S.DECLINED, S.EXPIRED, S.CANCELLED, S.NO_SHOW]), ("-start", "-pk")),
+        },
+    )
 
 
 def booking_for_party(user, booking_id: int) -> Booking | None:
@@ -212,15 +223,30 @@ def booking_for_party(user, booking_id: int) -> Booking | None:
     return booking
 
 
-def calendar_bookings(user) -> QuerySet[Booking]:
-    """A person's sessions for their calendar feed: as mentee or mentor, from 30 days ago on."""
-    since = timezone.now() - timedelta(days=30)
-    return (
-        Booking.objects.filter(Q(mentee=user) | Q(mentor__user=user), start__gte=since)
-        .exclude(status__in=[Booking.Status.HELD, Booking.Status.ABANDONED])
-        .select_related("service", "mentor__user", "mentee")
-        .order_by("start")
+# How far back a calendar feed goes; forward it has every session booked (the booking horizon bounds them).
+FEED_PAST = timedelta(days=90)
+
+
+def _feed_rows(user, *, now: datetime) -> QuerySet[Booking]:
+    # The two sides as two index lookups (mentee; the user's mentor profile, a scalar subquery), not one scan
+    # of every booking.
+    as_mentor = Subquery(MentorProfile.objects.filter(user=user).order_by().values("pk")[:1])
+    return Booking.objects.filter(Q(mentee=user) | Q(mentor=as_mentor), start__gte=now - FEED_PAST).exclude(
+        status__in=[Booking.Status.HELD, Booking.Status.ABANDONED]
     )
+
+
+def calendar_bookings(user, *, now: datetime) -> QuerySet[Booking]:
+    """A person's sessions for their calendar feed: as mentee or mentor, from FEED_PAST ago on."""
+    return _feed_rows(user, now=now).select_related("service", "mentor__user", "mentee").order_by("start")
+
+
+def calendar_version(user, *, now: datetime) -> tuple[int, datetime | None]:
+    """How many sessions the feed lists and when the latest of them changed, in one aggregate query: every
+    change a feed shows (a new booking, a move, a cancellation, a link) saves the booking's updated_at,
+    and one leaving the window changes the count."""
+    version = _feed_rows(user, now=now).aggregate(count=Count("pk"), changed=Max("updated_at"))
+    return version["count"], version["changed"]
 
 
 def rating_summary(mentor) -> dict:

@@ -654,5 +654,6 @@ def dispute_open(booking_id: int, *, actor, note: str) -> SupportTicket:
 
 def booking_assign_meeting_link(booking_id: int, link: str) -> str:
     """Give a confirmed booking a generated meeting link unless it has one; returns the link it has."""
-    Booking.objects.filter(pk=booking_id, meeting_link="").update(meeting_link=link)
+    # updated_at by hand (update() skips auto_now): calendar feeds see the change by it.
+    Booking.objects.filter(pk=booking_id, meeting_link="").update(meeting_link=link, updated_at=timezone.now())
     return Booking.objects.values_list("meeting_link", flat=True).get(pk=booking_id)

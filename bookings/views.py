@@ -189,13 +189,26 @@ def _hold(mentee, chosen: dict, *, accessibility_needs: str | None) -> Booking:
 SECTION_PAGE_SIZE = 10
 
 
-def _section_pages(request, sections: dict, per_page: int = SECTION_PAGE_SIZE) -> dict:
+class CountedPaginator(Paginator):
+    """A Paginator told its count (read with the other sections' in one query) instead of counting."""
+
+    def __init__(self, object_list, per_page, *, count: int | None = None):
+        super().__init__(object_list, per_page)
+        if count is not None:
+            self.count = count  # takes the place of the cached_property
+
+
+def section_pages(request, sections: dict, counts: dict | None = None, per_page: int = SECTION_PAGE_SIZE) -> dict:
     """A Page per section from its own `?<section>_page=` parameter; a bad or too-high number shows the
     first or last page instead of an error. Each page carries the links to its neighbours (`prev_query`,
-    `next_query`), the other sections' pages kept."""
+    `next_query`), the other sections' pages kept. A section missing from `counts` is counted on its own."""
     asked = SectionPagesForm(request.GET, sections=sections)
     numbers = asked.cleaned_data if asked.is_valid() else {}
-    pages = {name: Paginator(rows, per_page).get_page(numbers.get(f"{name}_page")) for name, rows in sections.items()}
+    counts = counts or {}
+    pages = {
+        name: CountedPaginator(rows, per_page, count=counts.get(name)).get_page(numbers.get(f"{name}_page"))
+        for name, rows in sections.items()
+    }
     shown = {f"{name}_page": page.number for name, page in pages.items() if page.number > 1}
 
     def link(name: str, number: int) -> str:
@@ -243,9 +256,9 @@ def book_resume(request):
 
 @login_required
 def my_bookings(request):
-    sections = selectors.mentee_booking_sections(request.user, now=timezone.now())
-    pages = _section_pages(request, {**sections, "reviews": selectors.reviews_by_mentee(request.user)})
-    booked_before = any(pages[name].paginator.count for name in sections)
+    sections, counts = selectors.mentee_booking_sections(request.user, now=timezone.now())
+    pages = section_pages(request, {**sections, "reviews": selectors.reviews_by_mentee(request.user)}, counts)
+    booked_before = any(counts.values())
     return render(request, "bookings/my_bookings.html", {**pages, "booked_before": booked_before})
 
 
@@ -304,7 +317,7 @@ def booking_detail(request, booking_id: int):
 
 @approved_mentor_required
 def mentor_bookings(request, profile):
-    pages = _section_pages(request, selectors.mentor_booking_sections(profile, now=timezone.now()))
+    pages = section_pages(request, *selectors.mentor_booking_sections(profile, now=timezone.now()))
     return render(
         request,
         "bookings/mentor_bookings.html",

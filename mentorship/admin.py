@@ -35,6 +35,7 @@ class AvailabilityInline(admin.TabularInline):
 @admin.register(MentorProfile)
 class MentorProfileAdmin(StaffModelAdmin):
     list_display = ["user", "headline", "status", "applied_at", "reviewed_at"]
+    list_select_related = ["user"]
     list_filter = ["status"]
     search_fields = ["user__email", "user__display_name", "headline", "expertise"]
     readonly_fields = ["status", "applied_at", "reviewed_at"]

@@ -327,6 +327,8 @@ BOOKING_HOLD_TIMEOUT = timedelta(minutes=env.float("BOOKING_HOLD_MINUTES", defau
 BOOKING_REMINDERS = [timedelta(hours=h) for h in env.list("BOOKING_REMINDER_HOURS", cast=float, default=[24, 1])]
 PLATFORM_FEE_PERCENT = env.float("PLATFORM_FEE_PERCENT", default=15)
 PAYOUT_MINIMUM_CENTS = env.int("PAYOUT_MINIMUM_CENTS", default=1000)
+# Above this many rows (PostgreSQL's estimate), an unfiltered admin list of a big table shows the estimate.
+ADMIN_ESTIMATED_COUNT_ABOVE = env.int("ADMIN_ESTIMATED_COUNT_ABOVE", default=10_000)
 # At most one "new message" e-mail per conversation and person in this time.
 MESSAGE_EMAIL_INTERVAL = timedelta(minutes=env.float("MESSAGE_EMAIL_INTERVAL_MINUTES", default=15))
 

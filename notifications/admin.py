@@ -1,21 +1,42 @@
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html_join
 
 from bookings.admin import SupportTicketAdmin
 from bookings.models import SupportTicket
-from mentorship.admin_actions import StaffModelAdmin
+from mentorship.admin_paging import BigTableAdmin
 
 from . import selectors, services
 from .models import Notification
 
 
+class KindFilter(admin.SimpleListFilter):
+    """The kinds there are, read once an hour: listing them reads the whole table (a new kind comes with a
+    release, so at worst it is offered an hour late)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        kinds = cache.get_or_set(
+            "admin-notification-kinds",
+            lambda: list(Notification.objects.order_by("kind").values_list("kind", flat=True).distinct()),
+            3600,
+        )
+        return [(kind, kind) for kind in kinds]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Notification)
-class NotificationAdmin(StaffModelAdmin):
+class NotificationAdmin(BigTableAdmin):
     """Filter by "Failed for good" to see e-mails the retry job gave up on, with the last error; send them again."""
 
     list_display = ["subject", "user", "email_status", "email_attempts", "email_error", "kind", "created_at"]
-    list_filter = ["email_status", "kind"]
+    list_select_related = ["user"]
+    list_filter = ["email_status", KindFilter]
     search_fields = ["user__email", "subject"]
     actions = ["send_email_again"]
 

@@ -35,7 +35,14 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["email_status", "email_attempted_at"], name="notification_email_todo")]
+        indexes = [
+            models.Index(fields=["email_status", "email_attempted_at"], name="notification_email_todo"),
+            # A person's list, newest first, a page at a time.
+            models.Index(fields=["user", "created_at"], name="notification_user_created"),
+            # The admin list: newest first, whole or by kind.
+            models.Index(fields=["created_at"], name="notification_created"),
+            models.Index(fields=["kind", "created_at"], name="notification_kind_created"),
+        ]
 
     def __str__(self):
         return f"{self.kind} to {self.user}"

@@ -12,15 +12,16 @@ def unread_count(user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
-def recent(user, limit: int = 100):
-    """A person's latest notices, with what the list shows under each (a declined request's reason) read in the
-    same query."""
+def recent(user):
+    """A person's notices, newest first, with what the list shows under each (a declined request's reason) read
+    in the same query. Paged by the view."""
     declined = Booking.Status.DECLINED
     reason = BookingEvent.objects.filter(booking=OuterRef("booking"), to_status=declined).exclude(from_status=declined)
     return (
         Notification.objects.filter(user=user)
         .select_related("booking__service", "booking__mentor__user")
-        .annotate(decline_note=Subquery(reason.order_by("-created_at", "-pk").values("note")[:1]))[:limit]
+        .annotate(decline_note=Subquery(reason.order_by("-created_at", "-pk").values("note")[:1]))
+        .order_by("-created_at", "-pk")
     )
 
 

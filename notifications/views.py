@@ -3,12 +3,17 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, quote_etag
 from django.views.decorators.http import require_POST
 
 from bookings import selectors
+from bookings.views import section_pages
 from mentorship.input_rules import BoundedForm
 
 from . import calendar, services
@@ -39,9 +44,15 @@ def booking_ics(request, booking_id: int):
     return response
 
 
+NOTIFICATIONS_PAGE_SIZE = 25
+
+
 @login_required
 def notification_list(request):
-    return render(request, "notifications/list.html", {"notifications": notification_selectors.recent(request.user)})
+    pages = section_pages(
+        request, {"notifications": notification_selectors.recent(request.user)}, per_page=NOTIFICATIONS_PAGE_SIZE
+    )
+    return render(request, "notifications/list.html", pages)
 
 
 @login_required
@@ -78,14 +89,34 @@ def notification_settings(request):
     return render(request, "notifications/settings.html", {"form": form, "feed_url": feed_url})
 
 
+# Bump when feed_ics writes something new, so bodies cached by the old code are not served.
+FEED_FORMAT = 1
+FEED_CACHE_SECONDS = 24 * 3600
+
+
 def calendar_feed(request, token: str):
-    """A calendar app fetches this without logging in: the secret token is the key."""
+    """A calendar app fetches this without logging in: the secret token is the key.
+
+    Calendar apps fetch it again and again: the ETag and Last-Modified come from one aggregate query, so an
+    unchanged feed answers 304 Not Modified, and a changed one is built once per version and then cached.
+    """
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
     if feed is None:
         raise Http404("No such calendar.")
-    response = HttpResponse(
-        calendar.feed_ics(feed.user, selectors.calendar_bookings(feed.user)),
-        content_type="text/calendar; charset=utf-8",
-    )
+    now = timezone.now()
+    count, changed = selectors.calendar_version(feed.user, now=now)
+    changed = changed or feed.created_at
+    version = f"{FEED_FORMAT}-{feed.user_id}-{count}-{changed.timestamp():.6f}"
+    etag, last_modified = quote_etag(version), int(changed.timestamp())
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is None:
+        key = f"calendar-feed:{version}"
+        body = cache.get(key)
+        if body is None:
+            body = calendar.feed_ics(feed.user, selectors.calendar_bookings(feed.user, now=now))
+            cache.set(key, body, FEED_CACHE_SECONDS)
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = "private, max-age=300"
     return response

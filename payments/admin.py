@@ -1,12 +1,13 @@
 from django.contrib import admin
 
 from mentorship.admin_actions import StaffModelAdmin
+from mentorship.admin_paging import BigTableAdmin
 from mentorship.money import format_cents
 
 from .models import ConnectedAccount, Dispute, LedgerEntry, Payment, Payout, Refund, WebhookEvent
 
 
-class ReadOnlyAdmin(StaffModelAdmin):
+class ReadOnlyMixin:
     """Money rows are written by services only; staff read them here."""
 
     def has_change_permission(self, request, obj=None):
@@ -19,9 +20,18 @@ class ReadOnlyAdmin(StaffModelAdmin):
         return False
 
 
+class ReadOnlyAdmin(ReadOnlyMixin, StaffModelAdmin):
+    pass
+
+
+class ReadOnlyBigTableAdmin(ReadOnlyMixin, BigTableAdmin):
+    pass
+
+
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ReadOnlyBigTableAdmin):
     list_display = ["id", "booking", "amount_cents", "currency", "status", "stripe_payment_intent_id", "created_at"]
+    list_select_related = ["booking__service", "booking__mentor__user"]
     list_filter = ["status"]
 
 
@@ -41,13 +51,15 @@ class RefundAdmin(ReadOnlyAdmin):
         "stripe_refund_id",
         "created_at",
     ]
+    list_select_related = ["payment", "retry_of"]
     list_filter = ["status", "reason"]
     search_fields = ["stripe_refund_id", "failure_message"]
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(ReadOnlyBigTableAdmin):
     list_display = ["id", "mentor", "account", "kind", "amount_cents", "source", "created_at"]
+    list_select_related = ["mentor__user"]
     list_filter = ["account", "kind"]
     search_fields = ["mentor__user__email", "source"]
 
@@ -69,12 +81,14 @@ class PayoutAdmin(ReadOnlyAdmin):
         "created_at",
         "paid_at",
     ]
+    list_select_related = ["mentor__user"]
     list_filter = ["status"]
 
 
 @admin.register(ConnectedAccount)
 class ConnectedAccountAdmin(ReadOnlyAdmin):
     list_display = ["mentor", "stripe_account_id", "details_submitted", "payouts_enabled", "updated_at"]
+    list_select_related = ["mentor__user"]
 
 
 @admin.register(WebhookEvent)

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from bookings import packages
@@ -177,20 +177,33 @@ def balance_cents(mentor) -> int:
     return LedgerEntry.objects.filter(mentor=mentor, account=Account.MENTOR).aggregate(t=Sum("amount_cents"))["t"] or 0
 
 
+# What Earnings lists as the mentor's earnings: their entries other than payouts (listed apart).
+LISTED = Q(account=Account.MENTOR) & ~Q(kind__in=[Kind.PAYOUT, Kind.PAYOUT_RETURNED])
+
+
+def earnings_entries(mentor):
+    """The entries Earnings lists, newest first, with what each row names."""
+    return (
+        LedgerEntry.objects.filter(LISTED, mentor=mentor)
+        .select_related("booking__service", "booking__mentee", "purchase__service", "purchase__mentee")
+        .order_by("-created_at", "-pk")
+    )
+
+
 def summary(mentor) -> dict:
-    """Balance, total earnings and fees in one query."""
-    mentor_entries = Q(account=Account.MENTOR)
-    totals = LedgerEntry.objects.filter(mentor=mentor).aggregate(
-        balance=Sum("amount_cents", filter=mentor_entries),
+    """Balance, total earnings, fees and how many entries Earnings lists, in one aggregate query."""
+    totals = LedgerEntry.objects.filter(mentor=mentor, account=Account.MENTOR).aggregate(
+        balance=Sum("amount_cents"),
         earned=Sum(
             "amount_cents",
-            filter=mentor_entries
-            & Q(kind__in=[Kind.SESSION_SHARE, Kind.REFUND, Kind.REFUND_FAILED, Kind.PACKAGE_EXPIRED]),
+            filter=Q(kind__in=[Kind.SESSION_SHARE, Kind.REFUND, Kind.REFUND_FAILED, Kind.PACKAGE_EXPIRED]),
         ),
-        paid_out=Sum("amount_cents", filter=mentor_entries & Q(kind__in=[Kind.PAYOUT, Kind.PAYOUT_RETURNED])),
+        paid_out=Sum("amount_cents", filter=Q(kind__in=[Kind.PAYOUT, Kind.PAYOUT_RETURNED])),
+        listed=Count("pk", filter=LISTED),
     )
     return {
         "balance_cents": totals["balance"] or 0,
         "earned_cents": totals["earned"] or 0,
         "paid_out_cents": -(totals["paid_out"] or 0),
+        "listed_entries": totals["listed"],
     }

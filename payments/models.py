@@ -46,6 +46,13 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The admin list: newest first, whole or by status.
+            models.Index(fields=["created_at"], name="payment_created"),
+            models.Index(fields=["status", "created_at"], name="payment_status_created"),
+            # The stuck-payment sweeper's range (payments.stuck.stuck_payments_resolve).
+            models.Index(fields=["updated_at"], condition=Q(status="processing"), name="payment_processing"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["booking"],
@@ -63,8 +70,6 @@ class Payment(models.Model):
                 name="payment_for_a_booking_or_a_package",
             ),
         ]
-        # The stuck-payment sweeper's range (payments.stuck.stuck_payments_resolve).
-        indexes = [models.Index(fields=["updated_at"], condition=Q(status="processing"), name="payment_processing")]
 
     def __str__(self):
         what = f"booking #{self.booking_id}" if self.booking_id else f"package purchase #{self.purchase_id}"
@@ -206,6 +211,13 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "ledger entries"
+        indexes = [
+            # Earnings: a mentor's own entries, newest first, a page at a time.
+            models.Index(fields=["mentor", "account", "created_at"], name="ledger_mentor_account_created"),
+            # The admin list: newest first, whole or by kind.
+            models.Index(fields=["created_at"], name="ledger_created"),
+            models.Index(fields=["kind", "created_at"], name="ledger_kind_created"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount_cents} ({self.account}, {self.mentor})"

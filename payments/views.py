@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from bookings import packages
 from bookings.models import Booking, PackagePurchase
-from bookings.views import party_only
+from bookings.views import party_only, section_pages
 from mentorship.money import format_cents
 from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
@@ -22,9 +22,11 @@ from mentorship.views import approved_mentor_required
 from . import gateway, ledger, payouts, services, webhooks
 from .content_policy import with_stripe_connect, with_stripe_js
 from .forms import ENTER_CARD, PayForm, RefundGrantForm
-from .models import ConnectedAccount, LedgerEntry, Payment
+from .models import ConnectedAccount, Payment
 
 log = logging.getLogger(__name__)
+
+EARNINGS_PAGE_SIZE = 20
 
 PAID_MESSAGE = "Payment received. Your session is pending until {mentor} confirms it; we'll e-mail you."
 PACKAGE_PAID_MESSAGE = "Payment received. Your package {package} is ready: book sessions with its credits."
@@ -306,18 +308,20 @@ def stripe_webhook(request):
 @with_stripe_connect
 @approved_mentor_required
 def earnings(request, profile):
-    entries = (
-        LedgerEntry.objects.filter(mentor=profile, account=LedgerEntry.Account.MENTOR)
-        .exclude(kind__in=[LedgerEntry.Kind.PAYOUT, LedgerEntry.Kind.PAYOUT_RETURNED])
-        .select_related("booking__service", "booking__mentee", "purchase__service", "purchase__mentee")
+    totals = ledger.summary(profile)
+    # Paged like the booking lists (?entries_page=, ?payouts_page=): a long history costs no more than a short one.
+    pages = section_pages(
+        request,
+        {"entries": ledger.earnings_entries(profile), "payouts": profile.payouts.order_by("-created_at", "-pk")},
+        {"entries": totals["listed_entries"]},
+        per_page=EARNINGS_PAGE_SIZE,
     )
     return render(
         request,
         "payments/earnings.html",
         {
-            **ledger.summary(profile),
-            "entries": entries,
-            "payouts": profile.payouts.all()[:50],
+            **totals,
+            **pages,
             "account": ConnectedAccount.objects.filter(mentor=profile).first(),
             "fee_percent": settings.PLATFORM_FEE_PERCENT,
             "payout_minimum_cents": settings.PAYOUT_MINIMUM_CENTS,
