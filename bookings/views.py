@@ -139,9 +139,7 @@ def mentor_profile(request, mentor_id: int):
                 "tz_param": tz_param,
                 "times_url": _times_url(mentor.pk, selected, tz=shown_zone) if selected else "",
                 # The start of each day link of the grid shown without JavaScript (the day's date follows).
-                "day_link": f"?{urlencode({'service': selected.pk, 'tz': tz_param} if tz_param else {'service': selected.pk})}&day="
-                if selected
-                else "",
+                "day_link": _day_link(selected, tz_param) if selected else "",
             },
         )
 
@@ -154,6 +152,11 @@ def _shown_day(query: CalendarQuery, free: list, *, today, last):
         return asked
     from_day = min(today + timedelta(days=7 * (query.value("week") or 0)), last)
     return next((day for day in free if day >= from_day), from_day if query.value("week") else (free or [today])[0])
+
+
+def _day_link(service, tz_param: str) -> str:
+    query = {"service": service.pk, "tz": tz_param} if tz_param else {"service": service.pk}
+    return f"?{urlencode(query)}&day="
 
 
 def _times_url(mentor_id: int, service, *, tz: str) -> str:
