@@ -169,9 +169,11 @@ class SectionPagesForm(BoundedForm, forms.Form):
 
 
 class CalendarQuery(BoundedForm, forms.Form):
-    """The query string of a mentor's calendar: which session type, which week, which zone."""
+    """The query string of a mentor's calendar: which session type, which day (or week, from older links and a
+    booking that failed), which zone."""
 
     service = _id_field(required=False)
+    day = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
     week = forms.IntegerField(required=False, min_value=0, max_value=52)
     tz = forms.CharField(required=False, max_length=64)
 
@@ -180,6 +182,14 @@ class CalendarQuery(BoundedForm, forms.Form):
         if not self.is_valid():
             return self.cleaned_data.get(name) if name not in self.errors else None
         return self.cleaned_data.get(name)
+
+
+class TimesQuery(BoundedForm, forms.Form):
+    """The calendar script's question: the free times of one session type on one day, in one zone."""
+
+    service = _id_field()
+    day = forms.DateField(input_formats=["%Y-%m-%d"])
+    tz = forms.CharField(required=False, max_length=64)
 
 
 class NextForm(BoundedForm, forms.Form):

@@ -1,6 +1,6 @@
 """Booking pages: a mentor's profile with free times, My Bookings, the mentor's Bookings."""
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import wraps
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, available_timezones
@@ -8,17 +8,18 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from mentorship import booking_draft
 from mentorship.models import MentorProfile
 from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
-from mentorship.zones import canonical_zone, zone_choices
+from mentorship.zones import canonical_zone
 
 from . import picker, policies, selectors, services
 from .forms import (
@@ -32,6 +33,7 @@ from .forms import (
     SectionPagesForm,
     SuggestTimesForm,
     SupportNoteForm,
+    TimesQuery,
     safe_next,
 )
 from .models import Booking, Review
@@ -54,9 +56,6 @@ def party_only(view):
     return wrapper
 
 
-DAYS_PER_PAGE = 7
-
-
 def _shown_zone(request, mentor: MentorProfile, picked: str) -> str:
     """The zone the calendar shows: the one picked on the page, else the mentor's preference."""
     picked = canonical_zone(picked)
@@ -65,6 +64,12 @@ def _shown_zone(request, mentor: MentorProfile, picked: str) -> str:
     if mentor.slot_display_zone == MentorProfile.DisplayZone.MENTOR:
         return mentor.user.time_zone
     return request.viewer_zone
+
+
+def _calendar_today(zone: ZoneInfo, mentor: MentorProfile) -> tuple[datetime, datetime]:
+    """Midnight today in the zone the calendar shows, and the end of the calendar's time."""
+    today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today, picker.picker_end(today, mentor.booking_horizon_days)
 
 
 def mentor_profile(request, mentor_id: int):
@@ -82,27 +87,36 @@ def mentor_profile(request, mentor_id: int):
     query = CalendarQuery(request.GET)
     services_ = list(form.fields["service"].queryset)
     selected = next((s for s in services_ if s.pk == query.value("service")), services_[0] if services_ else None)
-    week = query.value("week") or 0
     picked_zone = query.value("tz") or ""
     shown_zone = _shown_zone(request, mentor, picked_zone)
     zone = ZoneInfo(shown_zone)
-    today = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    window_start = today + timedelta(days=DAYS_PER_PAGE * week)
-    window_end = window_start + timedelta(days=DAYS_PER_PAGE)
-    # One slot query serves the month grid (a few months ahead) and the week list shown without JavaScript.
-    grid_end = picker.picker_end(today, mentor.booking_horizon_days)
-    days, calendar = [], None
+    today, grid_end = _calendar_today(zone, mentor)
+    last = (grid_end - timedelta(days=1)).date()
+    calendar = None
     if selected:
-        slots = selectors.open_slots(selected, start=today, end=max(grid_end, window_end))
-        days = group_by_local_day([s for s in slots if window_start <= s < window_end], zone)
-        calendar = picker.month_picker(
-            slots,
-            zone=zone,
-            mentor_zone=mentor.user.zone,
-            duration=selected.duration,
-            today=today.date(),
-            last=(grid_end - timedelta(days=1)).date(),
-        )
+        # One slot query tells the free days of the whole grid; the page carries only the shown day's times.
+        slots = selectors.open_slots(selected, start=today, end=grid_end)
+        free = picker.free_days(slots, zone=zone, last=last)
+        day = _shown_day(query, free, today=today.date(), last=last)
+        times = picker.day_slots(slots, zone=zone, day=day)
+        earlier, later = picker.month_steps(day, free=free, today=today.date(), last=last)
+        calendar = {
+            "free": free,
+            "day": day,
+            "times": times,
+            "weeks": picker.month_weeks(day, free=set(free), picked=day, today=today.date(), last=last),
+            "earlier": earlier,
+            "later": later,
+            # What static/js/calendar.js reads: the grid's free days and the shown day's times, nothing more.
+            "data": {
+                "today": today.date().isoformat(),
+                "last": last.isoformat(),
+                "free": [d.isoformat() for d in free],
+                "day": day.isoformat(),
+                "times": picker.day_times(times, mentor_zone=mentor.user.zone, duration=selected.duration),
+            },
+        }
+    tz_param = picked_zone if shown_zone == canonical_zone(picked_zone) else ""
     with timezone.override(zone):
         return render(
             request,
@@ -115,19 +129,67 @@ def mentor_profile(request, mentor_id: int):
                 "reviews": selectors.visible_reviews(mentor),
                 "services": services_,
                 "selected": selected,
-                "days": days,
-                "week": week,
-                "window_start": window_start,
-                "window_end": window_end - timedelta(days=1),
+                "week": (calendar["day"] - today.date()).days // 7 if calendar else 0,
                 "form": form,
                 "mentor_zone": mentor.user.time_zone,
                 "own_zone": request.viewer_zone,
                 "viewer_zone": shown_zone,
-                "zone_choices": zone_choices(),
+                "zone_options": picker.zone_options(shown_zone, leave_out={request.viewer_zone, mentor.user.time_zone}),
                 "calendar": calendar,
-                "tz_param": picked_zone if shown_zone == canonical_zone(picked_zone) else "",
+                "tz_param": tz_param,
+                "times_url": _times_url(mentor.pk, selected, tz=shown_zone) if selected else "",
+                # The start of each day link of the grid shown without JavaScript (the day's date follows).
+                "day_link": _day_link(selected, tz_param) if selected else "",
             },
         )
+
+
+def _shown_day(query: CalendarQuery, free: list, *, today, last):
+    """The day whose times the page shows: the one asked for (`?day=`), else the first free day of the week asked
+    for (`?week=`, kept by a booking that failed), else the first free day."""
+    asked = query.value("day")
+    if asked and today <= asked <= last:
+        return asked
+    from_day = min(today + timedelta(days=7 * (query.value("week") or 0)), last)
+    return next((day for day in free if day >= from_day), from_day if query.value("week") else (free or [today])[0])
+
+
+def _day_link(service, tz_param: str) -> str:
+    query = {"service": service.pk, "tz": tz_param} if tz_param else {"service": service.pk}
+    return f"?{urlencode(query)}&day="
+
+
+def _times_url(mentor_id: int, service, *, tz: str) -> str:
+    return reverse("mentor_times", args=[mentor_id]) + "?" + urlencode({"service": service.pk, "tz": tz})
+
+
+@require_GET
+@never_cache
+def mentor_times(request, mentor_id: int):
+    """One day's free times of a session type, as JSON, for the calendar script (a day picked in the grid).
+
+    {"day": "2026-12-03", "times": [...]} in bookings.picker.day_times's shape; a day outside the calendar has
+    no times. Never cached: a time taken a moment ago must not come back as free.
+    """
+    query = TimesQuery(request.GET)
+    if not query.is_valid():
+        return JsonResponse({"error": "Give a session type and a day (YYYY-MM-DD)."}, status=400)
+    mentor = get_object_or_404(
+        MentorProfile.objects.select_related("user"), pk=mentor_id, status=MentorProfile.Status.APPROVED
+    )
+    service = get_object_or_404(mentor.services.filter(is_active=True), pk=query.cleaned_data["service"])
+    service.mentor = mentor
+    zone = ZoneInfo(_shown_zone(request, mentor, query.cleaned_data["tz"]))
+    day = query.cleaned_data["day"]
+    today, grid_end = _calendar_today(zone, mentor)
+    times = []
+    if today.date() <= day < grid_end.date():
+        start = datetime.combine(day, time(), tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+        slots = selectors.open_slots(service, start=start, end=min(end, grid_end))
+        local = picker.day_slots(slots, zone=zone, day=day)
+        times = picker.day_times(local, mentor_zone=mentor.user.zone, duration=service.duration)
+    return JsonResponse({"day": day.isoformat(), "times": times})
 
 
 def _calendar_url(mentor_id: int, query: dict) -> str:
@@ -146,7 +208,7 @@ def book(request, mentor_id: int):
     mentor = get_object_or_404(MentorProfile, pk=mentor_id, status=MentorProfile.Status.APPROVED)
     form = BookSessionForm(request.POST, mentor=mentor)
     query = CalendarQuery(request.POST)
-    where = {key: query.value(key) for key in ("service", "week", "tz")}
+    where = {key: query.value(key) for key in ("service", "day", "week", "tz")}
     back = _calendar_url(mentor.pk, where)
     if not form.is_valid():
         for errors in form.errors.values():

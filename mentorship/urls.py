@@ -47,6 +47,7 @@ urlpatterns = [
     path("mentors/<int:mentor_id>/", booking_views.mentor_profile, name="mentor_profile"),
     path("mentors/<int:mentor_id>/photo/", views.mentor_photo, name="mentor_photo"),
     path("mentors/<int:mentor_id>/book/", booking_views.book, name="book"),
+    path("mentors/<int:mentor_id>/times/", booking_views.mentor_times, name="mentor_times"),
     path("book/resume/", booking_views.book_resume, name="book_resume"),  # booking_draft.RESUME_URL_NAME
     path("book/forget/", views.forget_booking_draft, name="book_forget"),
     path("bookings/", booking_views.my_bookings, name="my_bookings"),

@@ -160,6 +160,7 @@ OBJECTS = {
     "package_authenticated": Target(lambda w: {"purchase_id": w.purchase.pk}, "mentee"),
     "mentor_profile": Target(lambda w: {"mentor_id": w.mentor.pk}, "mentee", dict.fromkeys(ROLES, PUBLIC_PROFILE)),
     "mentor_photo": Target(lambda w: {"mentor_id": w.mentor.pk}, "mentee", dict.fromkeys(ROLES, PUBLIC_PROFILE)),
+    "mentor_times": Target(lambda w: {"mentor_id": w.mentor.pk}, "mentee", dict.fromkeys(ROLES, PUBLIC_PROFILE)),
     "book": Target(
         lambda w: {"mentor_id": w.mentor.pk},
         "mentee",

@@ -209,25 +209,38 @@ def test_the_whole_booking_with_the_keyboard_alone(new_page, people, stripe_serv
     assert booking.status == Booking.Status.PENDING
 
 
-def test_without_javascript_the_week_list_still_books(browser, live_server, people, stripe_server):
+def test_without_javascript_the_month_of_links_still_books(browser, live_server, people, stripe_server):
     mentor, mentee = people
-    first = first_free(mentor)
+    service = mentor.services.get(title="30-min intro")
+    first = first_free(mentor).astimezone(LONDON)
+    # The day after the first free one: picked by its link, its times loaded by the server.
+    next_day = datetime.combine(first.date() + timedelta(days=1), datetime.min.time(), tzinfo=LONDON)
+    chosen = selectors.open_slots(service, start=next_day, end=next_day + timedelta(days=3))[0].astimezone(LONDON)
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False, timezone_id="Europe/London")
     context.set_default_timeout(20_000)
     try:
         page = context.new_page()
+        page.set_viewport_size(PHONE)
         log_in(page, mentee.email)
         page.goto(f"/mentors/{mentor.pk}/")
         expect(page.get_by_role("grid")).to_have_count(0)
-        expect(page.get_by_role("navigation", name="Weeks")).to_contain_text("Later →")
+        expect(page.get_by_role("heading", name=day_name(first))).to_be_visible()  # the first free day's times
+        expect(page.locator(".slot").first).to_have_text(f"{first:%H:%M}")
+        if f"{chosen:%B}" != f"{first:%B}":
+            page.get_by_role("navigation", name="Months").get_by_role("link", name="Later →").click()
+        page.get_by_role("link", name=f"{day_name(chosen)}, free times").click()
+        expect(page.get_by_role("heading", name=day_name(chosen))).to_be_visible()
+        expect(page.get_by_role("link", name=f"{day_name(chosen)}, free times")).to_have_attribute(
+            "aria-current", "true"
+        )
         shot(page, "profile-without-javascript")
         first_slot = page.locator(".slot").first
         label = first_slot.get_attribute("aria-label")
         first_slot.click()
         page.get_by_role("button", name="Book session").click()
         expect(page.get_by_role("heading", name="Checkout")).to_be_visible()
-        assert Booking.objects.get().start == first
-        assert label == f"{day_name(first.astimezone(LONDON))} {first.astimezone(LONDON):%H:%M}"
+        assert Booking.objects.get().start == chosen
+        assert label == f"{day_name(chosen)} {chosen:%H:%M}"
     finally:
         context.close()
 

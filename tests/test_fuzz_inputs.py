@@ -79,13 +79,13 @@ RAW_POST_PARAMS = [
     "use_saved_card",
     "reset_feed",
 ]
-RAW_QUERY_PARAMS = ["tz", "service", "week", "page", "sort", "q", "next"]
+RAW_QUERY_PARAMS = ["tz", "service", "day", "week", "page", "sort", "q", "next"]
 ALLAUTH_PAGES = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/accounts/email/"]
 # Values of these fields are no data: the field names an intention whatever it holds, like a ticked box.
 FLAGS = {"use_saved_card", "reset_feed", "remove_photo", "is_active", "remember", "action_remove"}
-# Where to go afterwards (a page, or the calendar's week and zone): an unsafe value falls back to a default,
+# Where to go afterwards (a page, or the calendar's day, week and zone): an unsafe value falls back to a default,
 # and the action itself still happens.
-FLAGS |= {"next", "back", "tz", "week"}
+FLAGS |= {"next", "back", "tz", "day", "week"}
 MISSING_ID = 987654
 TEXT_INPUTS = {"text", "email", "url", "password", "search", "tel"}
 

@@ -1,8 +1,10 @@
 // The month calendar on a mentor's profile (WAI-ARIA date picker grid, shown inline).
 //
-// The server renders a week of times as radio buttons; this script swaps them for a month grid: days with free
-// times are marked, the chosen day's times show beside (wide screens) or below (phones), and a summary of the
-// chosen session sits next to "Book session". It sends the same form fields: a radio named "start".
+// The server renders a month of links and one day's times as radio buttons, and sends the free days of the
+// whole calendar (a list of dates) with the shown day's times. This script swaps the links for a month grid: days
+// with free times are marked, the chosen day's times show beside (wide screens) or below (phones), fetched from
+// the page's times address (JSON) when another day is chosen, and a summary of the chosen session sits next to
+// "Book session". It sends the same form fields: a radio named "start".
 // Keys in the grid: arrows move a day or a week, Home/End the week's ends, Page Up/Down a month,
 // Enter/Space pick the day. Enter on a time picks it (it does not send the form).
 (function () {
@@ -11,8 +13,12 @@
   var form = document.getElementById("book-form");
   if (!root || !dataNode || !form) { return; }
   var data = JSON.parse(dataNode.textContent);
-  var dayKeys = Object.keys(data.days).sort();
-  if (!dayKeys.length) { return; }
+  if (!data.free.length) { return; }
+  var free = {};
+  data.free.forEach(function (k) { free[k] = true; });
+  var days = {};  // times of the days fetched so far, by date
+  days[data.day] = data.times;
+  var dayField = form.querySelector("[data-picker-day]"), weekField = form.querySelector("[data-picker-week]");
 
   var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December"];
@@ -45,7 +51,7 @@
   var lastDay = parse(data.last);
   var lastMonth = monthStart(lastDay);
   var gridStart = first, gridEnd = new Date(Date.UTC(lastDay.getUTCFullYear(), lastDay.getUTCMonth() + 1, 0));
-  var selected = parse(dayKeys[0]);  // the first day with free times
+  var selected = parse(data.day);  // the day the server showed: the first with free times, or the one asked for
   var focused = selected;
   var shown = monthStart(selected);
 
@@ -94,15 +100,15 @@
       for (var i = 0; i < 7; i++) {
         var td = el("td");
         if (day.getUTCMonth() === shown.getUTCMonth()) {
-          var k = key(day), free = !!data.days[k];
+          var k = key(day), isFree = !!free[k];
           td.dataset.date = k;
           td.setAttribute("tabindex", k === key(focused) ? "0" : "-1");
           td.setAttribute("aria-selected", k === key(selected) ? "true" : "false");
-          td.className = "picker-day" + (free ? " free" : "");
-          if (!free) { td.setAttribute("aria-disabled", "true"); }
+          td.className = "picker-day" + (isFree ? " free" : "");
+          if (!isFree) { td.setAttribute("aria-disabled", "true"); }
           if (k === todayKey) { td.setAttribute("aria-current", "date"); }
           td.append(el("span", { "aria-hidden": "true" }, String(day.getUTCDate())),
-            el("span", { "class": "visually-hidden" }, dayName(day) + (free ? ", free times" : ", no free times")));
+            el("span", { "class": "visually-hidden" }, dayName(day) + (isFree ? ", free times" : ", no free times")));
         }
         tr.append(td);
         day = addDays(day, 1);
@@ -111,8 +117,41 @@
     } while (day.getUTCMonth() === shown.getUTCMonth());
   }
 
+  // Show the chosen day's times, fetching them first when this day has not been seen yet. The heading names the
+  // day only once its times are there, so Tab from the grid always lands on them.
   function drawTimes() {
-    var k = key(selected), slots = data.days[k] || [];
+    var k = key(selected);
+    if (dayField) { dayField.value = k; }
+    if (weekField) { weekField.value = String(Math.floor((selected - parse(data.today)) / (7 * 86400000))); }
+    if (days[k]) { showTimes(k); return; }
+    times.setAttribute("aria-busy", "true");
+    row.textContent = "";
+    row.append(el("p", { "class": "muted" }, "Loading times…"));
+    fetch(root.dataset.timesUrl + "&day=" + k, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(response.status); }
+        return response.json();
+      })
+      .then(function (answer) {
+        days[answer.day] = answer.times;
+        if (key(selected) === answer.day) { showTimes(answer.day); }
+      })
+      .catch(function () {
+        if (key(selected) !== k) { return; }
+        times.removeAttribute("aria-busy");
+        timesTitle.textContent = dayName(selected);
+        row.textContent = "";
+        var p = el("p", { "class": "muted", role: "alert" }, "The times of this day could not be loaded. ");
+        var link = el("a", { href: "?" + root.dataset.timesUrl.split("?")[1] + "&day=" + k }, "Show them");
+        p.append(link);
+        row.append(p);
+        drawSummary();
+      });
+  }
+
+  function showTimes(k) {
+    var slots = days[k] || [];
+    times.removeAttribute("aria-busy");
     timesTitle.textContent = dayName(selected);
     fieldLegend.textContent = "Start time on " + dayName(selected);
     var chosen = form.querySelector("input[name=start]:checked");
@@ -136,13 +175,13 @@
     var what = el("strong", {}, root.dataset.service);
     summary.append(what, document.createTextNode(" · " + root.dataset.price));
     var chosen = form.querySelector("input[name=start]:checked");
-    var slot = chosen && (data.days[key(selected)] || []).filter(function (s) { return s[0] === chosen.value; })[0];
+    var slot = chosen && (days[key(selected)] || []).filter(function (s) { return s[0] === chosen.value; })[0];
     if (slot) {
       summary.append(el("span", { "class": "picker-when" },
-        dayName(selected) + ", " + slot[1] + "–" + slot[2] + " " + data.labels[slot[3]]));
+        dayName(selected) + ", " + slot[1] + "–" + slot[2] + " " + slot[3]));
       if (slot.length > 4) {
         summary.append(el("span", { "class": "picker-theirs muted" }, (slot[6] ? slot[6] + ", " : "") + slot[4] +
-          "–" + slot[5] + " for " + root.dataset.mentor + ", " + data.labels[slot[7]]));
+          "–" + slot[5] + " for " + root.dataset.mentor + ", " + slot[7]));
       }
     } else if (problem) {
       summary.append(el("span", { "class": "picker-problem", role: "alert" }, problem));
@@ -167,7 +206,7 @@
   }
 
   function choose(date, focusIt) {
-    if (!data.days[key(date)]) { return false; }
+    if (!free[key(date)]) { return false; }
     selected = date;
     shown = monthStart(date);
     focused = date;
@@ -208,7 +247,7 @@
   }
   prev.addEventListener("click", function () { stepMonth(prev, next, -1); });
   next.addEventListener("click", function () { stepMonth(next, prev, 1); });
-  soonest.addEventListener("click", function () { choose(parse(dayKeys[0]), true); });
+  soonest.addEventListener("click", function () { choose(parse(data.free[0]), true); });
 
   // A time is picked by Enter too, and Enter never sends the form from here.
   row.addEventListener("keydown", function (event) {
