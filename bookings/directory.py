@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from mentorship.directory_version import directory_changed
 from mentorship.models import MentorProfile, Service
 from mentorship.selectors import listed_mentors
 
@@ -161,6 +162,8 @@ def refresh_next_free(mentor_id: int, *, now: datetime | None = None) -> datetim
     mentor = MentorProfile.objects.select_related("user").get(pk=mentor_id)
     value = next_free_start(mentor, now=now)
     MentorProfile.objects.filter(pk=mentor_id).update(next_free_at=value)
+    if value != mentor.next_free_at:  # the card's "Next free" and the soonest-first order
+        directory_changed()
     return value
 
 

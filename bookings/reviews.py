@@ -10,6 +10,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mentorship.directory_version import directory_changed
+
 from .models import Booking, Review
 from .services import BookingError
 
@@ -28,15 +30,18 @@ def review_save(booking_id: int, *, mentee, rating: int, text: str, now: datetim
         if review is None:
             try:
                 with transaction.atomic():
-                    return Review.objects.create(
+                    review = Review.objects.create(
                         booking=booking, mentor_id=booking.mentor_id, mentee=mentee, rating=rating, text=text.strip()
                     )
+                directory_changed()  # the rating on the mentor's card
+                return review
             except IntegrityError:  # the same form sent twice at once
                 review = Review.objects.get(booking=booking)
         if now > review.editable_until:
             raise BookingError("Reviews can be changed for 14 days; this one can no longer be edited.")
         review.rating, review.text = rating, text.strip()
         review.save(update_fields=["rating", "text", "updated_at"])
+        directory_changed()
         return review
 
 
@@ -57,12 +62,14 @@ def review_hide(review_id: int, *, reason: str) -> bool:
     """Staff take a review off the profile, saying why. False if it was already hidden."""
     if not reason.strip():
         raise BookingError("Say why the review is hidden.")
-    return bool(
-        Review.objects.filter(pk=review_id, hidden_at__isnull=True).update(
-            hidden_at=timezone.now(), hidden_reason=reason.strip()
-        )
+    hidden = Review.objects.filter(pk=review_id, hidden_at__isnull=True).update(
+        hidden_at=timezone.now(), hidden_reason=reason.strip()
     )
+    directory_changed()  # a hidden review stops counting in the average
+    return bool(hidden)
 
 
 def review_unhide(review_id: int) -> bool:
-    return bool(Review.objects.filter(pk=review_id, hidden_at__isnull=False).update(hidden_at=None, hidden_reason=""))
+    shown = Review.objects.filter(pk=review_id, hidden_at__isnull=False).update(hidden_at=None, hidden_reason="")
+    directory_changed()
+    return bool(shown)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import outbox
+from .directory_version import directory_changed
 from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
 
 
@@ -16,6 +17,7 @@ def _free_time_changed(profile_id: int) -> None:
     """Hours or session types changed: the directory recomputes the next free time after commit
     (bookings, which builds on this app, handles the topic)."""
     outbox.record("mentor.free_time_changed", mentor_id=profile_id)
+    directory_changed()
 
 
 class MentorError(Exception):
@@ -31,6 +33,8 @@ def account_update(user: User, *, display_name: str, time_zone: str, accessibili
         fields.append("accessibility_needs")
     user.full_clean(exclude=["password"])
     user.save(update_fields=fields)
+    if hasattr(user, "mentor_profile"):  # the name and zone show on the directory's cards
+        directory_changed()
     return user
 
 
@@ -108,6 +112,7 @@ def mentor_profile_update(
         profile.photo = None
         fields.append("photo")
     profile.save(update_fields=fields)
+    directory_changed()
     if "photo" in fields and old_photo:
         profile.photo.storage.delete(old_photo)
     return profile
