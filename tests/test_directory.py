@@ -263,3 +263,21 @@ def test_the_periodic_job_refreshes_each_listed_mentor_and_clears_the_unlisted(c
     listed.refresh_from_db()
     gone.refresh_from_db()
     assert listed.next_free_at is not None and gone.next_free_at is None
+
+
+def test_the_cached_list_shows_a_mentors_change_at_once_and_an_edit_outside_the_services_within_a_minute(
+    client, django_capture_on_commit_callbacks
+):
+    import time_machine
+
+    from mentorship import services as mentor_services
+
+    mentor = _mentor("Ana", headline="Backend lead")
+    assert "Backend lead" in _results(client.get(reverse("home")))
+    with django_capture_on_commit_callbacks(execute=True):  # the version moves on once the change is committed
+        mentor_services.mentor_profile_update(mentor, headline="Staff engineer", bio="Hi", expertise="Careers")
+    assert "Staff engineer" in _results(client.get(reverse("home")))
+    MentorProfile.objects.filter(pk=mentor.pk).update(headline="Edited by staff")  # as the admin's form would
+    assert "Staff engineer" in _results(client.get(reverse("home")))
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert "Edited by staff" in _results(client.get(reverse("home")))
