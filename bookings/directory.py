@@ -8,7 +8,9 @@ never computed per mentor in Python.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
@@ -28,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mentorship.directory_version import directory_changed
-from mentorship.models import MentorProfile, Service
+from mentorship.models import MentorProfile, Service, User
 from mentorship.selectors import listed_mentors
 
 from . import selectors
@@ -67,9 +69,7 @@ def search(query: Query, *, now: datetime | None = None) -> QuerySet[MentorProfi
     )
     words = query.text.split()[:8]
     for word in words:
-        mentors = mentors.filter(
-            Q(user__display_name__icontains=word) | Q(headline__icontains=word) | Q(expertise__icontains=word)
-        )
+        mentors = mentors.filter(_matches(word))
     if query.expertise:
         mentors = mentors.filter(expertise__icontains=query.expertise)
     if query.language:
@@ -88,6 +88,22 @@ def search(query: Query, *, now: datetime | None = None) -> QuerySet[MentorProfi
     if query.free_within_days is not None:
         mentors = mentors.filter(next_free_at__gte=now, next_free_at__lte=now + timedelta(days=query.free_within_days))
     return _sorted(mentors, query, words)
+
+
+def _matches(word: str) -> Q:
+    """Mentors with the word in their name, headline or expertise.
+
+    On PostgreSQL a whole word is looked up in full-text indexes (migration 0009) as the start of a
+    word ("pyth" finds "Python"); elsewhere, and for words with punctuation ("C++"), anywhere in the text.
+    """
+    if connection.vendor == "postgresql" and word.isalnum():
+        terms = SearchQuery(f"{word}:*", search_type="raw", config="simple")
+        profiles = MentorProfile.objects.annotate(found=SearchVector("headline", "expertise", config="simple"))
+        users = User.objects.annotate(found=SearchVector("display_name", config="simple"))
+        return Q(pk__in=profiles.filter(found=terms).order_by().values("pk")) | Q(
+            user_id__in=users.filter(found=terms).order_by().values("pk")
+        )
+    return Q(user__display_name__icontains=word) | Q(headline__icontains=word) | Q(expertise__icontains=word)
 
 
 def _sorted(mentors: QuerySet, query: Query, words: list[str]) -> QuerySet:

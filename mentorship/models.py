@@ -275,6 +275,8 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["position", "duration_minutes", "price_cents"]
+        # The directory's lowest price and price filter look up a mentor's open session types by price.
+        indexes = [models.Index(fields=["mentor", "is_active", "price_cents"], name="service_open_by_price")]
 
     def __str__(self):
         return f"{self.title} ({self.duration_minutes} min)"
