@@ -134,6 +134,14 @@ class MentorProfile(models.Model):
     # The earliest time any open session type can be booked; kept fresh by a background job
     # (bookings.directory), so the directory can filter and sort on it without computing slots.
     next_free_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Stored for the directory's filters and sorts, so a page reads columns rather than every mentor's rows:
+    # the last day the mentor is listed (mentorship.listing), the lowest price of an open session type,
+    # and the average and number of visible reviews (bookings.reviews). The average is cut, not rounded,
+    # to six places, so "4 stars and up" and the order match the exact average.
+    listed_until = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    lowest_price_cents = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    rating_average = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True, editable=False)
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
     review_note = models.TextField(
         blank=True,
         max_length=2000,
@@ -201,6 +209,9 @@ class MentorProfile(models.Model):
 
     class Meta:
         ordering = ["user__display_name"]
+        # Also "mentor_by_rating" (rating_average DESC NULLS LAST, rating_count DESC), made by migration 0010
+        # because SQLite cannot write NULLS LAST in an index.
+        indexes = [models.Index(fields=["lowest_price_cents"], name="mentor_by_price")]
 
     def __str__(self):
         return f"{self.user} ({self.get_status_display()})"

@@ -8,7 +8,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from . import outbox
+from . import listing, outbox
 from .directory_version import directory_changed
 from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
 
@@ -17,6 +17,7 @@ def _free_time_changed(profile_id: int) -> None:
     """Hours or session types changed: the directory recomputes the next free time after commit
     (bookings, which builds on this app, handles the topic)."""
     outbox.record("mentor.free_time_changed", mentor_id=profile_id)
+    listing.refresh(profile_id)  # listed or not, and the lowest price
     directory_changed()
 
 

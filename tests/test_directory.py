@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings import directory
+from mentorship import listing
 from mentorship.models import AvailabilityRule, DateOverride, MentorProfile, Service, User
 
 from .factories import MentorProfileFactory, ServiceFactory, UserFactory, bookable_mentor, weekly_hours
@@ -19,7 +20,9 @@ def test_only_approved_and_bookable_mentors_are_listed(client):
     bookable_mentor(user__display_name="Applied Arjun", status=MentorProfile.Status.APPLIED)
     ServiceFactory(mentor=MentorProfileFactory(user__display_name="No Hours Nora"))  # a service, no hours
     closed = bookable_mentor(user__display_name="Closed Chloe")
-    closed.services.update(is_active=False)
+    for service in closed.services.all():
+        service.is_active = False
+        service.save()
     dated = MentorProfileFactory(user__display_name="Dated Dan")  # no weekly hours, one open date
     ServiceFactory(mentor=dated)
     DateOverride.objects.create(
@@ -143,6 +146,7 @@ def _bulk_mentors(count, start):
     AvailabilityRule.objects.bulk_create(
         AvailabilityRule(mentor=mentor, weekday=0, start_time=time(9), end_time=time(12)) for mentor in mentors
     )
+    listing.refresh(*(mentor.pk for mentor in mentors))  # bulk_create skips the signals that keep it
 
 
 def _results(response) -> str:
@@ -258,7 +262,8 @@ def test_the_periodic_job_refreshes_each_listed_mentor_and_clears_the_unlisted(c
 
     listed = _mentor("Ana")
     gone = _mentor("Bo")
-    MentorProfile.objects.filter(pk=gone.pk).update(status="rejected", next_free_at=timezone.now())
+    gone.status, gone.next_free_at = "rejected", timezone.now()
+    gone.save()
     assert tasks.refresh_next_free_times() == 1
     listed.refresh_from_db()
     gone.refresh_from_db()
