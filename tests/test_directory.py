@@ -1,6 +1,7 @@
 """Finding mentors: who is listed, and the page that tells mentors how it works."""
 
 from datetime import time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -288,3 +289,72 @@ def test_the_cached_list_shows_a_mentors_change_at_once_and_an_edit_outside_the_
         return  # Redis expires keys by its own clock, which time-machine cannot move
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
         assert "Edited by staff" in _results(client.get(reverse("home")))
+
+
+# --- The stored listing, lowest price and rating the directory reads ---------------------------
+
+
+def test_a_mentor_is_listed_once_they_offer_a_session_type_and_hours_and_drops_off_when_their_dated_hours_pass(client):
+    import time_machine
+
+    from mentorship import services as mentor_services
+
+    mentor = MentorProfileFactory(user__display_name="Nova New")
+    assert "Nova New" not in _results(client.get(reverse("home")))  # (the list is cached from here on)
+    service = mentor_services.service_save(
+        mentor, title="Intro", description="", duration_minutes=30, price_cents=5000, is_active=True
+    )
+    assert not directory.search(directory.Query()).filter(pk=mentor.pk).exists()  # no hours yet
+    in_three_days = timezone.localdate() + timedelta(days=3)
+    mentor_services.date_override_set(mentor, day=in_three_days, ranges=[(time(9), time(12))])
+    assert directory.search(directory.Query()).filter(pk=mentor.pk).exists()
+    with time_machine.travel(timezone.now() + timedelta(days=4)):  # the only dated hours have passed
+        assert not directory.search(directory.Query()).filter(pk=mentor.pk).exists()
+        weekly_hours(mentor, days=[1])
+        assert directory.search(directory.Query()).filter(pk=mentor.pk).exists()
+    mentor_services.service_save(
+        mentor, service=service, title="Intro", description="", duration_minutes=30, price_cents=5000, is_active=False
+    )
+    assert not directory.search(directory.Query()).filter(pk=mentor.pk).exists()  # no open session type
+
+
+def test_the_lowest_price_follows_every_way_a_session_type_changes(client):
+    mentor = _mentor("Ana", price=6000)
+
+    def lowest():
+        return directory.search(directory.Query()).get(pk=mentor.pk).min_price_cents
+
+    cheap = ServiceFactory(mentor=mentor, price_cents=2500)
+    assert lowest() == 2500
+    cheap.price_cents = 9000
+    cheap.save()
+    assert lowest() == 6000
+    mentor.services.filter(price_cents=6000).delete()
+    assert lowest() == 9000
+    assert _names(client, max_price="80") == [] and _names(client, max_price="90") == ["Ana"]
+    assert _names(client, min_price="95") == [] and _names(client, min_price="60", max_price="95") == ["Ana"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.stripe
+def test_the_stored_rating_counts_only_visible_reviews_through_edits_and_hiding(client, stripe_server):
+    from bookings import reviews
+
+    from .test_reviews import completed
+
+    mentor = bookable_mentor(user__display_name="Rita Rated")
+    first, second = completed(mentor, stripe_server), completed(mentor, stripe_server, days_ahead=5)
+    reviews.review_save(first.pk, mentee=first.mentee, rating=5, text="")
+    review = reviews.review_save(second.pk, mentee=second.mentee, rating=2, text="")
+    mentor.refresh_from_db()
+    assert (mentor.rating_average, mentor.rating_count) == (Decimal("3.5"), 2)
+    assert _names(client, rating="3") == ["Rita Rated"] and _names(client, rating="4") == []
+    reviews.review_save(second.pk, mentee=second.mentee, rating=3, text="Better on reflection")
+    assert _names(client, rating="4.5") == [] and _names(client, rating="4") == ["Rita Rated"]
+    reviews.review_hide(review.pk, reason="Abusive")
+    mentor.refresh_from_db()
+    assert (mentor.rating_average, mentor.rating_count) == (Decimal(5), 1)
+    assert "(1 review)" in _results(client.get(reverse("home")))
+    reviews.review_unhide(review.pk)
+    mentor.refresh_from_db()
+    assert (mentor.rating_average, mentor.rating_count) == (Decimal(4), 2)
