@@ -1,18 +1,19 @@
 """Finding mentors: the directory's search, and the stored next free time it filters and sorts on.
 
 Search runs as one query for the page plus one for the count, however many mentors
-there are: ratings, prices and the next free time are subqueries or stored columns,
-never computed per mentor in Python.
+there are: whether a mentor is listed, their rating, lowest price and next free time are
+stored columns (mentorship.listing, bookings.reviews and the refresh below), indexed for
+the sorts, never computed per mentor while searching.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
-    Avg,
     Case,
-    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -20,18 +21,16 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from mentorship.models import MentorProfile, Service
+from mentorship.directory_version import directory_changed
+from mentorship.models import MentorProfile, Service, User
 from mentorship.selectors import listed_mentors
 
 from . import selectors
-from .models import Review
 
 # "Recommended" (no sort given) is the best match when searching, else the highest rated.
 SORTS = {
@@ -57,43 +56,57 @@ class Query:
 
 def search(query: Query, *, now: datetime | None = None) -> QuerySet[MentorProfile]:
     now = now or timezone.now()
-    visible = Review.objects.filter(mentor=OuterRef("pk"), hidden_at__isnull=True).order_by().values("mentor")
-    open_services = Service.objects.filter(mentor=OuterRef("pk"), is_active=True)
     mentors = listed_mentors().annotate(
-        rating=Subquery(visible.annotate(value=Avg("rating")).values("value")[:1]),
-        review_count=Coalesce(Subquery(visible.annotate(n=Count("pk")).values("n")[:1]), 0),
-        min_price_cents=Subquery(open_services.order_by("price_cents").values("price_cents")[:1]),
+        rating=F("rating_average"), review_count=F("rating_count"), min_price_cents=F("lowest_price_cents")
     )
     words = query.text.split()[:8]
     for word in words:
-        mentors = mentors.filter(
-            Q(user__display_name__icontains=word) | Q(headline__icontains=word) | Q(expertise__icontains=word)
-        )
+        mentors = mentors.filter(_matches(word))
     if query.expertise:
         mentors = mentors.filter(expertise__icontains=query.expertise)
     if query.language:
         mentors = mentors.filter(languages__icontains=query.language)
-    if query.min_price_cents is not None or query.max_price_cents is not None:
-        priced = open_services
-        if query.min_price_cents is not None:
-            priced = priced.filter(price_cents__gte=query.min_price_cents)
+    if query.max_price_cents is not None:  # some open session type costs at most this: the lowest one does
+        mentors = mentors.filter(lowest_price_cents__lte=query.max_price_cents)
+    if query.min_price_cents is not None:  # one open session type within both bounds
+        priced = Service.objects.filter(mentor=OuterRef("pk"), is_active=True, price_cents__gte=query.min_price_cents)
         if query.max_price_cents is not None:
             priced = priced.filter(price_cents__lte=query.max_price_cents)
         mentors = mentors.filter(Exists(priced))
     if query.min_rating is not None:
-        mentors = mentors.filter(rating__gte=query.min_rating)
+        mentors = mentors.filter(rating_average__gte=query.min_rating)
     if query.format:
-        mentors = mentors.filter(Exists(open_services.filter(format=query.format)))
+        mentors = mentors.filter(
+            Exists(Service.objects.filter(mentor=OuterRef("pk"), is_active=True, format=query.format))
+        )
     if query.free_within_days is not None:
         mentors = mentors.filter(next_free_at__gte=now, next_free_at__lte=now + timedelta(days=query.free_within_days))
     return _sorted(mentors, query, words)
 
 
+def _matches(word: str) -> Q:
+    """Mentors with the word in their name, headline or expertise.
+
+    On PostgreSQL a whole word is looked up in full-text indexes (migration 0009) as the start of a
+    word ("pyth" finds "Python"); elsewhere, and for words with punctuation ("C++"), anywhere in the text.
+    """
+    if connection.vendor == "postgresql" and word.isalnum():
+        terms = SearchQuery(f"{word}:*", search_type="raw", config="simple")
+        profiles = MentorProfile.objects.annotate(found=SearchVector("headline", "expertise", config="simple"))
+        users = User.objects.annotate(found=SearchVector("display_name", config="simple"))
+        return Q(pk__in=profiles.filter(found=terms).order_by().values("pk")) | Q(
+            user_id__in=users.filter(found=terms).order_by().values("pk")
+        )
+    return Q(user__display_name__icontains=word) | Q(headline__icontains=word) | Q(expertise__icontains=word)
+
+
 def _sorted(mentors: QuerySet, query: Query, words: list[str]) -> QuerySet:
     if query.sort == "rating":
-        return mentors.order_by(F("rating").desc(nulls_last=True), "-review_count", "user__display_name")
+        return mentors.order_by(
+            F("rating_average").desc(nulls_last=True), F("rating_count").desc(), "user__display_name"
+        )
     if query.sort == "price":
-        return mentors.order_by("min_price_cents", "user__display_name")
+        return mentors.order_by("lowest_price_cents", "user__display_name")
     if query.sort == "soonest":
         return mentors.order_by(F("next_free_at").asc(nulls_last=True), "user__display_name")
     # Relevance: a word in the name counts most, then the headline, then the expertise; ties go to rating.
@@ -102,7 +115,7 @@ def _sorted(mentors: QuerySet, query: Query, words: list[str]) -> QuerySet:
         for field, weight in (("user__display_name", 3), ("headline", 2), ("expertise", 2)):
             score = score + Case(When(**{f"{field}__icontains": word}, then=Value(weight)), default=Value(0))
     return mentors.annotate(relevance=ExpressionWrapper(score, output_field=IntegerField())).order_by(
-        "-relevance", F("rating").desc(nulls_last=True), "user__display_name"
+        "-relevance", F("rating_average").desc(nulls_last=True), "user__display_name"
     )
 
 
@@ -169,6 +182,8 @@ def refresh_next_free(mentor_id: int, *, now: datetime | None = None) -> datetim
     MentorProfile.objects.filter(pk=mentor_id).update(
         next_free_at=value, next_free_version=mentor.availability_version, next_free_due_at=due
     )
+    if value != mentor.next_free_at:  # the card's "Next free" and the soonest-first order
+        directory_changed()
     return value
 
 

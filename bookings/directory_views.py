@@ -1,14 +1,28 @@
-"""The mentor directory: search, filters, sorting and pages, all in the query string (no JavaScript needed)."""
+"""The mentor directory: search, filters, sorting and pages, all in the query string (no JavaScript needed).
+
+The list of results is the same for every visitor in one time zone, so it is rendered once and kept
+for a minute under the directory's version (mentorship.directory_version): a change to a mentor shows
+at once, and the next free times stay as fresh as their background refresh. Only the filter form,
+which carries the visitor's own choices, is rendered per request.
+"""
+
+import hashlib
 
 from django import forms
-from django.core.paginator import Paginator
+from django.core.cache import cache
+from django.core.paginator import Page, Paginator
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 
+from mentorship.directory_version import directory_version
 from mentorship.input_rules import BoundedForm
 
 from . import directory
 
 PAGE_SIZE = 12
+RESULTS_TTL = 60  # seconds; also bounds changes made outside the services (the admin's edit forms)
 
 
 class DirectoryForm(BoundedForm, forms.Form):
@@ -66,9 +80,9 @@ class DirectoryForm(BoundedForm, forms.Form):
 def directory_page(request):
     form = DirectoryForm(request.GET or None)
     query = form.query() if form.is_valid() else directory.Query(sort="rating")
-    page = Paginator(directory.search(query), PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
+    page, results = _results(query, params=params.urlencode(), page_number=request.GET.get("page"))
     filtered = any(value for key, value in request.GET.items() if key not in ("page", "sort"))
     # On phones the filters fold behind "Filters"; they stay open while one is set, so it can be seen and changed.
     chosen = form.cleaned_data if form.is_bound and form.is_valid() else {}
@@ -76,6 +90,48 @@ def directory_page(request):
     return render(
         request,
         "bookings/directory.html",
-        {"form": form, "page": page, "params": params.urlencode(), "filtered": filtered, "filters_open": filters_open},
+        {"form": form, "page": page, "results": results, "filtered": filtered, "filters_open": filters_open},
         status=400 if form.errors else 200,
     )
+
+
+class _OnePage:
+    """The cached mentors of one page, standing in for the whole list: its length is the total count."""
+
+    def __init__(self, mentors: list, *, count: int, offset: int):
+        self.mentors, self.count_, self.offset = mentors, count, offset
+
+    def __len__(self) -> int:
+        return self.count_
+
+    def __getitem__(self, index: slice) -> list:
+        assert index.start == self.offset, "only the cached page can be read"
+        return self.mentors[: index.stop - index.start]
+
+
+def _results(query: directory.Query, *, params: str, page_number: str | None) -> tuple[Page, str]:
+    """The page of mentors and its rendered list, from the cache when this query was shown in this zone lately."""
+    version = directory_version()
+    zone = timezone.get_current_timezone_name()  # "Next free" is shown in the viewer's zone
+    key = "directory:results:" + _digest(version, zone, query, params, page_number)
+    cached = cache.get(key)
+    if cached is not None:
+        count, number, mentors, html = cached
+        paginator = Paginator(_OnePage(mentors, count=count, offset=(number - 1) * PAGE_SIZE), PAGE_SIZE)
+        return paginator.page(number), mark_safe(html)  # noqa: S308 (rendered by our template)
+    paginator = Paginator(directory.search(query), PAGE_SIZE)
+    count_key = "directory:count:" + _digest(version, query)  # the same for every page of one query
+    count = cache.get(count_key)
+    if count is not None:
+        paginator.count = count
+    page = paginator.get_page(page_number)
+    page.object_list = list(page.object_list)
+    html = render_to_string("bookings/_directory_results.html", {"page": page, "params": params})
+    cache.set_many(
+        {key: (paginator.count, page.number, page.object_list, html), count_key: paginator.count}, RESULTS_TTL
+    )
+    return page, html
+
+
+def _digest(*parts) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()

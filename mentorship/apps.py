@@ -8,7 +8,10 @@ class MentorshipConfig(AppConfig):
     def ready(self):
         from django.contrib import admin
 
+        from . import listing
         from .admin_actions import check_every_selection
+
+        listing.connect()
 
         # The admin app comes first in INSTALLED_APPS, so every ModelAdmin is registered by now.
         check_every_selection(admin.site)

@@ -142,6 +142,14 @@ class MentorProfile(models.Model):
     # picks only mentors stale on one of these.
     next_free_version = models.IntegerField(default=-1, editable=False)
     next_free_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Stored for the directory's filters and sorts, so a page reads columns rather than every mentor's rows:
+    # the last day the mentor is listed (mentorship.listing), the lowest price of an open session type,
+    # and the average and number of visible reviews (bookings.reviews). The average is cut, not rounded,
+    # to six places, so "4 stars and up" and the order match the exact average.
+    listed_until = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    lowest_price_cents = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    rating_average = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True, editable=False)
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
     review_note = models.TextField(
         blank=True,
         max_length=2000,
@@ -209,6 +217,8 @@ class MentorProfile(models.Model):
 
     class Meta:
         ordering = ["user__display_name"]
+        # Also "mentor_by_rating" (rating_average DESC NULLS LAST, rating_count DESC), made by migration 0012
+        # because SQLite cannot write NULLS LAST in an index.
         indexes = [
             # The background refresh's two reasons to recompute a next free time (bookings.directory).
             models.Index(fields=["next_free_due_at"], name="mentor_next_free_due"),
@@ -217,6 +227,7 @@ class MentorProfile(models.Model):
                 condition=models.Q(next_free_version__lt=models.F("availability_version")),
                 name="mentor_next_free_stale",
             ),
+            models.Index(fields=["lowest_price_cents"], name="mentor_by_price"),
         ]
 
     def __str__(self):
@@ -292,6 +303,8 @@ class Service(models.Model):
 
     class Meta:
         ordering = ["position", "duration_minutes", "price_cents"]
+        # The directory's lowest price and price filter look up a mentor's open session types by price.
+        indexes = [models.Index(fields=["mentor", "is_active", "price_cents"], name="service_open_by_price")]
 
     def __str__(self):
         return f"{self.title} ({self.duration_minutes} min)"

@@ -2,11 +2,11 @@
 
 from itertools import groupby
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import hours
-from .models import AvailabilityRule, DateOverride, MentorProfile, Service
+from . import hours, listing
+from .models import MentorProfile
 
 
 def upcoming_overrides(profile: MentorProfile) -> list[tuple]:
@@ -20,18 +20,9 @@ def upcoming_overrides(profile: MentorProfile) -> list[tuple]:
 
 
 def listed_mentors() -> QuerySet[MentorProfile]:
-    """Mentors people can find: approved and bookable (an open session type and some hours)."""
-    has_service = Service.objects.filter(mentor=OuterRef("pk"), is_active=True)
-    has_weekly_hours = AvailabilityRule.objects.filter(mentor=OuterRef("pk"))
-    has_dated_hours = DateOverride.objects.filter(
-        mentor=OuterRef("pk"), date__gte=timezone.localdate(), start_time__isnull=False
-    )
-    return (
-        MentorProfile.objects.filter(status=MentorProfile.Status.APPROVED)
-        .filter(Exists(has_service))
-        .filter(Q(Exists(has_weekly_hours)) | Q(Exists(has_dated_hours)))
-        .select_related("user")
-    )
+    """Mentors people can find: approved and bookable (an open session type and some hours), as stored
+    by mentorship.listing, so the check is one indexed column however many mentors there are."""
+    return MentorProfile.objects.filter(listing.listed_q()).select_related("user")
 
 
 def setup_steps(profile: MentorProfile) -> list[tuple[str, bool, str]]:

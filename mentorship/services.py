@@ -8,7 +8,8 @@ from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
-from . import outbox
+from . import listing, outbox
+from .directory_version import directory_changed
 from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
 
 
@@ -32,6 +33,14 @@ def availabilities_changed(mentor_ids) -> None:
         outbox.record_many("mentor.free_time_changed", [{"mentor_id": mentor_id} for mentor_id in mentor_ids])
 
 
+def _free_time_changed(profile_id: int) -> None:
+    """Hours, days off, session types, booking rules or approval changed: besides the new availability version,
+    the stored listing and lowest price are recomputed, and the directory's cached pages are dropped."""
+    availability_changed(profile_id)
+    listing.refresh(profile_id)  # listed or not, and the lowest price
+    directory_changed()
+
+
 class MentorError(Exception):
     """Something a mentor or applicant asked for that cannot happen; the message says why."""
 
@@ -49,6 +58,8 @@ def account_update(user: User, *, display_name: str, time_zone: str, accessibili
         user.save(update_fields=fields)
         if zone_moved and (profile_id := MentorProfile.objects.filter(user=user).values_list("pk", flat=True).first()):
             availability_changed(profile_id)  # the weekly hours are kept in the mentor's own zone
+    if hasattr(user, "mentor_profile"):  # the name and zone show on the directory's cards
+        directory_changed()
     return user
 
 
@@ -84,7 +95,7 @@ def mentor_application_review(profile: MentorProfile, *, approve: bool, note: st
         )
         if changed:
             _tell_applicant(profile.pk)
-            availability_changed(profile.pk)
+            _free_time_changed(profile.pk)
     return bool(changed)
 
 
@@ -126,6 +137,7 @@ def mentor_profile_update(
         profile.photo = None
         fields.append("photo")
     profile.save(update_fields=fields)
+    directory_changed()
     if "photo" in fields and old_photo:
         profile.photo.storage.delete(old_photo)
     return profile
@@ -161,7 +173,7 @@ def service_save(
     service.cancellation_window_hours = cancellation_window_hours
     service.full_clean()
     service.save()
-    availability_changed(profile.pk)
+    _free_time_changed(profile.pk)
     return service
 
 
@@ -197,7 +209,7 @@ def schedule_update(profile: MentorProfile, *, time_zone: str, weekly: list[tupl
             AvailabilityRule(mentor=profile, weekday=weekday, start_time=start, end_time=end)
             for weekday, start, end in weekly
         )
-        availability_changed(profile.pk)
+        _free_time_changed(profile.pk)
 
 
 def date_override_set(profile: MentorProfile, *, day: date, ranges: list[tuple[time, time]]) -> None:
@@ -208,23 +220,23 @@ def date_override_set(profile: MentorProfile, *, day: date, ranges: list[tuple[t
             [DateOverride(mentor=profile, date=day, start_time=start, end_time=end) for start, end in ranges]
             or [DateOverride(mentor=profile, date=day)]
         )
-        availability_changed(profile.pk)
+        _free_time_changed(profile.pk)
 
 
 def date_override_remove(profile: MentorProfile, *, day: date) -> None:
     profile.date_overrides.filter(date=day).delete()
-    availability_changed(profile.pk)
+    _free_time_changed(profile.pk)
 
 
 def vacation_add(profile: MentorProfile, *, start_date: date, end_date: date, note: str = "") -> Vacation:
     vacation = Vacation(mentor=profile, start_date=start_date, end_date=end_date, note=note)
     vacation.full_clean()
     vacation.save()
-    availability_changed(profile.pk)
+    _free_time_changed(profile.pk)
     return vacation
 
 
 def vacation_remove(profile: MentorProfile, *, vacation_id: int) -> bool:
     deleted, _ = profile.vacations.filter(pk=vacation_id).delete()
-    availability_changed(profile.pk)
+    _free_time_changed(profile.pk)
     return bool(deleted)

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from bookings import directory, packages
+from mentorship import listing
 from mentorship.models import AvailabilityRule, MentorProfile, Service, User
 
 PASSWORD = "demo-password"
@@ -116,6 +117,7 @@ class Command(BaseCommand):
         intro = maya.services.get(title="30-min intro")
         if not maya.packages.exists():
             packages.package_save(maya, service=intro, sessions=5, price_cents=17000, valid_days=90)
+        listing.refresh()  # the hours above were bulk-created, which skips the signals that keep the listing
         # The directory's "next free time" (normally kept by bookings and a periodic job).
         transaction.on_commit(directory.refresh_all_next_free)
         self.stdout.write(
