@@ -50,16 +50,31 @@ class Size:
 
 SIZES = {
     "tiny": Size(
-        mentors=30, mentees=10, busy_bookings=40, feed_bookings=20, mentee_bookings=10, total_bookings=200,
+        mentors=30,
+        mentees=10,
+        busy_bookings=40,
+        feed_bookings=20,
+        mentee_bookings=10,
+        total_bookings=200,
         notifications=20,
     ),  # fmt: skip
     "small": Size(
-        mentors=100, mentees=50, busy_bookings=50, feed_bookings=20, mentee_bookings=10, total_bookings=1_000,
+        mentors=100,
+        mentees=50,
+        busy_bookings=50,
+        feed_bookings=20,
+        mentee_bookings=10,
+        total_bookings=1_000,
         notifications=20,
     ),  # fmt: skip
     "large": Size(
-        mentors=10_000, mentees=2_000, busy_bookings=5_000, feed_bookings=1_000, mentee_bookings=500,
-        total_bookings=100_000, notifications=1_000,
+        mentors=10_000,
+        mentees=2_000,
+        busy_bookings=5_000,
+        feed_bookings=1_000,
+        mentee_bookings=500,
+        total_bookings=100_000,
+        notifications=1_000,
     ),  # fmt: skip
 }
 
@@ -128,8 +143,11 @@ def _booking(rng, lattice, service, mentee_id, *, past: bool, status: str | None
     )
 
 
-def build(size: Size, *, seed: int = 14) -> Made:
-    """Write the data set into the (empty, migrated) database and return the ids the pages need."""
+def build(size: Size, *, seed: int = 14, tag: str = "") -> Made:
+    """Write the data set into the (empty, migrated) database and return the ids the pages need.
+
+    A `tag` in the e-mail addresses lets a second set go into the same database (the query-count tests).
+    """
     rng = random.Random(seed)
     now = timezone.now()
     password = make_password(PASSWORD)
@@ -138,7 +156,7 @@ def build(size: Size, *, seed: int = 14) -> Made:
         User,
         (
             User(
-                email=f"mentor{i}@bench.example",
+                email=f"mentor{i}{tag}@bench.example",
                 display_name=f"Mentor {i:05d} {rng.choice(['Ana', 'Bo', 'Chen', 'Dara', 'Eli'])}",
                 time_zone=rng.choice(ZONES),
                 password=password,
@@ -149,12 +167,16 @@ def build(size: Size, *, seed: int = 14) -> Made:
     mentee_users = _bulk(
         User,
         (
-            User(email=f"mentee{i}@bench.example", display_name=f"Mentee {i:05d}", password=password)
+            User(email=f"mentee{i}{tag}@bench.example", display_name=f"Mentee {i:05d}", password=password)
             for i in range(size.mentees)
         ),
     )
     staff = User.objects.create(
-        email="staff@bench.example", display_name="Bench Staff", password=password, is_staff=True, is_superuser=True
+        email=f"staff{tag}@bench.example",
+        display_name="Bench Staff",
+        password=password,
+        is_staff=True,
+        is_superuser=True,
     )
     mentors = _bulk(
         MentorProfile,
@@ -301,7 +323,11 @@ def pages(made: Made) -> list[tuple[str, str, int | None]]:
         ("directory sorted by price", "/?sort=price", None),
         ("directory search", "/?q=django", None),
         ("directory filters", "/?expertise=Python&format=online&max_price=150&free_within=14", None),
-        ("directory filters (signed in)", "/?expertise=Python&format=online&max_price=150&free_within=14", made.mentee_id),
+        (
+            "directory filters (signed in)",
+            "/?expertise=Python&format=online&max_price=150&free_within=14",
+            made.mentee_id,
+        ),
         ("mentor profile with slots", f"/mentors/{made.busy_mentor_id}/", None),
         ("mentor profile with slots (signed in)", f"/mentors/{made.busy_mentor_id}/", made.mentee_id),
         ("checkout", f"/checkout/{made.held_booking_id}/", made.mentee_id),

@@ -247,8 +247,16 @@ def main() -> None:
         procfile = (ROOT / "Procfile").read_text()
         assert "gunicorn mentorship.wsgi" in procfile and "--workers ${WEB_CONCURRENCY:-2}" in procfile
         web = subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "mentorship.wsgi", "--bind", f"127.0.0.1:{web_port}",
-             "--workers", "2", "--access-logfile", "-"],  # fmt: skip
+            [
+                str(Path(PYTHON).parent / "gunicorn"),
+                "mentorship.wsgi",
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+            ],  # fmt: skip
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -267,7 +275,9 @@ def main() -> None:
         for _, path, user_id in page_list:  # each worker compiles its templates and fills its caches first
             cookie = cookies.get(str(user_id)) if user_id else None
             for _ in range(4):
-                request = urllib.request.Request(base + path, headers={"Cookie": f"sessionid={cookie}"} if cookie else {})
+                request = urllib.request.Request(
+                    base + path, headers={"Cookie": f"sessionid={cookie}"} if cookie else {}
+                )
                 urllib.request.urlopen(request, timeout=60).read()
         for round_no in range(rounds):
             print(f"round {round_no + 1} of {rounds} ...", file=sys.stderr, flush=True)
@@ -306,7 +316,7 @@ def table(page_list, results, single, counts, sizes, size, duration, rounds) -> 
             c = counts[s][name]
             query_cells.append(f"{c['queries']}" + ("" if c["status"] == 200 else f" (HTTP {c['status']})"))
         lines.append(
-            f"| {name}{' (%d errors/non-2xx)' % bad if bad else ''} | {rps:,.1f} | {median(runs, 'p50'):,.1f} | "
+            f"| {name}{f' ({bad} errors/non-2xx)' if bad else ''} | {rps:,.1f} | {median(runs, 'p50'):,.1f} | "
             f"{median(runs, 'p99'):,.1f} | {100 * rps / hello:.1f} % | {median(single[name], 'p95'):,.1f} | "
             + " | ".join(query_cells)
             + " |"
