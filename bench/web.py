@@ -1,7 +1,7 @@
 """Every page's speed next to a bare view behind the same middleware, served as in production.
 
 Run: .venv/bin/python bench/web.py [--size large|small|tiny] [--duration 5] [--rounds 3]
-     (or `make bench`; `--size tiny` is a smoke run of under a minute)
+     (or `make bench`; `--size tiny` is a smoke run of under a minute: no one-connection runs, 1 s each)
 
 What it does, in one command:
 1. Builds the data set (bench/data.py) into a PostgreSQL database of its own, `bench_<size>` on
@@ -282,13 +282,14 @@ def main() -> None:
                 )
                 started = time.monotonic()
                 urllib.request.urlopen(request, timeout=60).read()
-            seconds[name] = min(60, max(duration, math.ceil(8 * (time.monotonic() - started))))
+            slow = math.ceil(8 * (time.monotonic() - started))
+            seconds[name] = duration if tiny else min(60, max(duration, slow))
         for round_no in range(rounds):
             print(f"round {round_no + 1} of {rounds} ...", file=sys.stderr, flush=True)
             for name, path, user_id in page_list:
                 cookie = cookies.get(str(user_id)) if user_id else None
                 url = base + path
-                for runs, connections in ((results, 4), (single, 1)):
+                for runs, connections in ((results, 4),) if tiny else ((results, 4), (single, 1)):
                     runs[name].append(
                         wrk(url, cookie=cookie, connections=connections, duration=seconds[name], script=script.name)
                     )
@@ -317,15 +318,14 @@ def table(page_list, results, single, counts, sizes, size, duration, rounds) -> 
         runs = results[name]
         rps = median(runs, "rps")
         bad = sum(run["bad"] for run in runs + single[name])
+        p95 = f"{median(single[name], 'p95'):,.1f}" if single[name] else "—"
         query_cells = []
         for s in sizes:
             c = counts[s][name]
             query_cells.append(f"{c['queries']}" + ("" if c["status"] == 200 else f" (HTTP {c['status']})"))
         lines.append(
             f"| {name}{f' ({bad} errors/non-2xx)' if bad else ''} | {rps:,.1f} | {median(runs, 'p50'):,.1f} | "
-            f"{median(runs, 'p99'):,.1f} | {100 * rps / hello:.1f} % | {median(single[name], 'p95'):,.1f} | "
-            + " | ".join(query_cells)
-            + " |"
+            f"{median(runs, 'p99'):,.1f} | {100 * rps / hello:.1f} % | {p95} | " + " | ".join(query_cells) + " |"
         )
     lines.append(
         f"\nwrk -t2 -c4 and -t1 -c1, {duration} s each (slow pages up to 60 s, for about 8 requests), "
