@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install clean screenshots
+.PHONY: run test lint install clean screenshots bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ test: $(STAMP)
 # The README's screenshots (docs/screenshots/), made from the demo data by Chromium.
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
+
+# Every page's req/s and latency next to a bare view behind the same middleware, on gunicorn as in
+# production, with the large data set (PostgreSQL, Redis and wrk needed; see bench/web.py).
+# BENCH_ARGS="--size tiny" for a smoke run of under a minute.
+bench: $(STAMP)
+	$(BIN)/python bench/web.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
 from datetime import datetime, time, timedelta
 from functools import wraps
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +19,7 @@ from mentorship import booking_draft
 from mentorship.models import MentorProfile
 from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
-from mentorship.zones import canonical_zone
+from mentorship.zones import canonical_zone, is_known_zone
 
 from . import picker, policies, selectors, services
 from .forms import (
@@ -59,7 +59,7 @@ def party_only(view):
 def _shown_zone(request, mentor: MentorProfile, picked: str) -> str:
     """The zone the calendar shows: the one picked on the page, else the mentor's preference."""
     picked = canonical_zone(picked)
-    if picked in available_timezones():
+    if is_known_zone(picked):
         return picked
     if mentor.slot_display_zone == MentorProfile.DisplayZone.MENTOR:
         return mentor.user.time_zone

@@ -2,7 +2,7 @@
 admin only with a second factor."""
 
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from .zones import canonical_zone
+from .zones import canonical_zone, is_known_zone
 
 BROWSER_ZONE_COOKIE = "tz"
 
@@ -23,7 +23,7 @@ def viewer_zone_name(request) -> str | None:
     if user is not None and user.is_authenticated:
         return user.time_zone
     browser_zone = canonical_zone(unquote(request.COOKIES.get(BROWSER_ZONE_COOKIE, "")))
-    return browser_zone if browser_zone in available_timezones() else None
+    return browser_zone if is_known_zone(browser_zone) else None
 
 
 class UserTimezoneMiddleware:

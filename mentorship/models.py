@@ -2,7 +2,7 @@
 the services a mentor sells and the mentor's weekly availability."""
 
 import unicodedata
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from . import rich_text
 from .rich_text import BIO_MAX_LENGTH
+from .zones import is_known_zone
 
 
 def validate_time_zone(value: str) -> None:
-    if value not in available_timezones():
+    if not is_known_zone(value):
         raise ValidationError(f"“{value}” is not a time zone we know. Pick one from the list, like Europe/Berlin.")
 
 

@@ -107,6 +107,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Keep a connection across requests (opening one to PostgreSQL costs more than a simple page), checked
+# before reuse so a restarted server costs one failed check, not a failed page. SQLite opens in microseconds.
+_sqlite = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if _sqlite else 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------
@@ -222,6 +227,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=10),
     },
 }
+
+# --- Sessions ---------------------------------------------------------------------
+# Read from the cache, written to both: a signed-in page skips the session query. Redis down reads as
+# empty (mentorship.cache), so sessions come from the database then.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# The benchmark's bare page (/bench/hello/, bench/web.py): the cost of our middleware alone. Off unless set.
+BENCH_HELLO = env.bool("BENCH_HELLO", default=False)
 
 # --- Accounts -------------------------------------------------------------------
 AUTH_USER_MODEL = "mentorship.User"

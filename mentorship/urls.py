@@ -82,6 +82,7 @@ urlpatterns = [
     path("calendar/<slug:token>.ics", notification_views.calendar_feed, name="calendar_feed"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("bench/hello/", views.bench_hello, name="bench_hello"),  # 404 unless BENCH_HELLO (bench/web.py)
 ]
 
 # Our own error pages (DEBUG off); the refused-form page is CSRF_FAILURE_VIEW in settings.

@@ -5,7 +5,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -244,3 +244,11 @@ def mentor_vacation(request, profile):
     services.vacation_add(profile, **form.cleaned_data)
     messages.success(request, "Vacation added: nobody can book you on those days.")
     return redirect("mentor_schedule")
+
+
+def bench_hello(request):
+    """A bare page for the benchmark (bench/web.py): what our middleware costs with no view work. Off unless
+    BENCH_HELLO is set, so production answers 404."""
+    if not settings.BENCH_HELLO:
+        raise Http404
+    return HttpResponse(b"hello", content_type="text/plain")
