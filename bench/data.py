@@ -19,12 +19,15 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import time, timedelta
+from decimal import ROUND_DOWN, Decimal
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from bookings.models import Booking, Review
+from bookings.reviews import RATING_PLACES
+from mentorship import listing
 from mentorship.models import AvailabilityRule, MentorProfile, Service, User
 from notifications.models import CalendarFeed, Notification
 from payments.models import LedgerEntry
@@ -246,7 +249,17 @@ def build(size: Size, *, seed: int = 14, tag: str = "") -> Made:
         for b in rows
         if b.status == "completed" and rng.random() < 0.3
     )
-    _bulk(Review, reviews)
+    reviews = _bulk(Review, reviews)
+    # The directory reads stored columns the services keep; bulk inserts skip the services, so fill them here.
+    listing.refresh(*(mentor.pk for mentor in mentors))
+    ratings: dict[int, list[int]] = {}
+    for review in reviews:
+        ratings.setdefault(review.mentor_id, []).append(review.rating)
+    rated = MentorProfile.objects.in_bulk(list(ratings))
+    for mentor_id, given in ratings.items():
+        rated[mentor_id].rating_count = len(given)
+        rated[mentor_id].rating_average = (Decimal(sum(given)) / len(given)).quantize(RATING_PLACES, ROUND_DOWN)
+    MentorProfile.objects.bulk_update(rated.values(), ["rating_count", "rating_average"], batch_size=BATCH)
 
     busy_rows = [b for b in rows if b.mentor_id == busy.pk]
     _bulk(
