@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from mentorship import outbox
+from mentorship.directory_version import directory_changed
 from mentorship.models import MentorProfile, Service
 
 from . import services
@@ -47,6 +48,7 @@ def package_save(
     package.valid_days, package.is_active = valid_days, is_active
     package.full_clean()
     package.save()
+    directory_changed()  # the packages offered on the mentor's public profile
     return package
 
 

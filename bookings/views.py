@@ -16,7 +16,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from mentorship import booking_draft
+from mentorship.directory_version import directory_version
 from mentorship.models import MentorProfile
+from mentorship.page_cache import anonymous_page
 from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
 from mentorship.zones import canonical_zone, is_known_zone
@@ -72,6 +74,16 @@ def _calendar_today(zone: ZoneInfo, mentor: MentorProfile) -> tuple[datetime, da
     return today, picker.picker_end(today, mentor.booking_horizon_days)
 
 
+def _profile_versions(request, mentor_id: int) -> tuple:
+    """What a kept profile page depends on: the mentor's free time (every booking and schedule change moves its
+    version) and what the directory shows of them (profile, session types, reviews, packages)."""
+    availability = MentorProfile.objects.filter(pk=mentor_id).values_list("availability_version", flat=True).first()
+    return availability, directory_version()
+
+
+# Kept briefly for visitors with nothing of their own: a time taken meanwhile shows as taken at once (the
+# availability version), and one that came within the notice during the minute is refused at booking.
+@anonymous_page(60, versions=_profile_versions)
 def mentor_profile(request, mentor_id: int):
     mentor = get_object_or_404(
         MentorProfile.objects.select_related("user"), pk=mentor_id, status=MentorProfile.Status.APPROVED

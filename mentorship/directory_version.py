@@ -1,7 +1,7 @@
-"""The version of what the mentor directory shows, so its cached result pages can be shared safely.
+"""The version of what the mentor directory and public profiles show, so their cached pages can be shared safely.
 
-Every change that shows on a mentor's card or moves them in the list (profile, name or zone,
-session types, hours, approval, reviews, the next free time) calls `directory_changed()`; the
+Every change that shows on a mentor's card or profile or moves them in the list (profile, name or zone,
+session types, packages, hours, approval, reviews, the next free time) calls `directory_changed()`; the
 cached pages are keyed by the version and so stop being used at once. Changes made outside the
 services (the admin's edit forms) show when the short-lived pages expire.
 """

@@ -11,6 +11,7 @@ from PIL import Image
 
 from bookings import selectors
 from bookings.models import Booking, BookingEvent
+from mentorship import services as mentor_services
 
 from .factories import UserFactory, bookable_mentor
 
@@ -131,5 +132,6 @@ def test_the_response_time_comes_from_history(client):
         event = BookingEvent.objects.create(booking=booking, from_status="held", to_status="pending")
         BookingEvent.objects.filter(pk=event.pk).update(created_at=paid)
     assert selectors.typical_response(mentor) == timedelta(hours=1, minutes=30)
+    mentor_services.availability_changed(mentor.pk)  # as confirming does; the rows above skipped the services
     page = client.get(reverse("mentor_profile", args=[mentor.pk])).content.decode()
     assert "usually confirms within 2 hours" in page

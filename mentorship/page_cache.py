@@ -1,0 +1,99 @@
+"""Whole public pages kept a short while for visitors with nothing of their own on them.
+
+A visitor who is not signed in and has no session (no booking choice kept, no message waiting) sees the
+same home, directory or mentor profile as every other such visitor in the same zone: it is drawn once and
+kept under the versions that say when it changed (the directory's, the mentor's availability). What is
+per response is put back on the way out: the CSP nonce of this response and, where the page has a form
+that posts, a fresh CSRF token (which also sets the visitor's CSRF cookie, as drawing the form would).
+
+Anyone signed in, or carrying a session or a message, gets the page drawn for them.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+
+NONCE = "@@page-cache-nonce@@"
+CSRF = "@@page-cache-csrf@@"
+_CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+
+def anonymous_page(ttl: int, versions: Callable[..., Iterable[object]] = lambda request, **kwargs: ()):
+    """Keep the view's page for `ttl` seconds for visitors with nothing of their own, keyed by the URL, the
+    viewer's zone and `versions(request, **view_kwargs)` (whatever changes what the page shows)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not _shared_visitor(request):
+                return view(request, *args, **kwargs)
+            key = _key(request, versions(request, *args, **kwargs))
+            stored = cache.get(key)
+            if stored is not None:
+                content_type, html = stored
+                return _answer(request, content_type, html)
+            response = view(request, *args, **kwargs)
+            if _storable(request, response):
+                cache.set(key, (response["Content-Type"], _without_per_response_values(request, response)), ttl)
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _shared_visitor(request) -> bool:
+    cookies = request.COOKIES
+    return (
+        request.method in ("GET", "HEAD")
+        and settings.SESSION_COOKIE_NAME not in cookies
+        and CookieStorage.cookie_name not in cookies
+        and not request.user.is_authenticated
+    )
+
+
+def _key(request, versions: Iterable[object]) -> str:
+    parts = [
+        request.get_host(),
+        request.scheme,
+        request.get_full_path(),
+        request.viewer_zone,
+        str(request.viewer_zone_known),
+        *map(str, versions),
+    ]
+    return "page:" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def _storable(request, response) -> bool:
+    """Only a plain page: nothing set for this visitor but the CSRF cookie, the session left alone."""
+    session = getattr(request, "session", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and response["Content-Type"].startswith("text/html")
+        and set(response.cookies) <= {settings.CSRF_COOKIE_NAME}
+        and not (session is not None and session.modified)
+    )
+
+
+def _without_per_response_values(request, response) -> str:
+    html = response.content.decode()
+    nonce = getattr(request, "_csp_nonce", None)
+    if nonce:
+        html = html.replace(nonce, NONCE)
+    return _CSRF_VALUE.sub(rf"\g<1>{CSRF}\g<2>", html)
+
+
+def _answer(request, content_type: str, html: str) -> HttpResponse:
+    if NONCE in html:
+        html = html.replace(NONCE, str(request.csp_nonce))
+    if CSRF in html:
+        html = html.replace(CSRF, get_token(request))
+    return HttpResponse(html, content_type=content_type)
