@@ -80,7 +80,7 @@ class DirectoryForm(BoundedForm, forms.Form):
 
 # For visitors with nothing of their own, the whole page is kept: a minute at most, and never past a change
 # that shows on a card (the directory's version).
-@anonymous_page(60, versions=lambda request: (directory_version(),))
+@anonymous_page(60, params=[*DirectoryForm.base_fields, "page"], versions=lambda request: (directory_version(),))
 def directory_page(request):
     form = DirectoryForm(request.GET or None)
     query = form.query() if form.is_valid() else directory.Query(sort="rating")

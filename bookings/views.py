@@ -83,7 +83,7 @@ def _profile_versions(request, mentor_id: int) -> tuple:
 
 # Kept briefly for visitors with nothing of their own: a time taken meanwhile shows as taken at once (the
 # availability version), and one that came within the notice during the minute is refused at booking.
-@anonymous_page(60, versions=_profile_versions)
+@anonymous_page(60, params=CalendarQuery.base_fields, versions=_profile_versions)
 def mentor_profile(request, mentor_id: int):
     mentor = get_object_or_404(
         MentorProfile.objects.select_related("user"), pk=mentor_id, status=MentorProfile.Status.APPROVED

@@ -25,14 +25,21 @@ CSRF = "@@page-cache-csrf@@"
 _CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
-def anonymous_page(ttl: int, versions: Callable[..., Iterable[object]] = lambda request, **kwargs: ()):
+def anonymous_page(
+    ttl: int, *, params: Iterable[str], versions: Callable[..., Iterable[object]] = lambda request, **kwargs: ()
+):
     """Keep the view's page for `ttl` seconds for visitors with nothing of their own, keyed by the URL, the
-    viewer's zone and `versions(request, **view_kwargs)` (whatever changes what the page shows)."""
+    viewer's zone and `versions(request, **view_kwargs)` (whatever changes what the page shows).
+
+    Only URLs whose query names are among `params` (the ones the page reads) are kept, so made-up
+    parameters cannot fill the cache with copies of one page.
+    """
+    params = frozenset(params)
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if not _shared_visitor(request):
+            if not (_shared_visitor(request) and set(request.GET) <= params):
                 return view(request, *args, **kwargs)
             key = _key(request, versions(request, *args, **kwargs))
             stored = cache.get(key)

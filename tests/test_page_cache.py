@@ -113,3 +113,11 @@ def test_each_zone_gets_its_own_kept_page():
     for _ in range(2):
         assert "Tokyo" in tokyo.get(url).content.decode()
         assert "Lima" in lima.get(url).content.decode()
+
+
+def test_made_up_query_parameters_are_drawn_each_time_not_kept():
+    bookable_mentor()
+    Client().get(reverse("home") + "?utm_source=x")
+    assert Client().get(reverse("home") + "?utm_source=x").context is not None  # drawn again
+    Client().get(reverse("home") + "?q=django")
+    assert Client().get(reverse("home") + "?q=django").context is None  # the page's own parameter: kept
