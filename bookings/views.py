@@ -157,11 +157,12 @@ def mentor_profile(request, mentor_id: int):
 
 
 def _shown_day(query: CalendarQuery, free: list, *, today, last):
-    """The day whose times the page shows: the one asked for (`?day=`), else the first free day of the week asked
-    for (`?week=`, kept by a booking that failed), else the first free day."""
+    """The day whose times the page shows: the one asked for (`?day=`), or the free day nearest to it (a day kept
+    across a change of zone may hold its times on the day before or after in the new one); else the first free
+    day of the week asked for (`?week=`, kept by a booking that failed); else the first free day."""
     asked = query.value("day")
     if asked and today <= asked <= last:
-        return asked
+        return min(free, key=lambda day: (abs(day - asked), day), default=asked)
     from_day = min(today + timedelta(days=7 * (query.value("week") or 0)), last)
     return next((day for day in free if day >= from_day), from_day if query.value("week") else (free or [today])[0])
 

@@ -57,6 +57,8 @@ NOT_PAGES = {
     "mentor_photo": "an image",
     "booking_ics": "a calendar file",
     "calendar_feed": "a calendar feed",
+    "mentor_times": "JSON for the calendar script (tests/test_picker.py, tests/test_browser_picker.py)",
+    "bench_hello": "the benchmark's bare page, off unless BENCH_HELLO is set",
     "stripe_webhook": "Stripe's webhook",
     "connect_stripe_refresh": "sends the mentor on to Stripe's onboarding",
     "account_confirm_email": "needs the key from an e-mail",

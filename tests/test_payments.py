@@ -115,7 +115,12 @@ def test_completion_credits_the_mentors_share_and_the_fee_once(stripe_server, he
     ledger.record_session_earning(held_booking.pk)  # the job ran twice
     entries = {(e.account, e.kind): e.amount_cents for e in LedgerEntry.objects.all()}
     assert entries == {("mentor", "session_share"): 3400, ("platform", "platform_fee"): 600}
-    assert ledger.summary(held_booking.mentor) == {"balance_cents": 3400, "earned_cents": 3400, "paid_out_cents": 0}
+    assert ledger.summary(held_booking.mentor) == {
+        "balance_cents": 3400,
+        "earned_cents": 3400,
+        "paid_out_cents": 0,
+        "listed_entries": 1,  # the lines Earnings lists
+    }
 
 
 def test_a_refund_after_completion_takes_back_the_share_in_proportion(stripe_server, held_booking, settings):
