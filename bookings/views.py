@@ -15,11 +15,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from mentorship import booking_draft
+from mentorship import booking_draft, table_versions
 from mentorship.directory_version import directory_version
 from mentorship.models import MentorProfile
-from mentorship.page_cache import anonymous_page
+from mentorship.page_cache import anonymous_page, viewer_page
 from mentorship.rate_limits import rate_limited
+from mentorship.services import free_time_version
 from mentorship.views import approved_mentor_required
 from mentorship.zones import canonical_zone, is_known_zone
 
@@ -77,13 +78,14 @@ def _calendar_today(zone: ZoneInfo, mentor: MentorProfile) -> tuple[datetime, da
 def _profile_versions(request, mentor_id: int) -> tuple:
     """What a kept profile page depends on: the mentor's free time (every booking and schedule change moves its
     version) and what the directory shows of them (profile, session types, reviews, packages)."""
-    availability = MentorProfile.objects.filter(pk=mentor_id).values_list("availability_version", flat=True).first()
-    return availability, directory_version()
+    name = free_time_version(mentor_id)
+    return table_versions.snapshot([name])[name], directory_version()
 
 
 # Kept briefly for visitors with nothing of their own: a time taken meanwhile shows as taken at once (the
 # availability version), and one that came within the notice during the minute is refused at booking.
 @anonymous_page(60, params=CalendarQuery.base_fields, versions=_profile_versions)
+@viewer_page(params=CalendarQuery.base_fields)
 def mentor_profile(request, mentor_id: int):
     mentor = get_object_or_404(
         MentorProfile.objects.select_related("user"), pk=mentor_id, status=MentorProfile.Status.APPROVED
@@ -330,6 +332,7 @@ def book_resume(request):
 
 
 @login_required
+@viewer_page(params=[f"{name}_page" for name in ("upcoming", "past", "cancelled", "reviews")])
 def my_bookings(request):
     sections, counts = selectors.mentee_booking_sections(request.user, now=timezone.now())
     pages = section_pages(request, {**sections, "reviews": selectors.reviews_by_mentee(request.user)}, counts)
@@ -345,6 +348,7 @@ def _suggestable_days(booking: Booking):
 
 
 @login_required
+@viewer_page()
 def booking_detail(request, booking_id: int):
     booking = selectors.booking_for_party(request.user, booking_id)
     if booking is None:
@@ -391,6 +395,7 @@ def booking_detail(request, booking_id: int):
 
 
 @approved_mentor_required
+@viewer_page(params=[f"{name}_page" for name in ("pending", "to_complete", "upcoming", "past", "cancelled")])
 def mentor_bookings(request, profile):
     pages = section_pages(request, *selectors.mentor_booking_sections(profile, now=timezone.now()))
     return render(

@@ -4,6 +4,9 @@ Counting every row of a big PostgreSQL table reads all of it; an unfiltered chan
 "about how many". There the count is PostgreSQL's own estimate (pg_class.reltuples, kept by ANALYZE and
 autovacuum) once it is above ADMIN_ESTIMATED_COUNT_ABOVE; a filtered list, a small table and SQLite count
 exactly. The pager's last pages may then be a little off, which staff can live with; the rows never are.
+
+A staff member's list is kept for them (mentorship.page_cache.viewer_page) while none of the tables it read
+changed, so paging back and forth or reloading an unchanged list draws nothing again.
 """
 
 from django.conf import settings
@@ -12,6 +15,7 @@ from django.db import connections
 from django.utils.functional import cached_property
 
 from .admin_actions import StaffModelAdmin
+from .page_cache import viewer_page
 
 
 def estimated_rows(table: str, *, using: str) -> int:
@@ -38,3 +42,6 @@ class BigTableAdmin(StaffModelAdmin):
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+    def changelist_view(self, request, extra_context=None):
+        return viewer_page(params=None)(super().changelist_view)(request, extra_context=extra_context)

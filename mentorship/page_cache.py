@@ -1,4 +1,5 @@
-"""Whole public pages kept a short while for visitors with nothing of their own on them.
+"""Whole pages kept a short while: public ones for visitors with nothing of their own on them, and each
+signed-in person's own pages for them alone.
 
 A visitor who is not signed in and has no session (no booking choice kept, no message waiting) sees the
 same home, directory or mentor profile as every other such visitor in the same zone: it is drawn once and
@@ -6,11 +7,16 @@ kept under the versions that say when it changed (the directory's, the mentor's 
 per response is put back on the way out: the CSP nonce of this response and, where the page has a form
 that posts, a fresh CSRF token (which also sets the visitor's CSRF cookie, as drawing the form would).
 
-Anyone signed in, or carrying a session or a message, gets the page drawn for them.
+Anyone signed in, or carrying a session or a message, gets the page drawn for them, except where a view
+keeps its page per person (`viewer_page`): kept for that person, that session's contents, that minute, and
+only while no table the page read has been written since it was drawn (mentorship.table_versions). A message
+waiting (a cookie) means the page is drawn: it shows and consumes it.
 """
 
 import hashlib
+import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 
@@ -20,13 +26,15 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 
+from . import table_versions
+
 NONCE = "@@page-cache-nonce@@"
 CSRF = "@@page-cache-csrf@@"
 _CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
 def anonymous_page(
-    ttl: int, *, params: Iterable[str], versions: Callable[..., Iterable[object]] = lambda request, **kwargs: ()
+    ttl: int, *, params: Iterable[str], versions: Callable[..., Iterable[object]] = lambda *args, **kwargs: ()
 ):
     """Keep the view's page for `ttl` seconds for visitors with nothing of their own, keyed by the URL, the
     viewer's zone and `versions(request, **view_kwargs)` (whatever changes what the page shows).
@@ -45,7 +53,7 @@ def anonymous_page(
             stored = cache.get(key)
             if stored is not None:
                 content_type, html = stored
-                return _answer(request, content_type, html)
+                return _answer(request, [("Content-Type", content_type)], html)
             response = view(request, *args, **kwargs)
             if _storable(request, response):
                 cache.set(key, (response["Content-Type"], _without_per_response_values(request, response)), ttl)
@@ -54,6 +62,66 @@ def anonymous_page(
         return wrapper
 
     return decorator
+
+
+def viewer_page(
+    ttl: int = 60,
+    *,
+    params: Iterable[str] | None = (),
+    versions: Callable[..., Iterable[object]] = lambda *args, **kwargs: (),
+):
+    """Keep the view's page for the signed-in person it was drawn for: at most `ttl` seconds and within the
+    same minute (pages say "in 5 minutes", open Join at a time), keyed by the URL, their session's contents,
+    their zone and `versions(request, **view_kwargs)` (what the page reads from the cache rather than the
+    database), and served only while every table the page read is unchanged.
+
+    Only URLs whose query names are among `params` are kept (None: any, for staff's filtered admin lists).
+    """
+    params = None if params is None else frozenset(params)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not (_own_visitor(request) and (params is None or set(request.GET) <= params)):
+                return view(request, *args, **kwargs)
+            key = _key(request, [*_viewer_parts(request), *versions(request, *args, **kwargs)])
+            stored = cache.get(key)
+            if stored is not None:
+                headers, html, read = stored
+                if table_versions.unchanged(read):
+                    return _answer(request, headers, html)
+            before = table_versions.snapshot()
+            with table_versions.recording() as tables:
+                response = view(request, *args, **kwargs)
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()  # a TemplateResponse (the admin's) reads while it draws
+            if _storable(request, response):
+                tables.add(request.user._meta.db_table)  # read before drawing began (the session's user)
+                read = {table: before[table] for table in tables if table in before}
+                headers = [(name, value) for name, value in response.items() if name != "Content-Length"]
+                cache.set(key, (headers, _without_per_response_values(request, response), read), ttl)
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _own_visitor(request) -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and CookieStorage.cookie_name not in request.COOKIES
+        and request.user.is_authenticated
+    )
+
+
+def _viewer_parts(request) -> list[str]:
+    session = json.dumps(dict(request.session.items()), sort_keys=True, default=str)
+    return [
+        f"user:{request.user.pk}",
+        hashlib.sha256(session.encode()).hexdigest(),
+        f"minute:{int(time.time() // 60)}",
+    ]
 
 
 def _shared_visitor(request) -> bool:
@@ -98,9 +166,12 @@ def _without_per_response_values(request, response) -> str:
     return _CSRF_VALUE.sub(rf"\g<1>{CSRF}\g<2>", html)
 
 
-def _answer(request, content_type: str, html: str) -> HttpResponse:
+def _answer(request, headers: list[tuple[str, str]], html: str) -> HttpResponse:
     if NONCE in html:
         html = html.replace(NONCE, str(request.csp_nonce))
     if CSRF in html:
         html = html.replace(CSRF, get_token(request))
-    return HttpResponse(html, content_type=content_type)
+    response = HttpResponse(html)
+    for name, value in headers:
+        response[name] = value
+    return response

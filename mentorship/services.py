@@ -8,7 +8,7 @@ from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
-from . import listing, outbox
+from . import listing, outbox, table_versions
 from .directory_version import directory_changed
 from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
 
@@ -22,7 +22,14 @@ def availability_changed(mentor_id: int) -> None:
     handles the topic).
     """
     MentorProfile.objects.filter(pk=mentor_id).update(availability_version=F("availability_version") + 1)
+    table_versions.changed(free_time_version(mentor_id))
     outbox.record("mentor.free_time_changed", mentor_id=mentor_id)
+
+
+def free_time_version(mentor_id: int) -> str:
+    """The name of the cached counterpart of the mentor's availability version: kept pages read it without a
+    query (mentorship.table_versions)."""
+    return f"mentor-free-time:{mentor_id}"
 
 
 def availabilities_changed(mentor_ids) -> None:
@@ -30,6 +37,8 @@ def availabilities_changed(mentor_ids) -> None:
     mentor_ids = sorted(set(mentor_ids))
     if mentor_ids:
         MentorProfile.objects.filter(pk__in=mentor_ids).update(availability_version=F("availability_version") + 1)
+        for mentor_id in mentor_ids:
+            table_versions.changed(free_time_version(mentor_id))
         outbox.record_many("mentor.free_time_changed", [{"mentor_id": mentor_id} for mentor_id in mentor_ids])
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from bookings import selectors
 from bookings.views import section_pages
 from mentorship.input_rules import BoundedForm
+from mentorship.page_cache import viewer_page
 
 from . import calendar, services
 from . import selectors as notification_selectors
@@ -48,6 +49,7 @@ NOTIFICATIONS_PAGE_SIZE = 25
 
 
 @login_required
+@viewer_page(params=["notifications_page"])
 def notification_list(request):
     pages = section_pages(
         request, {"notifications": notification_selectors.recent(request.user)}, per_page=NOTIFICATIONS_PAGE_SIZE

@@ -16,6 +16,7 @@ from bookings import packages
 from bookings.models import Booking, PackagePurchase
 from bookings.views import party_only, section_pages
 from mentorship.money import format_cents
+from mentorship.page_cache import viewer_page
 from mentorship.rate_limits import rate_limited
 from mentorship.views import approved_mentor_required
 
@@ -201,6 +202,7 @@ def _after_payment(request, target: Target, payment: Payment):
 
 @with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
+@viewer_page()  # a reload within the minute shows the same card form (its SetupIntent can take a card again)
 def checkout(request, booking_id: int):
     return _checkout(request, _own_booking(request, booking_id))
 
@@ -307,6 +309,7 @@ def stripe_webhook(request):
 
 @with_stripe_connect
 @approved_mentor_required
+@viewer_page(params=["entries_page", "payouts_page"])
 def earnings(request, profile):
     totals = ledger.summary(profile)
     # Paged like the booking lists (?entries_page=, ?payouts_page=): a long history costs no more than a short one.

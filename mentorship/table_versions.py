@@ -1,0 +1,127 @@
+"""A version per database table, moved by every write to it, so a kept page knows when what it read changed.
+
+Every SQL statement passes through `_watch` (installed on each connection as it opens). A write (INSERT,
+UPDATE, DELETE) moves its table's version in the shared cache at once and again when its transaction
+commits: the first makes the change show to this process's next read (tests never commit), the second
+closes the gap in which another process read the old rows after the first move. `QuerySet.update()`,
+`bulk_create`, deletes and raw cursor writes are seen as well as `save()`: nothing has to remember to call us.
+
+While `recording()` is open, the tables its SELECTs read are collected: the page kept under them stores each
+table's version as it was before drawing began (`snapshot()`), and is served again only while every one of
+them is unchanged (`unchanged()`).
+
+Named versions (`changed(name)`, `snapshot([name])`) work the same way for things finer than a table, such
+as one mentor's free time.
+
+A version is a number that never repeats: a key lost from the cache (evicted, Redis restarted) starts again
+from the clock in nanoseconds, never from a value an old page was stored with. With the cache unreachable
+nothing reads as unchanged, so nothing kept is served.
+"""
+
+import re
+import time
+from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache as cache_once
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.backends.signals import connection_created
+
+_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)', re.IGNORECASE)
+_READ = re.compile(r'\b(?:FROM|JOIN)\s+"([\w.]+)"', re.IGNORECASE)
+_reads: ContextVar[set | None] = ContextVar("table_reads", default=None)
+
+
+def _key(table: str) -> str:
+    return f"table-version:{table}"
+
+
+class _BumpOnCommit:
+    """One on-commit move per table per transaction (found again by its table, so not registered twice)."""
+
+    def __init__(self, table: str):
+        self.table = table
+
+    def __call__(self):
+        bump([self.table])
+
+
+def changed(name: str) -> None:
+    """A named version moves: now and again when the transaction commits."""
+    bump([name])
+    if not any(getattr(callback, "table", None) == name for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(_BumpOnCommit(name))
+
+
+def bump(tables: Iterable[str]) -> None:
+    for table in tables:
+        try:
+            cache.incr(_key(table))
+        except ValueError:  # not there (new, evicted): start from a number no earlier version can have had
+            cache.set(_key(table), time.time_ns(), None)
+
+
+def _watch(execute, sql, params, many, context):
+    reads = _reads.get()
+    if reads is not None and sql[:6].upper() == "SELECT":
+        reads.update(_READ.findall(sql))
+    result = execute(sql, params, many, context)
+    written = _WRITE.match(sql)
+    if written:
+        table = written.group(1)
+        bump([table])
+        used = context["connection"]
+        if used.in_atomic_block and not any(
+            getattr(callback, "table", None) == table for _, callback, _ in used.run_on_commit
+        ):
+            transaction.on_commit(_BumpOnCommit(table), using=used.alias)
+    return result
+
+
+def _install(sender, **kwargs):
+    opened = kwargs["connection"]
+    if _watch not in opened.execute_wrappers:
+        opened.execute_wrappers.append(_watch)
+
+
+def connect() -> None:
+    connection_created.connect(_install, dispatch_uid="table_versions")
+
+
+@contextmanager
+def recording():
+    """Collect the tables the SELECTs inside read; yields the set they are added to."""
+    tables: set[str] = set()
+    token = _reads.set(tables)
+    try:
+        yield tables
+    finally:
+        _reads.reset(token)
+
+
+@cache_once
+def _all_tables() -> tuple[str, ...]:
+    return tuple(sorted(connection.introspection.django_table_names(only_existing=False)))
+
+
+def snapshot(names: Iterable[str] | None = None) -> dict[str, int]:
+    """The named versions now, or every table's (taken before a page is drawn: a write after it then reads as
+    a change); one not there yet gets one."""
+    tables = _all_tables() if names is None else list(names)
+    found = cache.get_many([_key(t) for t in tables])
+    versions = {}
+    for table in tables:
+        version = found.get(_key(table))
+        if version is None:
+            version = time.time_ns()
+            if not cache.add(_key(table), version, None):
+                version = cache.get(_key(table))
+        versions[table] = version
+    return versions
+
+
+def unchanged(versions: dict[str, int]) -> bool:
+    now = cache.get_many([_key(t) for t in versions])
+    return all(now.get(_key(table)) == version for table, version in versions.items())
