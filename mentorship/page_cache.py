@@ -84,23 +84,28 @@ def viewer_page(
         def wrapper(request, *args, **kwargs):
             if not (_own_visitor(request) and (params is None or set(request.GET) <= params)):
                 return view(request, *args, **kwargs)
-            key = _key(request, [*_viewer_parts(request), *versions(request, *args, **kwargs)])
-            stored = cache.get(key)
-            if stored is not None:
-                headers, html, read = stored
-                if table_versions.unchanged(read):
-                    return _answer(request, headers, html)
-            before = table_versions.snapshot()
-            with table_versions.recording() as tables:
-                response = view(request, *args, **kwargs)
-                if hasattr(response, "render") and not response.is_rendered:
-                    response.render()  # a TemplateResponse (the admin's) reads while it draws
-            if _storable(request, response):
-                tables.add(request.user._meta.db_table)  # read before drawing began (the session's user)
-                read = {table: before[table] for table in tables if table in before}
-                headers = [(name, value) for name, value in response.items() if name != "Content-Length"]
-                cache.set(key, (headers, _without_per_response_values(request, response), read), ttl)
-            return response
+            drawn = None
+
+            def draw():
+                nonlocal drawn
+                drawn = view(request, *args, **kwargs)
+                if hasattr(drawn, "render") and not drawn.is_rendered:
+                    drawn.render()  # a TemplateResponse (the admin's) reads while it draws
+                if not _storable(request, drawn):
+                    return None
+                headers = [(name, value) for name, value in drawn.items() if name != "Content-Length"]
+                return headers, _without_per_response_values(request, drawn)
+
+            kept = table_versions.kept(
+                _key(request, [*_viewer_parts(request), *versions(request, *args, **kwargs)]),
+                ttl,
+                draw,
+                keep=lambda value: value is not None,
+                also_read=[request.user._meta.db_table],  # read before drawing began (the session's user)
+            )
+            if drawn is not None:
+                return drawn
+            return _answer(request, *kept)
 
         return wrapper
 

@@ -20,7 +20,7 @@ nothing reads as unchanged, so nothing kept is served.
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache as cache_once
@@ -120,6 +120,23 @@ def snapshot(names: Iterable[str] | None = None) -> dict[str, int]:
                 version = cache.get(_key(table))
         versions[table] = version
     return versions
+
+
+def kept(key: str, ttl: int, compute: Callable[[], object], *, keep=lambda value: True, also_read=()):
+    """compute()'s value, kept under `key` for `ttl` seconds while no table it read (nor those in
+    `also_read`, read before it ran) changed; a value `keep` refuses is not kept."""
+    stored = cache.get(key)
+    if stored is not None:
+        read, value = stored
+        if unchanged(read):
+            return value
+    before = snapshot()
+    with recording() as tables:
+        value = compute()
+    if keep(value):
+        tables.update(also_read)
+        cache.set(key, ({table: before[table] for table in tables if table in before}, value), ttl)
+    return value
 
 
 def unchanged(versions: dict[str, int]) -> bool:
