@@ -78,6 +78,12 @@ class DirectoryForm(BoundedForm, forms.Form):
         )
 
 
+class PageNumberForm(BoundedForm, forms.Form):
+    """The directory's `?page=`: a number or nothing (a bad one shows the first page, a high one the last)."""
+
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+
+
 # For visitors with nothing of their own, the whole page is kept: a minute at most, and never past a change
 # that shows on a card (the directory's version).
 @anonymous_page(60, params=[*DirectoryForm.base_fields, "page"], versions=lambda request: (directory_version(),))
@@ -87,7 +93,9 @@ def directory_page(request):
     query = form.query() if form.is_valid() else directory.Query(sort="rating")
     params = request.GET.copy()
     params.pop("page", None)
-    page, results = _results(query, params=params.urlencode(), page_number=request.GET.get("page"))
+    asked = PageNumberForm(request.GET)
+    page_number = asked.cleaned_data["page"] if asked.is_valid() else None
+    page, results = _results(query, params=params.urlencode(), page_number=page_number)
     filtered = any(value for key, value in request.GET.items() if key not in ("page", "sort"))
     # On phones the filters fold behind "Filters"; they stay open while one is set, so it can be seen and changed.
     chosen = form.cleaned_data if form.is_bound and form.is_valid() else {}
@@ -114,7 +122,7 @@ class _OnePage:
         return self.mentors[: index.stop - index.start]
 
 
-def _results(query: directory.Query, *, params: str, page_number: str | None) -> tuple[Page, str]:
+def _results(query: directory.Query, *, params: str, page_number: int | None) -> tuple[Page, str]:
     """The page of mentors and its rendered list, from the cache when this query was shown in this zone lately."""
     version = directory_version()
     zone = timezone.get_current_timezone_name()  # "Next free" is shown in the viewer's zone

@@ -122,6 +122,17 @@ def test_pages_keep_the_filters(client):
     assert len(second.context["page"]) == 2
 
 
+@pytest.mark.parametrize(
+    ("asked", "shown"), [("abc", 1), ("0", 1), ("2", 2), ("99999", 2), ("1" * 400, 1), ("2\x00", 1)]
+)
+def test_a_bad_page_number_shows_the_first_page_and_a_high_one_the_last(client, asked, shown):
+    for index in range(14):
+        _mentor(f"Mentor {index:02d}")
+    response = client.get(reverse("home"), {"page": asked})
+    assert response.status_code == 200
+    assert response.context["page"].number == shown
+
+
 def test_bad_filters_get_a_message_and_show_everyone(client):
     _mentor("Ana")
     response = client.get(reverse("home"), {"min_price": "-5", "free_within": "9999"})
