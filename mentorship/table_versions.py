@@ -1,9 +1,9 @@
 """A version per database table, moved by every write to it, so a kept page knows when what it read changed.
 
 Every SQL statement passes through `_watch` (installed on each connection as it opens). A write (INSERT,
-UPDATE, DELETE) moves its table's version in the shared cache at once and again when its transaction
-commits: the first makes the change show to this process's next read (tests never commit), the second
-closes the gap in which another process read the old rows after the first move. `QuerySet.update()`,
+UPDATE, DELETE) moves its table's version in the shared cache: at once outside a transaction; inside one, at
+commit for everyone, and before this process next reads a version (it alone sees the change before commit,
+and tests never commit). `QuerySet.update()`,
 `bulk_create`, deletes and raw cursor writes are seen as well as `save()`: nothing has to remember to call us.
 
 While `recording()` is open, the tables its SELECTs read are collected: the page kept under them stores each
@@ -13,12 +13,13 @@ them is unchanged (`unchanged()`).
 Named versions (`changed(name)`, `snapshot([name])`) work the same way for things finer than a table, such
 as one mentor's free time.
 
-A version is a number that never repeats: a key lost from the cache (evicted, Redis restarted) starts again
-from the clock in nanoseconds, never from a value an old page was stored with. With the cache unreachable
+A version is a number that never repeats (the clock in nanoseconds and a random part), so a key lost from
+the cache (evicted, Redis restarted) starts again from a value no old page was stored with. With the cache unreachable
 nothing reads as unchanged, so nothing kept is served.
 """
 
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -38,29 +39,51 @@ def _key(table: str) -> str:
     return f"table-version:{table}"
 
 
-class _BumpOnCommit:
-    """One on-commit move per table per transaction (found again by its table, so not registered twice)."""
+_unmoved: set[str] = set()  # written in a transaction still open: moved before this process next looks
 
-    def __init__(self, table: str):
-        self.table = table
+
+class _BumpOnCommit:
+    """The move at commit of one table written in a transaction (found again by its name, so registered once)."""
+
+    def __init__(self, name: str):
+        self.name = name
 
     def __call__(self):
-        bump([self.table])
+        bump([self.name])
+
+
+def _moved(name: str, used) -> None:
+    """`name` was written on connection `used`: outside a transaction, move its version now. Inside one, only
+    this process can see the change before commit: it is moved before this process next reads a version
+    (`_catch_up`), and for everyone when the transaction commits. So a transaction writing a table many
+    times moves its version once."""
+    if not used.in_atomic_block:
+        bump([name])
+        return
+    _unmoved.add(name)
+    if not any(getattr(c, "name", None) == name for _, c, _ in used.run_on_commit):
+        transaction.on_commit(_BumpOnCommit(name), using=used.alias)
+
+
+def _catch_up() -> None:
+    global _unmoved
+    if _unmoved:
+        names, _unmoved = _unmoved, set()
+        bump(names)
 
 
 def changed(name: str) -> None:
     """A named version moves: now and again when the transaction commits."""
-    bump([name])
-    if not any(getattr(callback, "table", None) == name for _, callback, _ in connection.run_on_commit):
-        transaction.on_commit(_BumpOnCommit(name))
+    _moved(name, connection)
 
 
-def bump(tables: Iterable[str]) -> None:
-    for table in tables:
-        try:
-            cache.incr(_key(table))
-        except ValueError:  # not there (new, evicted): start from a number no earlier version can have had
-            cache.set(_key(table), time.time_ns(), None)
+def _new_version() -> int:
+    """Never the same twice (a version only has to differ from every earlier one): the clock and chance."""
+    return time.time_ns() * 1000 + secrets.randbelow(1000)
+
+
+def bump(names: Iterable[str]) -> None:
+    cache.set_many({_key(name): _new_version() for name in names}, None)
 
 
 def _watch(execute, sql, params, many, context):
@@ -70,13 +93,7 @@ def _watch(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
     written = _WRITE.match(sql)
     if written:
-        table = written.group(1)
-        bump([table])
-        used = context["connection"]
-        if used.in_atomic_block and not any(
-            getattr(callback, "table", None) == table for _, callback, _ in used.run_on_commit
-        ):
-            transaction.on_commit(_BumpOnCommit(table), using=used.alias)
+        _moved(written.group(1), context["connection"])
     return result
 
 
@@ -109,13 +126,14 @@ def _all_tables() -> tuple[str, ...]:
 def snapshot(names: Iterable[str] | None = None) -> dict[str, int]:
     """The named versions now, or every table's (taken before a page is drawn: a write after it then reads as
     a change); one not there yet gets one."""
+    _catch_up()
     tables = _all_tables() if names is None else list(names)
     found = cache.get_many([_key(t) for t in tables])
     versions = {}
     for table in tables:
         version = found.get(_key(table))
         if version is None:
-            version = time.time_ns()
+            version = _new_version()
             if not cache.add(_key(table), version, None):
                 version = cache.get(_key(table))
         versions[table] = version
@@ -140,5 +158,6 @@ def kept(key: str, ttl: int, compute: Callable[[], object], *, keep=lambda value
 
 
 def unchanged(versions: dict[str, int]) -> bool:
+    _catch_up()
     now = cache.get_many([_key(t) for t in versions])
     return all(now.get(_key(table)) == version for table, version in versions.items())

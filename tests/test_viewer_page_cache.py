@@ -142,9 +142,9 @@ def test_a_staff_list_shows_a_change_at_once(settings):
     assert "1 booking" in staff.get(url).content.decode()
 
 
-def test_a_write_inside_a_transaction_moves_the_version_now_and_again_at_commit():
-    """Now: this process sees its own change. At commit: a page another process drew from the rows before the
-    commit, under the version after the first move, is not served."""
+def test_a_write_inside_a_transaction_moves_the_version_for_this_process_and_again_at_commit():
+    """Before this process next looks: it sees its own change. At commit: a page another process drew from the
+    rows before the commit, under the version after the first move, is not served."""
     from django.db import transaction
 
     mentor = bookable_mentor()
