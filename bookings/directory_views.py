@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from mentorship.directory_version import directory_version
+from mentorship.directory_version import DIRECTORY, directory_version
 from mentorship.input_rules import BoundedForm
 from mentorship.page_cache import anonymous_page, viewer_page
 
@@ -86,8 +86,8 @@ class PageNumberForm(BoundedForm, forms.Form):
 
 # For visitors with nothing of their own, the whole page is kept: a minute at most, and never past a change
 # that shows on a card (the directory's version).
-@anonymous_page(60, params=[*DirectoryForm.base_fields, "page"], versions=lambda request: (directory_version(),))
-@viewer_page(params=[*DirectoryForm.base_fields, "page"], versions=lambda request: (directory_version(),))
+@anonymous_page(60, params=[*DirectoryForm.base_fields, "page"], versions=lambda request: [DIRECTORY])
+@viewer_page(params=[*DirectoryForm.base_fields, "page"], versions=lambda request: [DIRECTORY])
 def directory_page(request):
     form = DirectoryForm(request.GET or None)
     query = form.query() if form.is_valid() else directory.Query(sort="rating")

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from mentorship import booking_draft, table_versions
-from mentorship.directory_version import directory_version
+from mentorship import booking_draft
+from mentorship.directory_version import DIRECTORY
 from mentorship.models import MentorProfile
 from mentorship.page_cache import anonymous_page, viewer_page
 from mentorship.rate_limits import rate_limited
@@ -78,8 +78,7 @@ def _calendar_today(zone: ZoneInfo, mentor: MentorProfile) -> tuple[datetime, da
 def _profile_versions(request, mentor_id: int) -> tuple:
     """What a kept profile page depends on: the mentor's free time (every booking and schedule change moves its
     version) and what the directory shows of them (profile, session types, reviews, packages)."""
-    name = free_time_version(mentor_id)
-    return table_versions.snapshot([name])[name], directory_version()
+    return free_time_version(mentor_id), DIRECTORY
 
 
 # Kept briefly for visitors with nothing of their own: a time taken meanwhile shows as taken at once (the
@@ -394,8 +393,8 @@ def booking_detail(request, booking_id: int):
     )
 
 
-@approved_mentor_required
 @viewer_page(params=[f"{name}_page" for name in ("pending", "to_complete", "upcoming", "past", "cancelled")])
+@approved_mentor_required  # inside: a kept page needs no look at the profile (drawing it read the table)
 def mentor_bookings(request, profile):
     pages = section_pages(request, *selectors.mentor_booking_sections(profile, now=timezone.now()))
     return render(

@@ -4,25 +4,20 @@ Every change that shows on a mentor's card or profile or moves them in the list 
 session types, packages, hours, approval, reviews, the next free time) calls `directory_changed()`; the
 cached pages are keyed by the version and so stop being used at once. Changes made outside the
 services (the admin's edit forms) show when the short-lived pages expire.
+
+It is a named version (mentorship.table_versions): kept pages read it in the same cache round trip as the
+page itself.
 """
 
-import uuid
+from . import table_versions
 
-from django.core.cache import cache
-from django.db import transaction
-
-KEY = "directory:version"
+DIRECTORY = "directory"
 
 
-def directory_version() -> str:
-    version = cache.get(KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        if not cache.add(KEY, version, timeout=None):
-            version = cache.get(KEY) or version
-    return version
+def directory_version() -> int:
+    return table_versions.snapshot([DIRECTORY])[DIRECTORY]
 
 
 def directory_changed() -> None:
-    """After commit (at once outside a transaction): readers must not cache the old rows under the new version."""
-    transaction.on_commit(lambda: cache.set(KEY, uuid.uuid4().hex, timeout=None))
+    """For this process before it next looks, for everyone at commit (at once outside a transaction)."""
+    table_versions.changed(DIRECTORY)

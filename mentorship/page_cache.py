@@ -34,10 +34,11 @@ _CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
 def anonymous_page(
-    ttl: int, *, params: Iterable[str], versions: Callable[..., Iterable[object]] = lambda *args, **kwargs: ()
+    ttl: int, *, params: Iterable[str], versions: Callable[..., Iterable[str]] = lambda *args, **kwargs: ()
 ):
-    """Keep the view's page for `ttl` seconds for visitors with nothing of their own, keyed by the URL, the
-    viewer's zone and `versions(request, **view_kwargs)` (whatever changes what the page shows).
+    """Keep the view's page for `ttl` seconds for visitors with nothing of their own, keyed by the URL and the
+    viewer's zone, and served while the named versions `versions(request, **view_kwargs)` (whatever changes
+    what the page shows; mentorship.table_versions) are as they were: read with the page, one round trip.
 
     Only URLs whose query names are among `params` (the ones the page reads) are kept, so made-up
     parameters cannot fill the cache with copies of one page.
@@ -49,14 +50,15 @@ def anonymous_page(
         def wrapper(request, *args, **kwargs):
             if not (_shared_visitor(request) and set(request.GET) <= params):
                 return view(request, *args, **kwargs)
-            key = _key(request, versions(request, *args, **kwargs))
-            stored = cache.get(key)
-            if stored is not None:
-                content_type, html = stored
+            key = _key(request, ())
+            stored, now = table_versions.lookup(key, versions(request, *args, **kwargs))
+            if stored is not None and stored[0] == now:
+                _, content_type, html = stored
                 return _answer(request, [("Content-Type", content_type)], html)
             response = view(request, *args, **kwargs)
             if _storable(request, response):
-                cache.set(key, (response["Content-Type"], _without_per_response_values(request, response)), ttl)
+                html = _without_per_response_values(request, response)
+                cache.set(key, (now, response["Content-Type"], html), ttl)
             return response
 
         return wrapper
@@ -68,12 +70,13 @@ def viewer_page(
     ttl: int = 60,
     *,
     params: Iterable[str] | None = (),
-    versions: Callable[..., Iterable[object]] = lambda *args, **kwargs: (),
+    versions: Callable[..., Iterable[str]] = lambda *args, **kwargs: (),
 ):
     """Keep the view's page for the signed-in person it was drawn for: at most `ttl` seconds and within the
-    same minute (pages say "in 5 minutes", open Join at a time), keyed by the URL, their session's contents,
-    their zone and `versions(request, **view_kwargs)` (what the page reads from the cache rather than the
-    database), and served only while every table the page read is unchanged.
+    same minute (pages say "in 5 minutes", open Join at a time), keyed by the URL, their session's contents
+    and their zone, and served only while every table the page read and the named versions
+    `versions(request, **view_kwargs)` (what the page reads from the cache rather than the database) are
+    unchanged.
 
     Only URLs whose query names are among `params` are kept (None: any, for staff's filtered admin lists).
     """
@@ -97,11 +100,12 @@ def viewer_page(
                 return headers, _without_per_response_values(request, drawn)
 
             kept = table_versions.kept(
-                _key(request, [*_viewer_parts(request), *versions(request, *args, **kwargs)]),
+                _key(request, _viewer_parts(request)),
                 ttl,
                 draw,
                 keep=lambda value: value is not None,
-                also_read=[request.user._meta.db_table],  # read before drawing began (the session's user)
+                # The session's user, read before drawing began, and what the view reads from the cache.
+                also_read=[request.user._meta.db_table, *versions(request, *args, **kwargs)],
             )
             if drawn is not None:
                 return drawn
@@ -139,14 +143,14 @@ def _shared_visitor(request) -> bool:
     )
 
 
-def _key(request, versions: Iterable[object]) -> str:
+def _key(request, viewer: Iterable[str]) -> str:
     parts = [
         request.get_host(),
         request.scheme,
         request.get_full_path(),
         request.viewer_zone,
         str(request.viewer_zone_known),
-        *map(str, versions),
+        *viewer,
     ]
     return "page:" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 

@@ -149,12 +149,26 @@ def kept(key: str, ttl: int, compute: Callable[[], object], *, keep=lambda value
         if unchanged(read):
             return value
     before = snapshot()
+    if others := [name for name in also_read if name not in before]:
+        before.update(snapshot(others))
     with recording() as tables:
         value = compute()
     if keep(value):
         tables.update(also_read)
         cache.set(key, ({table: before[table] for table in tables if table in before}, value), ttl)
     return value
+
+
+def lookup(key: str, names: Iterable[str]) -> tuple[object | None, dict[str, int]]:
+    """What the cache holds under `key` and the named versions now, in one round trip (a version not there
+    yet is started)."""
+    _catch_up()
+    names = list(names)
+    found = cache.get_many([key, *map(_key, names)])
+    versions = {name: found.get(_key(name)) for name in names}
+    if missing := [name for name, version in versions.items() if version is None]:
+        versions.update(snapshot(missing))
+    return found.get(key), versions
 
 
 def unchanged(versions: dict[str, int]) -> bool:

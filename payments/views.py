@@ -308,8 +308,8 @@ def stripe_webhook(request):
 
 
 @with_stripe_connect
-@approved_mentor_required
 @viewer_page(params=["entries_page", "payouts_page"])
+@approved_mentor_required  # inside: a kept page needs no look at the profile (drawing it read the table)
 def earnings(request, profile):
     totals = ledger.summary(profile)
     # Paged like the booking lists (?entries_page=, ?payouts_page=): a long history costs no more than a short one.
