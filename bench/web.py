@@ -14,7 +14,8 @@ What it does, in one command:
    BENCH_HELLO on so /bench/hello/ answers, on its own port.
 4. Measures every page with wrk (-t2 -c4, and -t1 -c1 for the one-connection p95), rounds interleaved page
    by page, and prints the medians as a Markdown table with the ratio to hello's req/s.
-Signed-in pages send a session cookie made directly in the database (bench.data.session_cookie).
+Signed-in pages send a session cookie made directly in the database (bench.data.session_cookie). Every request
+says it accepts gzip, as browsers and calendar apps do (only the calendar feed is sent gzipped).
 
 Nothing is asserted: speed is measured here, never in tests. wrk: `apt-get install wrk`.
 """
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/2"
+ACCEPT_ENCODING = "gzip, deflate"  # what browsers and calendar apps send
 
 # p50, p95 and p99 in microseconds, requests, seconds and non-2xx answers, on one line.
 WRK_SCRIPT = """
@@ -177,6 +179,7 @@ def wait_for(url: str, seconds: float = 30) -> None:
 def wrk(url: str, *, cookie: str | None, connections: int, duration: int, script: str) -> dict:
     threads = min(2, connections)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "30s", "-s", script]
+    command += ["-H", f"Accept-Encoding: {ACCEPT_ENCODING}"]
     if cookie:
         command += ["-H", f"Cookie: sessionid={cookie}"]
     out = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout

@@ -7,7 +7,7 @@ answering "Server Error" on every page.
 
 import logging
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -31,7 +31,27 @@ def _default(key, default=None, *args, **kwargs):
     return default
 
 
+class _OneClientPerPool(RedisCacheClient):
+    """Django builds a new redis.Redis around the connection pool for every call (a tenth of a millisecond,
+    more than a small GET takes); one per pool is enough (the client is safe to share, the pool does the rest)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = _OneClientPerPool
+
     get = _tolerant("get", _default)
     get_many = _tolerant("get_many", lambda keys, *a, **k: {})
     has_key = _tolerant("has_key", False)

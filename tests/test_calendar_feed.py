@@ -1,6 +1,7 @@
 """The calendar feed stays cheap for apps that fetch it every few minutes: a bounded window of sessions, answered
 304 Not Modified while nothing in it changed, and a fixed number of queries whatever the history."""
 
+import gzip
 from datetime import timedelta
 
 import pytest
@@ -93,3 +94,17 @@ def test_the_feed_costs_the_same_queries_at_any_size(client, mentor, count, djan
     # Polled again within the minute with nothing written since: the kept answer, no query at all.
     with django_assert_max_num_queries(0):
         assert client.get(url, headers={"if-none-match": response["ETag"]}).status_code == 304
+
+
+def test_a_calendar_app_that_accepts_gzip_gets_the_same_feed_in_a_tenth_of_the_bytes(client, mentor):
+    sessions(mentor, UserFactory(), 20)
+    url = feed_url(mentor.user)
+    plain = client.get(url)
+    zipped = client.get(url, headers={"accept-encoding": "gzip, deflate"})
+    assert zipped["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain
+    assert "Accept-Encoding" in zipped["Vary"] and "Accept-Encoding" in plain["Vary"]
+    assert gzip.decompress(zipped.content) == plain.content
+    assert len(zipped.content) * 5 < len(plain.content)
+    assert zipped["ETag"] == "W/" + plain["ETag"]
+    again = client.get(url, headers={"accept-encoding": "gzip", "if-none-match": zipped["ETag"]})
+    assert again.status_code == 304
