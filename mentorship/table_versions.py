@@ -15,7 +15,8 @@ as one mentor's free time.
 
 A version is a number that never repeats (the clock in nanoseconds and a random part), so a key lost from
 the cache (evicted, Redis restarted) starts again from a value no old page was stored with. With the cache unreachable
-nothing reads as unchanged, so nothing kept is served.
+nothing reads as unchanged, so nothing kept is served; a write made
+while it was unreachable moves nothing, so a page kept before it may show for the rest of its minute.
 """
 
 import re
