@@ -3,8 +3,8 @@
 Every SQL statement passes through `_watch` (installed on each connection as it opens). A write (INSERT,
 UPDATE, DELETE) moves its table's version in the shared cache: at once outside a transaction; inside one, at
 commit for everyone, and before this process next reads a version (it alone sees the change before commit,
-and tests never commit). `QuerySet.update()`,
-`bulk_create`, deletes and raw cursor writes are seen as well as `save()`: nothing has to remember to call us.
+and tests never commit). `QuerySet.update()`, `bulk_create`, deletes and raw cursor writes are seen as well
+as `save()`: nothing has to remember to call us.
 
 While `recording()` is open, the tables its SELECTs read are collected: the page kept under them stores each
 table's version as it was before drawing began (`snapshot()`), and is served again only while every one of
@@ -14,9 +14,9 @@ Named versions (`changed(name)`, `snapshot([name])`) work the same way for thing
 as one mentor's free time.
 
 A version is a number that never repeats (the clock in nanoseconds and a random part), so a key lost from
-the cache (evicted, Redis restarted) starts again from a value no old page was stored with. With the cache unreachable
-nothing reads as unchanged, so nothing kept is served; a write made
-while it was unreachable moves nothing, so a page kept before it may show for the rest of its minute.
+the cache (evicted, Redis restarted) starts again from a value no old page was stored with. With the cache
+unreachable nothing reads as unchanged, so nothing kept is served; a write made while it was unreachable moves
+nothing, so a page kept before it may show for the rest of its minute.
 """
 
 import re
