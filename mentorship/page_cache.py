@@ -22,7 +22,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 
@@ -58,7 +57,7 @@ def anonymous_page(
             response = view(request, *args, **kwargs)
             if _storable(request, response):
                 html = _without_per_response_values(request, response)
-                cache.set(key, (now, response["Content-Type"], html), ttl)
+                table_versions.store().set(key, (now, response["Content-Type"], html), ttl)
             return response
 
         return wrapper

@@ -125,6 +125,9 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
+    # Kept pages and the table versions that say when they changed (mentorship.table_versions): their own
+    # prefix, so a look at the cache tells them from the rest.
+    CACHES["pages"] = {**CACHES["default"], "KEY_PREFIX": "pages"}
     CELERY_BROKER_URL = REDIS_URL
     # Longer than any task runs, so an unacknowledged task is redelivered only after a real loss.
     # We never schedule ETA/countdown tasks: deadlines are kept by beat sweepers instead.
@@ -139,6 +142,10 @@ else:
     # per-process memory. MAX_ENTRIES is high so culling never drops a login limit's history.
     CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+    # Kept pages (a new key per person, page and minute) in a cache of their own, so culling them never
+    # touches a login limit; everything in it can be lost (a lost version reads as changed).
+    CACHES["pages"] = env.cache_url("PAGE_CACHE_URL", default=f"filecache://{VAR_DIR / 'page-cache'}")
+    CACHES["pages"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 20_000)
     # A broker that needs no server: messages are files under var/celery/.
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):

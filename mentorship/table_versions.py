@@ -19,6 +19,7 @@ unreachable nothing reads as unchanged, so nothing kept is served; a write made 
 nothing, so a page kept before it may show for the rest of its minute.
 """
 
+import logging
 import re
 import secrets
 import time
@@ -27,13 +28,22 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache as cache_once
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.backends.signals import connection_created
 
-_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)', re.IGNORECASE)
+# Every write Django makes: INSERT (SQLite's INSERT OR IGNORE too), UPDATE, DELETE, a schema before the table.
+_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+(?:"?\w+"?\.)?"?(\w+)', re.IGNORECASE)
 _READ = re.compile(r'\b(?:FROM|JOIN)\s+"([\w.]+)"', re.IGNORECASE)
 _reads: ContextVar[set | None] = ContextVar("table_reads", default=None)
+
+
+log = logging.getLogger(__name__)
+
+
+def store():
+    """The cache kept pages and versions live in (settings.CACHES["pages"])."""
+    return caches["pages"]
 
 
 def _key(table: str) -> str:
@@ -84,16 +94,21 @@ def _new_version() -> int:
 
 
 def bump(names: Iterable[str]) -> None:
-    cache.set_many({_key(name): _new_version() for name in names}, None)
+    """Never raises: the write it follows has happened (perhaps committed); a version that could not move
+    shows its kept pages for the rest of their minute at most."""
+    try:
+        store().set_many({_key(name): _new_version() for name in names}, None)
+    except Exception:
+        log.exception("Could not move the versions of %s", ", ".join(names))
 
 
 def _watch(execute, sql, params, many, context):
     reads = _reads.get()
-    if reads is not None and sql[:6].upper() == "SELECT":
+    if reads is not None:
         reads.update(_READ.findall(sql))
     result = execute(sql, params, many, context)
     written = _WRITE.match(sql)
-    if written:
+    if written and written.group(1) in _known_tables():  # not the database cache's own table, say
         _moved(written.group(1), context["connection"])
     return result
 
@@ -124,19 +139,24 @@ def _all_tables() -> tuple[str, ...]:
     return tuple(sorted(connection.introspection.django_table_names(only_existing=False)))
 
 
+@cache_once
+def _known_tables() -> frozenset[str]:
+    return frozenset(_all_tables())
+
+
 def snapshot(names: Iterable[str] | None = None) -> dict[str, int]:
     """The named versions now, or every table's (taken before a page is drawn: a write after it then reads as
     a change); one not there yet gets one."""
     _catch_up()
     tables = _all_tables() if names is None else list(names)
-    found = cache.get_many([_key(t) for t in tables])
+    found = store().get_many([_key(t) for t in tables])
     versions = {}
     for table in tables:
         version = found.get(_key(table))
         if version is None:
             version = _new_version()
-            if not cache.add(_key(table), version, None):
-                version = cache.get(_key(table))
+            if not store().add(_key(table), version, None):
+                version = store().get(_key(table))
         versions[table] = version
     return versions
 
@@ -144,7 +164,7 @@ def snapshot(names: Iterable[str] | None = None) -> dict[str, int]:
 def kept(key: str, ttl: int, compute: Callable[[], object], *, keep=lambda value: True, also_read=()):
     """compute()'s value, kept under `key` for `ttl` seconds while no table it read (nor those in
     `also_read`, read before it ran) changed; a value `keep` refuses is not kept."""
-    stored = cache.get(key)
+    stored = store().get(key)
     if stored is not None:
         read, value = stored
         if unchanged(read):
@@ -154,9 +174,9 @@ def kept(key: str, ttl: int, compute: Callable[[], object], *, keep=lambda value
         before.update(snapshot(others))
     with recording() as tables:
         value = compute()
-    if keep(value):
+    if keep(value) and tables <= before.keys():  # a table we keep no version of: never kept
         tables.update(also_read)
-        cache.set(key, ({table: before[table] for table in tables if table in before}, value), ttl)
+        store().set(key, ({table: before[table] for table in tables if table in before}, value), ttl)
     return value
 
 
@@ -165,7 +185,7 @@ def lookup(key: str, names: Iterable[str]) -> tuple[object | None, dict[str, int
     yet is started)."""
     _catch_up()
     names = list(names)
-    found = cache.get_many([key, *map(_key, names)])
+    found = store().get_many([key, *map(_key, names)])
     versions = {name: found.get(_key(name)) for name in names}
     if missing := [name for name, version in versions.items() if version is None]:
         versions.update(snapshot(missing))
@@ -174,5 +194,5 @@ def lookup(key: str, names: Iterable[str]) -> tuple[object | None, dict[str, int
 
 def unchanged(versions: dict[str, int]) -> bool:
     _catch_up()
-    now = cache.get_many([_key(t) for t in versions])
+    now = store().get_many([_key(t) for t in versions])
     return all(now.get(_key(table)) == version for table, version in versions.items())

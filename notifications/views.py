@@ -102,7 +102,17 @@ FEED_FORMAT = 2  # 2: kept gzipped
 FEED_CACHE_SECONDS = 24 * 3600
 
 
-_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip: named (or "*") without q=0."""
+    for coding in accept_encoding[:500].split(","):
+        name, _, parameters = coding.partition(";")
+        if name.strip().lower() in ("gzip", "x-gzip", "*"):
+            quality = re.match(r"\s*q\s*=\s*([0-9.]+)", parameters)
+            try:
+                return quality is None or float(quality.group(1)) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def calendar_feed(request, token: str):
@@ -124,7 +134,7 @@ def calendar_feed(request, token: str):
     if answer is None:
         raise Http404("No such calendar.")
     version, last_modified, gzipped = answer
-    zipped = _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")) is not None
+    zipped = _accepts_gzip(request.headers.get("Accept-Encoding", ""))
     etag = quote_etag(version)
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:

@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST
 from bookings import packages
 from bookings.models import Booking, PackagePurchase
 from bookings.views import party_only, section_pages
+from mentorship import table_versions
 from mentorship.money import format_cents
 from mentorship.page_cache import viewer_page
 from mentorship.rate_limits import rate_limited
@@ -200,9 +202,25 @@ def _after_payment(request, target: Target, payment: Payment):
     return redirect("booking_detail", booking_id=booking.pk)
 
 
+def _card_form_version(request, **kwargs) -> list[str]:
+    return [f"checkout:{request.user.pk}"]
+
+
+def _card_form_used(view):
+    """A card sent (or a bank's check finished) uses up the card form's SetupIntent: the checkout kept with it
+    is drawn afresh next time, whatever the attempt wrote."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        table_versions.changed(*_card_form_version(request))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
-@viewer_page()  # a reload within the minute shows the same card form (its SetupIntent can take a card again)
+@viewer_page(versions=_card_form_version)  # a reload within the minute: the same card form, its SetupIntent unused
 def checkout(request, booking_id: int):
     return _checkout(request, _own_booking(request, booking_id))
 
@@ -210,6 +228,7 @@ def checkout(request, booking_id: int):
 @with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 @require_POST
+@_card_form_used
 @rate_limited("pay")
 def pay(request, booking_id: int):
     return _pay(request, _own_booking(request, booking_id))
@@ -218,6 +237,7 @@ def pay(request, booking_id: int):
 @with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 @require_POST
+@_card_form_used
 def authenticated(request, booking_id: int):
     return _authenticated(request, _own_booking(request, booking_id))
 
@@ -231,6 +251,7 @@ def package_checkout(request, purchase_id: int):
 @with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 @require_POST
+@_card_form_used
 @rate_limited("pay")
 def package_pay(request, purchase_id: int):
     return _pay(request, _own_purchase(request, purchase_id))
@@ -239,6 +260,7 @@ def package_pay(request, purchase_id: int):
 @with_stripe_js  # the page it draws (the checkout) runs Stripe.js
 @login_required
 @require_POST
+@_card_form_used
 def package_authenticated(request, purchase_id: int):
     return _authenticated(request, _own_purchase(request, purchase_id))
 

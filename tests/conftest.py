@@ -4,7 +4,7 @@ import os
 import uuid
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from bookings import directory
 from mentorship.celery import app as celery_app
@@ -30,6 +30,7 @@ def skip_or_fail(reason: str):
 def _fresh_cache():
     """The cache outlives a run (a file cache under var/, or Redis): start without the last run's login limits."""
     cache.clear()
+    caches["pages"].clear()
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +46,9 @@ def _fast_and_eager(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """No counts from an earlier test (rate limits, login attempts): row ids repeat between tests."""
+    """No counts from an earlier test (rate limits, login attempts), no page kept by one: row ids repeat."""
     cache.clear()
+    caches["pages"].clear()
 
 
 @pytest.fixture(scope="session")

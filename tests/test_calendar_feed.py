@@ -108,3 +108,14 @@ def test_a_calendar_app_that_accepts_gzip_gets_the_same_feed_in_a_tenth_of_the_b
     assert zipped["ETag"] == "W/" + plain["ETag"]
     again = client.get(url, headers={"accept-encoding": "gzip", "if-none-match": zipped["ETag"]})
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "zipped"),
+    [("gzip;q=0, identity", False), ("GZIP; q=0.5", True), ("*", True), ("br, *;q=0", False), ("x-gzip", True)],
+)
+def test_gzip_only_for_a_client_that_takes_it(client, mentor, accept_encoding, zipped):
+    sessions(mentor, UserFactory(), 2)
+    response = client.get(feed_url(mentor.user), headers={"accept-encoding": accept_encoding})
+    assert (response.get("Content-Encoding") == "gzip") is zipped
+    assert response.content.startswith(b"\x1f\x8b") is zipped

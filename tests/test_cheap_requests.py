@@ -48,13 +48,12 @@ def test_a_visitors_zone_cookie_is_checked_against_the_zone_list(client, cookie,
 
 def test_signed_in_pages_keep_working_with_the_cache_down(client, settings):
     """cached_db sessions: Redis unreachable reads as empty, so the session comes from the database."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "mentorship.cache.ResilientRedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
+    down = {
+        "BACKEND": "mentorship.cache.ResilientRedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
     }
+    settings.CACHES = {"default": down, "pages": {**down, "KEY_PREFIX": "pages"}}
     person = UserFactory(display_name="Cache Down Carla")
     client.force_login(person)
     assert Session.objects.count() == 1  # written to the database whatever the cache did

@@ -144,13 +144,12 @@ def test_a_request_never_fails_on_the_hand_off_when_no_broker_listens(stripe_ser
 
 
 def test_with_the_cache_down_home_and_log_in_still_answer(client, settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "mentorship.cache.ResilientRedisCache",
-            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
+    down = {
+        "BACKEND": "mentorship.cache.ResilientRedisCache",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
+    settings.CACHES = {"default": down, "pages": {**down, "KEY_PREFIX": "pages"}}
     bookable_mentor()
     assert client.get(reverse("home")).status_code == 200
     response = client.post(reverse("account_login"), {"login": "nobody@example.com", "password": "wrong"})

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,8 +24,10 @@ pytestmark = pytest.mark.django_db(transaction=True)  # commits happen, as in pr
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
+    caches["pages"].clear()
     yield
     cache.clear()
+    caches["pages"].clear()
 
 
 def signed_in(user) -> Client:
@@ -160,6 +162,31 @@ def test_a_write_inside_a_transaction_moves_the_version_for_this_process_and_aga
 def test_a_version_lost_from_the_cache_never_matches_a_kept_page():
     table = Booking._meta.db_table
     kept = table_versions.snapshot([table])
-    cache.delete(f"table-version:{table}")
+    table_versions.store().delete(f"table-version:{table}")
     assert not table_versions.unchanged(kept)  # missing reads as changed
     assert table_versions.snapshot([table]) != kept  # and starts again from a number never used
+
+
+def secret_of(response) -> str:
+    return re.search(r'data-client-secret="([^"]*)"', response.content.decode()).group(1)
+
+
+@pytest.mark.stripe
+def test_a_card_sent_from_a_kept_checkout_gets_a_new_card_form_next_time(stripe_server):
+    """The card form's SetupIntent takes one card: once the page sent one, a reload is not the kept copy,
+    even when the attempt wrote nothing and its answer never arrived."""
+    mentor = bookable_mentor()
+    mentee = UserFactory()
+    service = mentor.services.get(duration_minutes=30)
+    now = timezone.now()
+    start = selectors.open_slots(service, start=now + timedelta(days=3), end=now + timedelta(days=9))[0]
+    booking = services.booking_hold(mentee=mentee, service=service, start=start)
+    client = signed_in(mentee)
+    url = reverse("checkout", args=[booking.pk])
+    client.get(url)  # the first visit makes the mentee a Stripe customer: a write, so that page is not kept
+    first = secret_of(client.get(url))
+    assert first and secret_of(client.get(url)) == first  # a reload within the minute: the same unused form
+    stripe_server.confirm_card_setup(first)
+    client.post(reverse("checkout_pay", args=[booking.pk]), {"payment_method": ""})
+    client.cookies.pop("messages", None)  # its answer was lost on the way
+    assert secret_of(client.get(url)) not in ("", first)

@@ -38,6 +38,13 @@
     if (button.disabled) { return; }
     busy("Processing…");
     stripe.confirmCardSetup(form.dataset.clientSecret, { payment_method: { card: card } }).then(function (result) {
+      if (result.error && result.error.code === "setup_intent_unexpected_state") {
+        // This card form was used already (a page kept from before a payment): draw a new one.
+        var fresh = new URL(window.location.href);
+        fresh.searchParams.set("fresh", Date.now());
+        window.location.replace(fresh.toString());
+        return;
+      }
       if (result.error) {
         showError(result.error.message || "Your card could not be used. Please check the details.");
         return;
