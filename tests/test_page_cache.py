@@ -6,7 +6,6 @@ import re
 from datetime import UTC, timedelta
 
 import pytest
-from django.core.cache import cache, caches
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,15 +16,6 @@ from mentorship import services as mentor_services
 from .factories import UserFactory, bookable_mentor
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    caches["pages"].clear()
-    yield
-    cache.clear()
-    caches["pages"].clear()
 
 
 def nonce_of(response) -> str:

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache, caches
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,15 +18,6 @@ from mentorship import table_versions
 from .factories import UserFactory, bookable_mentor
 
 pytestmark = pytest.mark.django_db(transaction=True)  # commits happen, as in production
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    caches["pages"].clear()
-    yield
-    cache.clear()
-    caches["pages"].clear()
 
 
 def signed_in(user) -> Client:
