@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from . import outbox, services
+from . import beat, outbox, services
 from .admin_actions import CheckedSelection, StaffModelAdmin
 from .models import AvailabilityRule, MentorProfile, OutboxEntry, Service, User
 
@@ -69,6 +69,16 @@ class MentorProfileAdmin(StaffModelAdmin):
 admin.site.site_header = "Mentorship staff"
 admin.site.site_title = "Mentorship staff"
 admin.site.index_title = "Mentors, bookings and money"
+# The front page says whether beat is ticking (mentorship.beat): without it holds and reminders stop silently.
+admin.site.index_template = "admin/mentorship_index.html"
+_index = admin.site.index
+
+
+def _index_with_beat(request, extra_context=None):
+    return _index(request, extra_context={**(extra_context or {}), "beat": beat.status()})
+
+
+admin.site.index = _index_with_beat
 
 
 @admin.register(OutboxEntry)

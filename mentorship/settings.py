@@ -10,6 +10,7 @@ to start without them.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mentorship.health.HealthCheckMiddleware",  # /healthz, /readyz: before host checks, redirects, sessions
     "django.middleware.security.SecurityMiddleware",
     "mentorship.middleware.PrivacyHeadersMiddleware",  # Permissions-Policy; signed-in pages never cached
     "csp.middleware.CSPMiddleware",
@@ -116,6 +118,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def _paired_database(url: str) -> str:
+    """redis://host:port/N with N's pair (N xor 1): always one of Redis's 16 databases, never N itself."""
+    parts = urlsplit(url)
+    number = parts.path.strip("/")
+    if not (number == "" or number.isdigit()):
+        return url  # a socket path: set CELERY_BROKER_URL
+    return urlunsplit(parts._replace(path=f"/{int(number or 0) ^ 1}"))
+
+
 if REDIS_URL:
     # Redis down: the cache reads as empty (mentorship.cache) and tasks wait in the outbox; pages still answer.
     CACHES = {
@@ -128,7 +141,10 @@ if REDIS_URL:
     # Kept pages and the table versions that say when they changed (mentorship.table_versions): their own
     # prefix, so a look at the cache tells them from the rest.
     CACHES["pages"] = {**CACHES["default"], "KEY_PREFIX": "pages"}
-    CELERY_BROKER_URL = REDIS_URL
+    # The broker in a Redis database of its own, so clearing the cache never drops a task: CELERY_BROKER_URL,
+    # by default the cache's paired database (0 and 1, 2 and 3, ...) on the same server. Eviction is per
+    # server: production gives the broker a Redis of its own with maxmemory-policy noeviction (README).
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_paired_database(REDIS_URL))
     # Longer than any task runs, so an unacknowledged task is redelivered only after a real loss.
     # We never schedule ETA/countdown tasks: deadlines are kept by beat sweepers instead.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -174,6 +190,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# One beat sends, however many run (mentorship.beat): it holds a lead in the shared cache, renewed every tick.
+CELERY_BEAT_SCHEDULER = "mentorship.beat:OneBeat"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30  # ticks at least this often, well inside the lead's 120 s
 # A side effect a worker started and did not finish within this is taken up again (a dead worker).
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {

@@ -79,3 +79,23 @@ def test_the_default_cache_is_shared_between_processes_never_process_memory():
         assert "Redis" in done.stdout
     else:
         assert done.stdout.strip() == "django.core.cache.backends.filebased.FileBasedCache"
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "broker", "expected"),
+    [
+        ("redis://cache.internal:6379/0", None, "redis://cache.internal:6379/1"),
+        ("redis://cache.internal:6379/1", None, "redis://cache.internal:6379/0"),
+        ("redis://:secret@cache.internal:6379", None, "redis://:secret@cache.internal:6379/1"),
+        ("redis://cache.internal:6379/4", "redis://queue.internal:6379/0", "redis://queue.internal:6379/0"),
+    ],
+)
+def test_the_broker_never_shares_the_caches_redis_database(redis_url, broker, expected):
+    """The cache is cleared (deploys, tests) and evicted; a task in the same database would go with it."""
+    env = a_production_environment(**REQUIRED, REDIS_URL=redis_url)
+    env.pop("CELERY_BROKER_URL", None)
+    if broker:
+        env["CELERY_BROKER_URL"] = broker
+    done = settings_in_a_new_process(env, "settings.CELERY_BROKER_URL, settings.CACHES['default']['LOCATION']")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [expected, redis_url]

@@ -40,6 +40,7 @@ def start_worker(broker_url: str, stripe_base: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         "REDIS_URL": broker_url,
+        "CELERY_BROKER_URL": broker_url,  # where the test publishes (not the cache's paired database)
         "STRIPE_API_BASE": stripe_base,
         "STRIPE_SECRET_KEY": "sk_test_localstripe",
         "OUTBOX_LEASE_SECONDS": "2",
