@@ -9,9 +9,10 @@ What it does, in one command:
    missing, migrated, emptied, filled with bulk inserts. Also the small set, for query counts at two sizes.
 2. Counts each page's SQL queries in-process with Django's test Client (the second request, warm caches),
    at the small size and at the measured one.
-3. Starts the local Stripe server (checkout asks it for a SetupIntent) and gunicorn as the Procfile runs it:
-   2 sync workers, DEBUG=false, collectstatic first, Redis (BENCH_REDIS_URL, default db 2), bench secrets,
-   BENCH_HELLO on so /bench/hello/ answers, on its own port.
+3. Starts the local Stripe server (checkout asks it for a SetupIntent) and gunicorn as the Procfile runs it
+   (gunicorn.conf.py; workers never recycled mid-run): 2 sync workers, DEBUG=false, collectstatic first,
+   Redis (BENCH_REDIS_URL, default db 2), bench secrets, BENCH_HELLO on so /bench/hello/ answers, on its
+   own port.
 4. Measures every page with wrk (-t2 -c4, and -t1 -c1 for the one-connection p95), rounds interleaved page
    by page, and prints the medians as a Markdown table with the ratio to hello's req/s.
 Signed-in pages send a session cookie made directly in the database (bench.data.session_cookie). Every request
@@ -249,17 +250,19 @@ def main() -> None:
 
         env = app_env(args.size, stripe_port)
         procfile = (ROOT / "Procfile").read_text()
-        assert "gunicorn mentorship.wsgi" in procfile and "--workers ${WEB_CONCURRENCY:-2}" in procfile
+        assert "gunicorn mentorship.wsgi --config gunicorn.conf.py" in procfile
         web = subprocess.Popen(
             [
                 str(Path(PYTHON).parent / "gunicorn"),
                 "mentorship.wsgi",
+                "--config",
+                "gunicorn.conf.py",
                 "--bind",
                 f"127.0.0.1:{web_port}",
                 "--workers",
                 "2",
-                "--access-logfile",
-                "-",
+                "--max-requests",
+                "0",  # no worker recycled mid-measurement (a restart is a second of imports)
             ],  # fmt: skip
             env=env,
             cwd=ROOT,

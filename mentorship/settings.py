@@ -310,6 +310,8 @@ MFA_TOTP_TOLERANCE = 1
 # --- E-mail ---------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Sign-up and password mails are sent while the page waits: give up well inside gunicorn's 30 s.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mentorship <no-reply@mentorship.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
