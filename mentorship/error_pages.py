@@ -23,6 +23,7 @@ PLAIN = {
     403: ("You can't open this page", "It belongs to another account, or your account has no access to it."),
     404: ("We can't find that page", "The link may be old or mistyped, or the page was removed."),
     429: ("Too many attempts", "Nothing was done this time. Please wait a few minutes and try again."),
+    503: ("Busy right now", "Someone else was changing the same thing at this moment. Please try again."),
     500: (
         "Something went wrong on our side",
         "Sorry, this page could not be shown. It's not something you did. If you were booking, paying or "
@@ -101,6 +102,14 @@ def too_many_requests(request, retry_after_seconds: int):
 def sign_in_limited(request, exception=None):
     """allauth's answer when a limit on signing in (or resetting, signing up) is reached: handler429."""
     return _page(request, "429_sign_in.html", 429)
+
+
+def busy(request):
+    """The database gave up waiting for a lock (or on a statement) rather than hang the worker: nothing of
+    that transaction was done; the visitor tries again in a moment."""
+    response = _page(request, "503.html", 503)
+    response["Retry-After"] = "5"
+    return response
 
 
 def server_error(request):

@@ -1,6 +1,7 @@
 """Per-request rules: every time in the viewer's own zone, headers every response carries, and staff reach the
 admin only with a second factor."""
 
+import logging
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
@@ -8,13 +9,16 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
+from django.db import OperationalError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from . import error_pages
 from .zones import canonical_zone, is_known_zone
 
 BROWSER_ZONE_COOKIE = "tz"
+log = logging.getLogger(__name__)
 
 
 def viewer_zone_name(request) -> str | None:
@@ -82,3 +86,25 @@ class PrivacyHeadersMiddleware:
         if user is not None and user.is_authenticated and "Cache-Control" not in response:
             response["Cache-Control"] = "private, no-store"
         return response
+
+
+# PostgreSQL's "lock not available" (lock_timeout) and "query canceled" (statement_timeout).
+GAVE_UP_WAITING = {"55P03", "57014"}
+
+
+class DatabaseBusyMiddleware:
+    """A lock held too long elsewhere (or a statement too slow) ends the page with "Busy right now, try
+    again" (503) instead of a hung worker or a "Something went wrong"; settings set the timeouts."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        cause = exception.__cause__
+        if isinstance(exception, OperationalError) and getattr(cause, "sqlstate", None) in GAVE_UP_WAITING:
+            log.warning("Gave up waiting on the database for %s %s: %s", request.method, request.path, cause)
+            return error_pages.busy(request)
+        return None

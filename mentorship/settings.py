@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "mentorship.middleware.StaffSecondFactorMiddleware",  # after messages: it tells staff why
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mentorship.middleware.DatabaseBusyMiddleware",  # a lock or statement timeout: "Busy right now" (503)
 ]
 
 ROOT_URLCONF = "mentorship.urls"
@@ -109,6 +110,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Nothing waits for ever: a statement gives up within DB_STATEMENT_TIMEOUT_MS (inside gunicorn's 30 s)
+    # and a lock wait within DB_LOCK_TIMEOUT_MS (a mentor's row held by a stuck transaction answers "Busy
+    # right now, try again", mentorship.middleware). 0 turns one off (say, for a long migration).
+    DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=20_000)
+    DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=3_000)
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+    )
 # Keep a connection across requests (opening one to PostgreSQL costs more than a simple page), checked
 # before reuse so a restarted server costs one failed check, not a failed page. SQLite opens in microseconds.
 _sqlite = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"

@@ -1,6 +1,8 @@
 """The site's URLs plus views that fail on purpose, for the error-page tests."""
 
+import psycopg
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.db import OperationalError
 from django.urls import path
 
 from mentorship import urls as site_urls
@@ -18,7 +20,13 @@ def suspicious(request):
     raise SuspiciousOperation("a request we refuse")
 
 
+def stuck(request):
+    """What Django raises when PostgreSQL gave up waiting for a lock (lock_timeout)."""
+    raise OperationalError("canceling statement due to lock timeout") from psycopg.errors.LockNotAvailable()
+
+
 urlpatterns = [
+    path("test/stuck/", stuck),
     path("test/broken/", broken),
     path("test/forbidden/", forbidden),
     path("test/suspicious/", suspicious),

@@ -55,3 +55,17 @@ def test_a_member_sees_their_menu_on_the_404_and_a_calm_500(new_page, size):
     shot(page, f"error-500-{size}")
     page.get_by_role("main").get_by_role("link", name="My Bookings").click()
     expect(page.get_by_role("heading", name="My Bookings")).to_be_visible()
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_a_stuck_lock_reads_busy_and_offers_to_try_again(new_page, size):
+    page = new_page()
+    page.set_viewport_size(PHONE if size == "phone" else DESKTOP)
+    response = page.goto("/test/stuck/")
+    assert response.status == 503 and response.headers["retry-after"] == "5"
+    expect(page.get_by_role("heading", name="Busy right now")).to_be_visible()
+    expect(page.get_by_text("Please try again in a few seconds.")).to_be_visible()
+    assert fits_the_screen(page)
+    shot(page, f"error-503-{size}")
+    page.get_by_role("link", name="Try again").click()
+    expect(page.get_by_role("heading", name="Busy right now")).to_be_visible()
