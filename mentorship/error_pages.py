@@ -113,7 +113,8 @@ def busy(request):
 
 
 def server_error(request):
-    return _page(request, "500.html", 500, with_request=False)
+    # The request's id (mentorship.log_context): quoted to support, it finds the error's log lines.
+    return _page(request, "500.html", 500, with_request=False, reference=getattr(request, "request_id", ""))
 
 
 def csrf_failure(request, reason=""):

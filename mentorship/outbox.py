@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import log_context
 from .models import OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,11 @@ def run(entry_id: int) -> bool:
     if not claimed:
         return False
     entry = OutboxEntry.objects.get(pk=entry_id)
+    with log_context.scoped(**{name: entry.payload[name] for name in log_context.FIELDS if name in entry.payload}):
+        return _run_claimed(entry)
+
+
+def _run_claimed(entry: OutboxEntry) -> bool:
     # The attempt number is this claim's token: a worker that outlived its lease and lost the row to
     # another finishes nothing on it.
     mine = OutboxEntry.objects.filter(pk=entry.pk, status=Status.RUNNING, attempts=entry.attempts)

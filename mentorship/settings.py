@@ -9,12 +9,15 @@ to start without them.
 """
 
 from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from mentorship import error_tracking
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -61,6 +64,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "mentorship.health.HealthCheckMiddleware",  # /healthz, /readyz: before host checks, redirects, sessions
+    "mentorship.log_context.RequestContextMiddleware",  # X-Request-ID; the ids on every log line
     "django.middleware.security.SecurityMiddleware",
     "mentorship.middleware.PrivacyHeadersMiddleware",  # Permissions-Policy; signed-in pages never cached
     "csp.middleware.CSPMiddleware",
@@ -323,7 +327,6 @@ vars().update(EMAIL_CONFIG)
 # Sign-up and password mails are sent while the page waits: give up well inside gunicorn's 30 s.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mentorship <no-reply@mentorship.localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Stripe -----------------------------------------------------------------------
 LOCAL_STRIPE_BASE = "http://127.0.0.1:8420"
@@ -449,9 +452,46 @@ RATE_LIMITS = {
     "photo": (env.int("RATE_LIMIT_PHOTO", default=10), 60 * 60),
 }
 
+# --- Logs and error tracking -------------------------------------------------------------------------
+# One JSON object per line in production (a collector reads it), readable lines in development; each line
+# carries the request id, and the person, booking and payment ids when there are any (mentorship.log_context).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "ids": {"()": "mentorship.log_context.ContextFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "json": {"()": "mentorship.log_context.JsonFormatter"},
+        "text": {"()": "mentorship.log_context.TextFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["ids"]},
+        # A page that failed, e-mailed to ADMINS (nobody when unset); without the request's cookies.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's errors: to ADMINS, and on to the root's console (not a second console line of Django's own).
+    "loggers": {"django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True}},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers and beat log through LOGGING too, in the same format
+# Who hears of a failed page by e-mail: "Ana <ana@example.com>, ops@example.com".
+ADMINS = getaddresses(env.list("ADMINS", default=[]))
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    error_tracking.start(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from mentorship import log_context
 from mentorship.models import MentorProfile
 from mentorship.money import format_cents
 
@@ -98,6 +99,11 @@ def _claim(mentor_id: int) -> Payout | None:
 
 
 def _send(payout: Payout) -> Payout:
+    with log_context.scoped(payout_id=payout.pk, mentor_id=payout.mentor_id):
+        return _send_steps(payout)
+
+
+def _send_steps(payout: Payout) -> Payout:
     if payout.status == Payout.Status.PENDING and not payout.stripe_transfer_id:
         payout = _transfer(payout)
     if payout.status == Payout.Status.TRANSFERRED:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from bookings import packages
 from bookings import services as booking_services
 from bookings.models import Booking, Package, PackagePurchase
-from mentorship import outbox
+from mentorship import log_context, outbox
 from mentorship.models import MentorProfile
 from mentorship.money import format_cents
 
@@ -265,10 +265,12 @@ def payment_succeeded(payment_id: int) -> Payment:
     time taken after the hold ran out) is refunded by a job that retries.
     """
     Status = Booking.Status
+    log_context.bind(payment_id=payment_id)
     if Payment.objects.filter(pk=payment_id, purchase__isnull=False).exists():
         return _package_payment_succeeded(payment_id)
     with transaction.atomic():
         payment = Payment.objects.select_related("booking").get(pk=payment_id)
+        log_context.bind(booking_id=payment.booking_id)
         # Locks in the order every booking path takes them: mentor, booking, payment.
         MentorProfile.objects.select_for_update().get(pk=payment.booking.mentor_id)
         booking = Booking.objects.select_for_update().get(pk=payment.booking_id)
@@ -465,6 +467,7 @@ def _send_unsent(payment_id: int) -> None:
 def refund_send(refund_id: int) -> Refund:
     """Send a refund row decided earlier, unless it has been sent already. Safe to run twice."""
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    log_context.bind(refund_id=refund.pk, payment_id=refund.payment_id)
     if refund.status == Refund.Status.PENDING and not refund.stripe_refund_id:
         return _send_refund(refund)
     return refund
@@ -751,6 +754,7 @@ def payment_sync(intent_id: str) -> Payment | None:
     if payment is None:
         log.warning("Webhook for unknown PaymentIntent %s", intent_id)
         return None
+    log_context.bind(payment_id=payment.pk, booking_id=payment.booking_id)
     problem = intent_mismatch(payment, facts)
     if problem:
         log.warning("PaymentIntent %s does not match payment %s (%s); ignored", intent_id, payment.pk, problem)

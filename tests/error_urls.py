@@ -8,8 +8,11 @@ from django.urls import path
 from mentorship import urls as site_urls
 
 
-def broken(request):
-    raise RuntimeError("a bug in a view")
+def broken(request, booking_id=None):
+    # A local of the failing code holding a person's words (spelt backwards here, so the source shown beside
+    # a traceback does not hold them): never sent to error tracking.
+    words = "".join(reversed("mrof a ni etorw nosrep a sdrow"))
+    raise RuntimeError(f"a bug in a view ({len(words)})")
 
 
 def forbidden(request):
@@ -28,6 +31,7 @@ def stuck(request):
 urlpatterns = [
     path("test/stuck/", stuck),
     path("test/broken/", broken),
+    path("test/broken/<int:booking_id>/", broken),
     path("test/forbidden/", forbidden),
     path("test/suspicious/", suspicious),
     *site_urls.urlpatterns,
