@@ -43,9 +43,7 @@ def json_lines():
 
 @pytest.mark.django_db
 @pytest.mark.urls("tests.error_urls")
-def test_a_failed_page_logs_its_request_person_and_booking_and_the_person_can_quote_its_reference(
-    settings, json_lines
-):
+def test_a_failed_page_logs_its_request_person_and_booking_and_the_person_can_quote_its_reference(settings, json_lines):
     settings.DEBUG = False
     user = UserFactory()
     browser = Client(raise_request_exception=False)
