@@ -17,7 +17,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from mentorship import error_tracking
+from mentorship import error_tracking, media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -397,7 +397,8 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
-# Uploaded files (mentor photos). The app serves photos itself; point this at a persistent volume.
+# Uploaded files (mentor photos). On disk (MEDIA_ROOT, served by the app) unless MEDIA_BUCKET names an S3
+# bucket every machine shares; then browsers are sent to the bucket for them (mentorship/media_storage.py).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
@@ -408,6 +409,19 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+MEDIA_BUCKET = env.str("MEDIA_BUCKET", default="")
+MEDIA_PUBLIC_URL = env.str("MEDIA_PUBLIC_URL", default="")  # a CDN or public bucket address: unsigned links
+MEDIA_ORIGINS: list[str] = []  # where browsers load photos from besides us (the content policy's img-src)
+if MEDIA_BUCKET:
+    STORAGES["default"], MEDIA_ORIGINS = media_storage.bucket_storage(
+        bucket=MEDIA_BUCKET,
+        endpoint_url=env.str("MEDIA_ENDPOINT_URL", default=""),
+        region=env.str("MEDIA_REGION", default=""),
+        access_key=env.str("MEDIA_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("MEDIA_SECRET_ACCESS_KEY", default=""),
+        public_url=MEDIA_PUBLIC_URL,
+        prefix=env.str("MEDIA_PREFIX", default=""),
+    )
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security (production) ---------------------------------------------------------------
@@ -428,7 +442,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],  # data: only for the empty favicon
+        "img-src": [SELF, "data:", *MEDIA_ORIGINS],  # data: only for the empty favicon; photos maybe a bucket
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import booking_draft, forms, hours, selectors, services
+from . import booking_draft, forms, hours, media_storage, selectors, services
 from .models import MentorProfile, Service
 from .money import format_cents
 from .rate_limits import rate_limited
@@ -108,10 +108,16 @@ def mentor_profile_edit(request, profile):
 
 
 def mentor_photo(request, mentor_id: int):
-    """A mentor's photo, served by the app (no separate media server); the URL changes with the photo."""
+    """A mentor's photo at an address of ours that changes with the photo: from the disk, or a redirect to the
+    shared bucket (a signed link, or its public address), so no worker streams it (mentorship/media_storage.py)."""
     profile = get_object_or_404(MentorProfile, pk=mentor_id, status=MentorProfile.Status.APPROVED)
     if not profile.photo:
         raise Http404("No photo.")
+    if settings.MEDIA_BUCKET:
+        public = bool(settings.MEDIA_PUBLIC_URL)
+        response = redirect(profile.photo.url)
+        response["Cache-Control"] = f"public, max-age={media_storage.photo_cache_seconds(public=public)}"
+        return response
     response = FileResponse(profile.photo.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
