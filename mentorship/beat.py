@@ -12,11 +12,14 @@ silent. So every beat started (on any machine) runs `OneBeat`:
 With the cache unreachable no beat leads (the broker shares Redis, so nothing could be sent anyway).
 """
 
+import logging
 import secrets
 import time
 
 from celery.beat import PersistentScheduler
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
 
 LEAD_KEY = "beat:lead"
 TICK_KEY = "beat:last-tick"
@@ -62,10 +65,18 @@ class OneBeat(PersistentScheduler):
 
     def __init__(self, *args, **kwargs):
         self.holder = f"{secrets.token_hex(8)}"
+        self.leading: bool | None = None
         super().__init__(*args, **kwargs)
 
     def tick(self, *args, **kwargs):
-        if not take_lead(self.holder):
+        leads = take_lead(self.holder)
+        if leads != self.leading:  # said once per change, so the log shows which beat sends
+            self.leading = leads
+            if leads:
+                log.info("Beat %s leads: it sends the schedule", self.holder)
+            else:
+                log.info("Beat %s waits: another beat leads, or the cache cannot be reached", self.holder)
+        if not leads:
             return WAIT_SECONDS
         ticked()
         return super().tick(*args, **kwargs)
