@@ -5,4 +5,4 @@ class BookingsConfig(AppConfig):
     name = "bookings"
 
     def ready(self):
-        from . import handlers  # noqa: F401  (registers this app's outbox handlers)
+        from . import data_rights, handlers  # noqa: F401  (register this app's data-rights parts and outbox handlers)

@@ -302,6 +302,40 @@ def booking_decline(booking_id: int, *, actor, reason: str = "") -> Booking:
     return booking
 
 
+LEAVING_NOTE = "Account deleted"
+
+
+def bookings_ended_by_leaving(user, *, now: datetime | None = None):
+    """The bookings `bookings_close_for_leaving` would end now (held ones aside)."""
+    now = now or timezone.now()
+    still_ahead = Booking.objects.filter(status__in=(Status.PENDING, Status.CONFIRMED), start__gt=now)
+    return (
+        still_ahead.filter(Q(mentee=user) | Q(mentor__user=user))
+        .select_related("mentor__user", "mentee")
+        .order_by("start")
+    )
+
+
+def bookings_close_for_leaving(user, *, now: datetime | None = None) -> list[Booking]:
+    """A person deletes their account: their holds are let go, and every booking not yet started ends by the
+    normal rules, as if they had pressed Decline or Cancel (so refunds are what the policies give). Sessions
+    under way or over are left to finish as usual. Returns the bookings it ended."""
+    now = now or timezone.now()
+    ended = []
+    for booking_id in Booking.objects.filter(mentee=user, status=Status.HELD).values_list("pk", flat=True):
+        with transaction.atomic():
+            ended.append(_transition(booking_id, allowed_from=(Status.HELD,), to=Status.ABANDONED, note=LEAVING_NOTE))
+    for booking in bookings_ended_by_leaving(user, now=now):
+        try:
+            if booking.mentor.user_id == user.pk and booking.status == Status.PENDING:
+                ended.append(booking_decline(booking.pk, actor=user, reason=LEAVING_NOTE))
+            else:
+                ended.append(booking_cancel(booking.pk, actor=user, reason=LEAVING_NOTE, now=now))
+        except BookingError:
+            continue  # it changed meanwhile (confirmed, started): what it became stands
+    return ended
+
+
 def booking_complete(booking_id: int, *, actor, now: datetime | None = None) -> Booking:
     """After the session the mentor marks it complete; their share enters the ledger."""
     now = now or timezone.now()

@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpResponse
 
-from . import beat, outbox, services
+from . import beat, data_rights, outbox, services
 from .admin_actions import CheckedSelection, StaffModelAdmin
 from .models import AvailabilityRule, MentorProfile, OutboxEntry, Service, User
 
@@ -20,6 +21,36 @@ class UserAdmin(CheckedSelection, BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "display_name", "time_zone", "password1", "password2"]})
     ]
+    actions = ["download_data", "delete_accounts"]
+
+    def get_actions(self, request):
+        """Accounts are deleted by erasing what identifies the person (the books point at the row), never
+        by removing the row: Django's own "Delete selected" is not offered."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Download the data of the selected person (a zip of JSON files)")
+    def download_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one person to download their data.", messages.ERROR)
+            return None
+        name, content = data_rights.export_zip(queryset.get())
+        response = HttpResponse(content, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    @admin.action(description="Delete the selected accounts (open bookings end by the normal rules; the books stay)")
+    def delete_accounts(self, request, queryset):
+        done = 0
+        for user in queryset:
+            try:
+                data_rights.account_delete(user.pk)
+                done += 1
+            except data_rights.DeletionRefused as refused:
+                self.message_user(request, f"{user.email}: {refused}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Deleted {done} account(s).", messages.SUCCESS)
 
 
 class ServiceInline(admin.TabularInline):

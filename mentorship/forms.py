@@ -70,6 +70,23 @@ class AccountSettingsForm(BoundedForm, forms.Form):
         self.fields["time_zone"].offer(self.initial.get("time_zone", ""))
 
 
+class AccountDeleteForm(BoundedForm, forms.Form):
+    """Deleting an account asks for the password again: a session left open on a shared computer is not enough."""
+
+    password = forms.CharField(label="Your password", max_length=128, strip=False, widget=forms.PasswordInput)
+    understood = forms.BooleanField(label="I understand that my account cannot be restored.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password
+
+
 class MentorProfileForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = MentorProfile

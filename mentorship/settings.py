@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "csp",
     "allauth.mfa",  # staff sign in with a second factor (TOTP and recovery codes)
+    "anymail",  # e-mail through a provider (EMAIL_PROVIDER) and its webhooks; its system checks
     "mentorship",
     "bookings",
     "payments",
@@ -327,6 +328,44 @@ vars().update(EMAIL_CONFIG)
 # Sign-up and password mails are sent while the page waits: give up well inside gunicorn's 30 s.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mentorship <no-reply@mentorship.localhost>")
+# Or an e-mail provider's API instead of SMTP (django-anymail). Its webhook, https://<host>/anymail/<provider>/tracking/
+# with the basic-auth credentials EMAIL_WEBHOOK_SECRET, reports bounces and spam complaints; our notices then skip
+# that address (notifications.suppression). Empty: EMAIL_URL as above.
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").strip().lower()
+# The providers wired here, each with anymail's name for its API key (None: Amazon SES signs with the machine's
+# AWS credentials, its role or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, in AWS_DEFAULT_REGION).
+EMAIL_PROVIDER_KEYS = {
+    "mailgun": "MAILGUN_API_KEY",
+    "postmark": "POSTMARK_SERVER_TOKEN",
+    "sendgrid": "SENDGRID_API_KEY",
+    "brevo": "BREVO_API_KEY",
+    "amazon_ses": None,
+}
+# A send through the provider's API gives up as an SMTP send does, well inside gunicorn's 30 s.
+ANYMAIL = {"REQUESTS_TIMEOUT": EMAIL_TIMEOUT}
+if EMAIL_PROVIDER:
+    if EMAIL_PROVIDER not in EMAIL_PROVIDER_KEYS:
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER must be empty or one of: {', '.join(EMAIL_PROVIDER_KEYS)}.")
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    if _key_name := EMAIL_PROVIDER_KEYS[EMAIL_PROVIDER]:
+        ANYMAIL[_key_name] = env.str("EMAIL_PROVIDER_API_KEY", default="")
+        if not ANYMAIL[_key_name]:  # not even in development: nothing could be sent without it
+            raise ImproperlyConfigured(f"EMAIL_PROVIDER={EMAIL_PROVIDER} needs EMAIL_PROVIDER_API_KEY.")
+    # Every webhook call must carry these basic-auth credentials ("user:password"); anymail refuses it otherwise.
+    ANYMAIL["WEBHOOK_SECRET"] = _secret("EMAIL_WEBHOOK_SECRET", "development:webhook-secret")
+    if ":" not in ANYMAIL["WEBHOOK_SECRET"]:
+        raise ImproperlyConfigured("EMAIL_WEBHOOK_SECRET must be user:password (the webhook's basic-auth credentials).")
+    if EMAIL_PROVIDER == "mailgun":
+        # Mailgun also signs each webhook call (HMAC-SHA256) with this key, and anymail checks the signature.
+        ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = _secret("MAILGUN_WEBHOOK_SIGNING_KEY", "development-signing-key")
+        ANYMAIL["MAILGUN_API_URL"] = env.str("MAILGUN_API_URL", default="https://api.mailgun.net/v3")
+        if _sender_domain := env.str("MAILGUN_SENDER_DOMAIN", default=""):  # else the domain of DEFAULT_FROM_EMAIL
+            ANYMAIL["MAILGUN_SENDER_DOMAIN"] = _sender_domain
+    if EMAIL_PROVIDER == "amazon_ses":
+        # boto3's own timeouts, and one try: a failed notice is sent again by the retry job, not inside a page.
+        ANYMAIL["AMAZON_SES_CLIENT_PARAMS"] = {
+            "config": {"connect_timeout": 3, "read_timeout": EMAIL_TIMEOUT, "retries": {"total_max_attempts": 1}}
+        }
 
 # --- Stripe -----------------------------------------------------------------------
 LOCAL_STRIPE_BASE = "http://127.0.0.1:8420"
@@ -464,6 +503,7 @@ RATE_LIMITS = {
     "support": (env.int("RATE_LIMIT_SUPPORT", default=5), 60 * 60),  # support tickets and no-show reports
     "refund": (env.int("RATE_LIMIT_REFUND", default=20), 60 * 60),
     "photo": (env.int("RATE_LIMIT_PHOTO", default=10), 60 * 60),
+    "export": (env.int("RATE_LIMIT_EXPORT", default=5), 60 * 60),  # a copy of all one's data: many queries
 }
 
 # --- Logs and error tracking -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -17,6 +18,8 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", directory_views.directory_page, name="home"),
     path("settings/", views.account_settings, name="account_settings"),
+    path("settings/data/", views.account_data_download, name="account_data_download"),
+    path("settings/delete/", views.account_delete, name="account_delete"),
     path("become-a-mentor/", views.become_mentor, name="become_mentor"),
     path("how-it-works/mentors/", views.how_it_works_for_mentors, name="how_it_works_mentors"),
     path("mentor/profile/", views.mentor_profile_edit, name="mentor_profile_edit"),
@@ -78,12 +81,18 @@ urlpatterns = [
     path("bookings/<int:booking_id>/message/", message_views.message_about_booking, name="message_about_booking"),
     path("notifications/read/", notification_views.notification_read, name="notifications_read"),
     path("settings/notifications/", notification_views.notification_settings, name="notification_settings"),
+    path("settings/email-works/", notification_views.email_works_again, name="email_works_again"),
     # token_urlsafe tokens: a slug, so no other character (a NUL breaks PostgreSQL) reaches the query.
     path("calendar/<slug:token>.ics", notification_views.calendar_feed, name="calendar_feed"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("bench/hello/", views.bench_hello, name="bench_hello"),  # 404 unless BENCH_HELLO (bench/web.py)
 ]
+# The e-mail provider's delivery reports (anymail: basic auth, and Mailgun's signature; CSRF-exempt): bounces
+# and complaints mark an address undeliverable (notifications.suppression). Point the provider at
+# /anymail/<provider>/tracking/. Only with a provider: without its keys the webhook could only fail.
+if settings.EMAIL_PROVIDER:
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
 
 # Our own error pages (DEBUG off); the refused-form page is CSRF_FAILURE_VIEW in settings.
 handler400 = "mentorship.error_pages.bad_request"

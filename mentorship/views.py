@@ -4,13 +4,14 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import booking_draft, forms, hours, media_storage, selectors, services
+from . import booking_draft, data_rights, forms, hours, media_storage, selectors, services
 from .models import MentorProfile, Service
 from .money import format_cents
 from .rate_limits import rate_limited
@@ -67,6 +68,34 @@ def account_settings(request):
         messages.success(request, f"Saved. Times are now shown in {zone_label(request.user.time_zone)}.")
         return redirect("account_settings")
     return render(request, "mentorship/settings.html", {"form": form})
+
+
+@login_required
+@require_POST
+@rate_limited("export")
+def account_data_download(request):
+    """A copy of everything we hold about the person: a zip of JSON files (mentorship.data_rights)."""
+    name, content = data_rights.export_zip(request.user)
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request):
+    form = forms.AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            data_rights.account_delete(request.user.pk)
+        except data_rights.DeletionRefused as refused:
+            messages.error(request, str(refused))
+            return redirect("account_delete")
+        logout(request)
+        messages.success(request, "Your account is deleted. Thank you for having been part of Mentorship.")
+        return redirect("home")
+    context = {"form": form, "ends": data_rights.what_deleting_ends(request.user)}
+    return render(request, "mentorship/account_delete.html", context, status=400 if form.errors else 200)
 
 
 @login_required

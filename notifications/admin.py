@@ -8,7 +8,7 @@ from bookings.models import SupportTicket
 from mentorship.admin_paging import BigTableAdmin
 
 from . import selectors, services
-from .models import Notification
+from .models import Notification, UndeliverableAddress
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -45,6 +45,17 @@ class NotificationAdmin(BigTableAdmin):
         sent, failed = services.send_failed_emails_again(queryset.values_list("pk", flat=True))
         level = messages.SUCCESS if sent == failed else messages.WARNING
         self.message_user(request, f"Sent {sent} of {failed} failed e-mails.", level)
+
+
+@admin.register(UndeliverableAddress)
+class UndeliverableAddressAdmin(admin.ModelAdmin):
+    """Addresses the e-mail provider reported as bouncing or complaining: our notices skip them (allauth's mails
+    don't). Delete a row to e-mail that address again, say once its owner has fixed their mailbox."""
+
+    list_display = ["email", "reason", "provider", "description", "updated_at", "created_at"]
+    list_filter = ["reason", "provider"]
+    search_fields = ["email"]
+    readonly_fields = ["created_at", "updated_at"]
 
 
 class SupportTicketWithConversationAdmin(SupportTicketAdmin):

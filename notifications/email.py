@@ -3,7 +3,8 @@
 Each send is claimed with a conditional update, so two workers never send the same
 notice. A failure is recorded on the row and the retry job tries again with backoff;
 a send a dead worker left half-way is picked up again after CLAIM_TIMEOUT. After
-MAX_ATTEMPTS the row is marked "failed for good", which staff see (and can retry) in admin.
+MAX_ATTEMPTS the row is marked "failed for good", which staff see (and can retry) in admin. A notice to an
+address the e-mail provider reported as undeliverable (notifications.suppression) is not sent, and never retried.
 
 Header values are folded onto one line before sending: forms refuse names with line breaks,
 but a name stored before that rule (or written around the forms) must not stop the mail.
@@ -20,7 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from . import calendar
+from . import calendar, suppression
 from .models import Notification
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,11 @@ def deliver(notification_id: int) -> bool:
     notification = Notification.objects.select_related("user", "booking__mentor__user", "booking__service").get(
         pk=notification_id
     )
+    if suppression.is_undeliverable(notification.user.email):
+        # The provider reported this address bounces or complains: the notice stays in the app, and the retry
+        # job never takes it up again. The person sees a banner asking them to fix their address.
+        Notification.objects.filter(pk=notification.pk).update(email_status=Email.SUPPRESSED, email_error="")
+        return False
     try:  # building the message is inside too: one bad notice must not stop the retry job's batch
         text, html = render(notification)
         message = EmailMultiAlternatives(

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from bookings.models import Booking
 
@@ -14,6 +15,8 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed, to retry"
         GAVE_UP = "gave_up", "Failed for good"
+        # The provider reported the address bounces or complains (UndeliverableAddress): never retried.
+        SUPPRESSED = "suppressed", "Not sent: address undeliverable"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
@@ -46,6 +49,42 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.kind} to {self.user}"
+
+
+class UndeliverableAddress(models.Model):
+    """An address the e-mail provider reported as bouncing, complaining or refused (notifications.suppression).
+
+    Our notices are not e-mailed to it (they stay in the app) until its owner says it works again or staff delete
+    the row; sign-in and password mails still go, so a person can always fix their address."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Reported as spam"
+        REJECTED = "rejected", "Refused by the provider"
+
+    # Lower case, so one address is one row however it was typed.
+    email = models.EmailField(max_length=254, unique=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    provider = models.CharField(max_length=40, help_text="Who reported it, as anymail names it: Mailgun, Postmark …")
+    description = models.CharField(max_length=300, blank=True, help_text="What the provider said, shortened.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")),
+                name="undeliverable_address_lower_case",
+                violation_error_message="Write the address in lower case.",
+            )
+        ]
+
+    def __str__(self):
+        return self.email
+
+    def clean(self):
+        self.email = self.email.strip().lower()  # typed in admin: the same form the webhook stores
 
 
 class Preferences(models.Model):

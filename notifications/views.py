@@ -18,12 +18,13 @@ from django.utils.http import http_date, quote_etag
 from django.views.decorators.http import require_POST
 
 from bookings import selectors
+from bookings.forms import safe_next
 from bookings.views import section_pages
 from mentorship import table_versions
 from mentorship.input_rules import BoundedForm
 from mentorship.page_cache import viewer_page
 
-from . import calendar, services
+from . import calendar, services, suppression
 from . import selectors as notification_selectors
 from .models import CalendarFeed, Preferences
 
@@ -32,6 +33,13 @@ class PreferencesForm(BoundedForm, forms.ModelForm):
     class Meta:
         model = Preferences
         fields = ["email_bookings", "email_reminders", "email_payouts"]
+
+
+class AddressWorksForm(BoundedForm, forms.Form):
+    """The banner's "It works now", with the address the banner showed: a page left open from before a change
+    of address says nothing about the new one."""
+
+    email = forms.EmailField(max_length=254)
 
 
 class ReadForm(BoundedForm, forms.Form):
@@ -95,6 +103,22 @@ def notification_settings(request):
     token = services.calendar_feed_token(request.user)
     feed_url = request.build_absolute_uri(reverse("calendar_feed", args=[token]))
     return render(request, "notifications/settings.html", {"form": form, "feed_url": feed_url})
+
+
+@login_required
+@require_POST
+def email_works_again(request):
+    """The banner's "It works now": our notices are e-mailed to the person's own address again."""
+    form = AddressWorksForm(request.POST)
+    shown = form.cleaned_data["email"] if form.is_valid() else ""
+    address = request.user.email
+    if suppression.normalized(shown) != suppression.normalized(address):
+        messages.error(request, "Nothing changed: that is not your e-mail address now.")
+    elif suppression.address_allow(user=request.user):
+        messages.success(request, f"Thank you. We'll e-mail {address} again.")
+    else:
+        messages.info(request, f"We already e-mail {address}.")
+    return redirect(safe_next(request) or "home")
 
 
 # Bump when feed_ics writes something new, so bodies cached by the old code are not served.

@@ -7,7 +7,7 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from bookings import selectors as booking_selectors
 
-        from . import handlers  # noqa: F401  (registers this app's outbox handlers)
+        from . import data_rights, handlers  # noqa: F401  (register this app's data-rights parts and outbox handlers)
         from .selectors import refund_card_last4
 
         # What booking pages and notices show of payments, without bookings or notifications naming it.

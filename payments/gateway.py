@@ -146,6 +146,18 @@ def create_customer(*, email: str, name: str, user_id: int) -> str:
     return customer.id
 
 
+def delete_customer(customer_id: str) -> None:
+    """Forget a customer on Stripe (its name, e-mail and saved cards); its charges stay on Stripe's books.
+    A customer already gone counts as done."""
+    try:
+        _client().v1.customers.delete(customer_id)
+    except stripe.InvalidRequestError as error:
+        if getattr(error, "code", "") != "resource_missing":
+            raise _unreachable(error) from error
+    except stripe.StripeError as error:
+        raise _unreachable(error) from error
+
+
 def create_setup_intent(*, customer_id: str) -> str:
     """A SetupIntent the page confirms with the card; returns its client secret."""
     setup_intent = _call(

@@ -6,7 +6,7 @@ a handler that raised (Stripe down, say) with backoff until it is done.
 
 from mentorship.outbox import handles
 
-from . import disputes, ledger, services
+from . import disputes, gateway, ledger, services
 
 
 @handles("booking.refund_due")
@@ -33,3 +33,8 @@ def record_session_earning(booking_id: int) -> None:
 @handles("purchase.expired")
 def record_package_expiry(purchase_id: int) -> None:
     ledger.record_package_expiry(purchase_id)
+
+
+@handles("payments.customer_forget")
+def forget_customer(customer_id: str) -> None:
+    gateway.delete_customer(customer_id)

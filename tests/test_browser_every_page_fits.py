@@ -5,6 +5,7 @@ nothing may make the window scroll sideways. The walk covers every URL name in t
 page (form posts, files, webhooks) are listed with the reason."""
 
 import pytest
+from anymail import urls as anymail_urls
 from django.urls import get_resolver, resolve, reverse
 
 from .site_data import build_site
@@ -50,11 +51,14 @@ NOT_PAGES = {
             "checkout_authenticated",
             "review_reply",
             "notifications_read",
+            "email_works_again",
         ],
         "a form's action",
     ),
+    **dict.fromkeys((p.name for p in anymail_urls.urlpatterns), "the e-mail provider's webhooks (anymail)"),
     "book_resume": "sends on to checkout or back to the profile (tests/test_browser_book_first.py)",
     "mentor_photo": "an image",
+    "account_data_download": "a zip file, posted from Settings (tests/test_data_rights.py)",
     "booking_ics": "a calendar file",
     "calendar_feed": "a calendar feed",
     "mentor_times": "JSON for the calendar script (tests/test_picker.py, tests/test_browser_picker.py)",
@@ -101,6 +105,7 @@ def pages_for(role: str, site) -> list[tuple[str, bool]]:
         (reverse("notifications"), False),
         (reverse("notification_settings"), False),
         (reverse("account_settings"), True),
+        (reverse("account_delete"), False),
         (reverse("account_email"), False),
         (reverse("account_change_password"), False),
         (reverse("mfa_index"), False),
