@@ -6,13 +6,16 @@ from django.utils import timezone
 
 from mentorship import data_rights
 
-from . import policies, services
-from .models import Booking, Review
+from . import packages, policies, services
+from .models import Booking, PackagePurchase, Review, SupportTicket
 
 
 @data_rights.exports("bookings")
 def _bookings(user) -> list[dict]:
-    mine = Booking.objects.filter(Q(mentee=user) | Q(mentor__user=user)).exclude(status=Booking.Status.HELD)
+    # A mentor's copy holds what they were shown: never a mentee's checkout that was not completed.
+    checkouts = (Booking.Status.HELD, Booking.Status.ABANDONED)
+    mine = Booking.objects.filter(Q(mentee=user) | (Q(mentor__user=user) & ~Q(status__in=checkouts)))
+    mine = mine.exclude(status=Booking.Status.HELD)
     return [
         {
             "id": booking.pk,
@@ -42,6 +45,35 @@ def _bookings(user) -> list[dict]:
     ]
 
 
+@data_rights.exports("support_and_packages")
+def _tickets_and_packages(user) -> dict:
+    return {
+        "support_tickets": [
+            {
+                "booking": ticket.booking_id,
+                "kind": ticket.kind,
+                "note": ticket.note,
+                "status": ticket.status,
+                "resolution": ticket.resolution,
+                "opened_at": data_rights.iso(ticket.created_at),
+            }
+            for ticket in SupportTicket.objects.filter(opened_by=user)
+        ],
+        "packages_bought": [
+            {
+                "mentor": purchase.mentor.user.display_name,
+                "sessions": purchase.sessions,
+                "price_cents": purchase.price_cents,
+                "currency": purchase.currency,
+                "status": purchase.status,
+                "paid_at": data_rights.iso(purchase.paid_at),
+                "expires_at": data_rights.iso(purchase.expires_at),
+            }
+            for purchase in PackagePurchase.objects.filter(mentee=user).select_related("mentor__user")
+        ],
+    }
+
+
 @data_rights.exports("reviews")
 def _reviews(user) -> dict:
     def described(review: Review) -> dict:
@@ -60,9 +92,38 @@ def _reviews(user) -> dict:
     }
 
 
+@data_rights.refuses
+def _packages_still_owed(user) -> str:
+    """A mentor who sold packages still running owes those sessions: deleting would take them from the mentees."""
+    running = PackagePurchase.objects.filter(
+        mentor__user=user,
+        status=PackagePurchase.Status.PAID,
+        settled_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).count()
+    if not running:
+        return ""
+    return (
+        f"You have sold {running} package(s) that are still running, and their mentees are owed the sessions "
+        "left. Write to us and we will refund them, or delete your account once they are used or expired."
+    )
+
+
+@data_rights.foretells
+def _credits_forfeited(user) -> list[str]:
+    live = PackagePurchase.objects.filter(
+        mentee=user, status=PackagePurchase.Status.PAID, expires_at__gt=timezone.now()
+    ).prefetch_related("bookings")
+    left = sum(packages.credits_left(purchase) for purchase in live)
+    return [f"Your {left} unused package credit(s) are given up, and not refunded."] if left else []
+
+
 @data_rights.closes
 def _end_open_bookings(user) -> None:
     services.bookings_close_for_leaving(user)
+    PackagePurchase.objects.filter(mentee=user, status=PackagePurchase.Status.AWAITING_PAYMENT).update(
+        status=PackagePurchase.Status.ABANDONED
+    )
 
 
 @data_rights.erases
@@ -71,6 +132,7 @@ def _erase_what_they_wrote(user) -> None:
     the mentor's history. Their reviews keep the stars (the mentor's average stands) without the words."""
     Booking.objects.filter(mentee=user).update(message="", accessibility_needs="")
     Review.objects.filter(mentee=user).update(text="")
+    Review.objects.filter(mentor__user=user).update(reply="")  # a mentor's answers are their words too
 
 
 @data_rights.foretells

@@ -89,7 +89,10 @@ def purchase_mark_paid(purchase_id: int, *, now: datetime | None = None) -> bool
     now = now or timezone.now()
     purchase = PackagePurchase.objects.get(pk=purchase_id)
     changed = PackagePurchase.objects.filter(
-        pk=purchase_id, status__in=[Purchase.AWAITING_PAYMENT, Purchase.ABANDONED]
+        pk=purchase_id,
+        status__in=[Purchase.AWAITING_PAYMENT, Purchase.ABANDONED],
+        mentee__is_active=True,  # a payment landing after either account was deleted is refunded by the caller
+        mentor__user__is_active=True,
     ).update(status=Purchase.PAID, paid_at=now, expires_at=now + timedelta(days=purchase.valid_days))
     if changed:
         outbox.record("purchase.notice", purchase_id=purchase_id, kind="package_paid")

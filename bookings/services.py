@@ -238,6 +238,9 @@ def booking_mark_paid(booking_id: int, *, note: str = "Payment received") -> Boo
         MentorProfile.objects.select_for_update().get(pk=booking.mentor_id)
 
         def time_still_free(locked: Booking) -> None:
+            # A payment that lands after either person deleted their account buys nothing: the caller refunds.
+            if not (locked.mentee.is_active and locked.mentor.user.is_active):
+                raise BookingError(ACCOUNT_CLOSED)
             # A hold that ran out (released or not) kept nothing: the time must still be bookable
             # under every rule (overlap, daily cap, days off added meanwhile), as for a new hold.
             still_held = locked.status == Status.HELD and locked.hold_expires_at > timezone.now()
@@ -303,6 +306,7 @@ def booking_decline(booking_id: int, *, actor, reason: str = "") -> Booking:
 
 
 LEAVING_NOTE = "Account deleted"
+ACCOUNT_CLOSED = "This booking's mentee or mentor has deleted their account, so it cannot go ahead."
 
 
 def bookings_ended_by_leaving(user, *, now: datetime | None = None):
@@ -317,12 +321,14 @@ def bookings_ended_by_leaving(user, *, now: datetime | None = None):
 
 
 def bookings_close_for_leaving(user, *, now: datetime | None = None) -> list[Booking]:
-    """A person deletes their account: their holds are let go, and every booking not yet started ends by the
-    normal rules, as if they had pressed Decline or Cancel (so refunds are what the policies give). Sessions
-    under way or over are left to finish as usual. Returns the bookings it ended."""
+    """A person deletes their account (already inactive, so nothing new starts): holds by them or on their time
+    are let go, and every booking not yet started ends by the normal rules, as if they had pressed Decline or
+    Cancel (so refunds are what the policies give; a payment still on its way for a hold is refunded when it
+    lands, see booking_mark_paid). Sessions under way or over finish as usual. Returns the bookings it ended."""
     now = now or timezone.now()
     ended = []
-    for booking_id in Booking.objects.filter(mentee=user, status=Status.HELD).values_list("pk", flat=True):
+    holds = Booking.objects.filter(Q(mentee=user) | Q(mentor__user=user), status=Status.HELD)
+    for booking_id in holds.values_list("pk", flat=True):
         with transaction.atomic():
             ended.append(_transition(booking_id, allowed_from=(Status.HELD,), to=Status.ABANDONED, note=LEAVING_NOTE))
     for booking in bookings_ended_by_leaving(user, now=now):

@@ -30,7 +30,7 @@ class UserAdmin(CheckedSelection, BaseUserAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.action(description="Download the data of the selected person (a zip of JSON files)")
+    @admin.action(description="Download the data of the selected person (a zip of JSON files)", permissions=["change"])
     def download_data(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one person to download their data.", messages.ERROR)
@@ -40,17 +40,24 @@ class UserAdmin(CheckedSelection, BaseUserAdmin):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
-    @admin.action(description="Delete the selected accounts (open bookings end by the normal rules; the books stay)")
+    @admin.action(
+        description="Delete the selected person's account (open bookings end by the normal rules; the books stay)",
+        permissions=["delete"],
+    )
     def delete_accounts(self, request, queryset):
-        done = 0
-        for user in queryset:
-            try:
-                data_rights.account_delete(user.pk)
-                done += 1
-            except data_rights.DeletionRefused as refused:
-                self.message_user(request, f"{user.email}: {refused}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Deleted {done} account(s).", messages.SUCCESS)
+        """One person at a time: a slip of "select all" never deletes a list of people."""
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one person to delete their account.", messages.ERROR)
+            return
+        user = queryset.get()
+        try:
+            data_rights.account_delete(user.pk)
+        except data_rights.DeletionRefused as refused:
+            self.message_user(request, f"{user.email}: {refused}", messages.ERROR)
+            return
+        user.refresh_from_db()  # the log keeps "Former member", not the name just erased
+        self.log_change(request, user, "Account deleted: personal data erased, the books kept.")
+        self.message_user(request, f"Deleted the account of user #{user.pk}.", messages.SUCCESS)
 
 
 class ServiceInline(admin.TabularInline):

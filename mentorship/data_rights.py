@@ -36,6 +36,7 @@ _exporters: dict[str, Callable] = {}
 _closers: list[Callable] = []
 _erasers: list[Callable] = []
 _foretellers: list[Callable] = []
+_refusers: list[Callable] = []
 
 
 def _register(registry: list, function: Callable) -> Callable:
@@ -63,6 +64,18 @@ def erases(function: Callable) -> Callable:
 def foretells(function: Callable) -> Callable:
     """A function of the user giving what deleting the account would end, as lines the person reads first."""
     return _register(_foretellers, function)
+
+
+def refuses(function: Callable) -> Callable:
+    """A function of the user giving why the account cannot be deleted yet (what would be lost), or ""."""
+    return _register(_refusers, function)
+
+
+def why_not_yet(user) -> list[str]:
+    reasons = [reason for refuse in _refusers if (reason := refuse(user))]
+    if user.is_superuser:
+        reasons.insert(0, "A superuser's account is not deleted here: take away superuser status first.")
+    return reasons
 
 
 def what_deleting_ends(user) -> list[str]:
@@ -137,18 +150,23 @@ def _erase_mentor_profile(user) -> None:
     if profile is None:
         return
     photo = profile.photo.name if profile.photo else ""
-    Service.objects.filter(mentor=profile).update(is_active=False, address="", access_notes="")
+    Service.objects.filter(mentor=profile).update(
+        is_active=False, address="", access_notes="", description="", policy=""
+    )
     AvailabilityRule.objects.filter(mentor=profile).delete()
     DateOverride.objects.filter(mentor=profile).delete()
     Vacation.objects.filter(mentor=profile).delete()
     profile.headline, profile.bio, profile.expertise, profile.languages = FORMER_MEMBER, "", "", ""
     profile.motivation, profile.review_note, profile.photo = "", "", None
-    profile.save(update_fields=["headline", "bio", "expertise", "languages", "motivation", "review_note", "photo"])
+    profile.status = MentorProfile.Status.REJECTED  # the public profile is gone (it answers 404)
+    profile.save(
+        update_fields=["headline", "bio", "expertise", "languages", "motivation", "review_note", "photo", "status"]
+    )
     listing.refresh(profile.pk)  # off the directory at once
     services.availability_changed(profile.pk)  # no slot of theirs is offered from a cache
     directory_changed()
-    if photo:
-        transaction.on_commit(lambda: profile.photo.storage.delete(photo))
+    if photo:  # the file goes once the erasure is committed; a storage that fails then leaves it, logged
+        transaction.on_commit(lambda: profile.photo.storage.delete(photo), robust=True)
 
 
 def _erase_account(user) -> None:
@@ -174,10 +192,15 @@ class DeletionRefused(Exception):
 def account_delete(user_id: int) -> None:
     """Close the person's open business by the normal rules, then erase or anonymise their personal data.
 
-    Safe to run twice: a deleted account has no open business and nothing personal left."""
+    The account is made inactive first, in its own transaction: they are signed out everywhere, nothing new
+    can start, and a payment landing meanwhile is refunded instead of buying a session. Safe to run twice
+    (and to run again after a failure half-way): a deleted account has no open business and nothing personal
+    left."""
     user = get_user_model().objects.get(pk=user_id)
-    if user.is_superuser:
-        raise DeletionRefused("A superuser's account is not deleted here: take away superuser status first.")
+    reasons = why_not_yet(user)
+    if reasons:
+        raise DeletionRefused(" ".join(reasons))
+    get_user_model().objects.filter(pk=user_id).update(is_active=False)
     for close in _closers:
         close(user)
     with transaction.atomic():

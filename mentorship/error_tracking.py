@@ -7,9 +7,20 @@ the ids the log lines carry (request, booking, payment), not the person's. Event
 background thread, so a slow or unreachable Sentry never slows a page.
 """
 
+import re
+
 from .log_context import current
 
 PERSONAL = {"user_id"}
+# Addresses that carry a secret: a calendar feed's token, allauth's e-mail confirmation and password reset keys.
+_SECRET_IN_PATH = re.compile(r"(/calendar/|/confirm-email/|/password/reset/key/)[^/?#]+?(\.ics)?(?=[/?#]|$)")
+_SECRET_IN_QUERY = re.compile(r"(?i)\b(token|key|code|secret|signature|X-Amz-Signature)=[^&#]*")
+
+
+def redact(url: str) -> str:
+    """An address with its secrets replaced, for what leaves the site (error reports)."""
+    url = _SECRET_IN_PATH.sub(lambda m: f"{m.group(1)}[redacted]{m.group(2) or ''}", url)
+    return _SECRET_IN_QUERY.sub(lambda m: f"{m.group(1)}=[redacted]", url)
 
 
 def _with_ids(event: dict, hint: dict) -> dict:
@@ -17,6 +28,10 @@ def _with_ids(event: dict, hint: dict) -> dict:
     for name, value in current().items():
         if name not in PERSONAL:
             tags.setdefault(name, str(value))
+    request = event.get("request") or {}
+    for field in ("url", "query_string"):
+        if isinstance(request.get(field), str):
+            request[field] = redact(request[field])
     return event
 
 

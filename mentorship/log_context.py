@@ -6,6 +6,8 @@ the response's X-Request-ID and quoted on the error page, so a person's "it brok
 """
 
 import contextvars
+import functools
+import inspect
 import json
 import logging
 import re
@@ -40,6 +42,25 @@ def scoped(**ids):
         yield
     finally:
         _context.reset(token)
+
+
+def about(**fields: str):
+    """A decorator: while the function runs, its lines carry these ids, read from its arguments
+    (`@about(payment_id="payment_id")`); what it binds inside is gone when it returns, so the next item a
+    job works on never carries this one's ids."""
+
+    def decorate(function):
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            arguments = signature.bind_partial(*args, **kwargs).arguments
+            with scoped(**{field: arguments.get(parameter) for field, parameter in fields.items()}):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def clear() -> None:

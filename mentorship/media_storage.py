@@ -48,7 +48,7 @@ def bucket_storage(
         "client_config": Config(
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,
-            retries={"max_attempts": 2, "mode": "standard"},
+            retries={"total_max_attempts": 2, "mode": "standard"},  # one try and one retry, both timed
             s3={"addressing_style": "path" if endpoint_url else "auto"},  # MinIO and friends want paths
             signature_version="s3v4",
         ),
@@ -71,3 +71,10 @@ def photo_cache_seconds(*, public: bool) -> int:
     """How long a browser may keep our redirect: a public address for ever (a new photo has a new address),
     a signed link until shortly before it expires."""
     return 31536000 if public else SIGNED_LINK_SECONDS - 300
+
+
+def storage_errors() -> tuple[type[Exception], ...]:
+    """What a failing store raises: the disk's OSError, the bucket client's own errors."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (OSError, BotoCoreError, ClientError)

@@ -1,5 +1,6 @@
 """Writes on the people side: accounts, mentor applications, services and hours."""
 
+import logging
 from datetime import date, time
 
 from django.conf import settings
@@ -8,9 +9,11 @@ from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 
-from . import listing, outbox, table_versions
+from . import listing, media_storage, outbox, table_versions
 from .directory_version import directory_changed
 from .models import AvailabilityRule, DateOverride, MentorProfile, Service, User, Vacation
+
+log = logging.getLogger(__name__)
 
 
 def availability_changed(mentor_id: int) -> None:
@@ -125,6 +128,9 @@ def _tell_applicant(profile_id: int) -> None:
     outbox.record("user.notice", user_id=profile.user_id, kind=kind, key=key, subject=subject, body=body, link=link)
 
 
+PHOTO_NOT_STORED = "We couldn't store your photo just now, so nothing was saved. Please try again in a minute."
+
+
 def mentor_profile_update(
     profile: MentorProfile,
     *,
@@ -140,7 +146,11 @@ def mentor_profile_update(
     fields = ["headline", "bio", "expertise", "languages"]
     old_photo = profile.photo.name if profile.photo else ""
     if photo is not None:
-        profile.photo.save(f"{profile.pk}-{photo.name}", photo, save=False)
+        try:
+            profile.photo.save(f"{profile.pk}-{photo.name}", photo, save=False)
+        except media_storage.storage_errors() as error:
+            log.warning("Could not store the photo of mentor %s: %r", profile.pk, error)
+            raise MentorError(PHOTO_NOT_STORED) from None
         fields.append("photo")
     elif remove_photo and old_photo:
         profile.photo = None
@@ -148,7 +158,10 @@ def mentor_profile_update(
     profile.save(update_fields=fields)
     directory_changed()
     if "photo" in fields and old_photo:
-        profile.photo.storage.delete(old_photo)
+        try:
+            profile.photo.storage.delete(old_photo)
+        except media_storage.storage_errors() as error:  # the profile is saved; an old file is left over
+            log.warning("Could not delete the old photo %s of mentor %s: %r", old_photo, profile.pk, error)
     return profile
 
 

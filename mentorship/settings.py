@@ -504,6 +504,7 @@ RATE_LIMITS = {
     "refund": (env.int("RATE_LIMIT_REFUND", default=20), 60 * 60),
     "photo": (env.int("RATE_LIMIT_PHOTO", default=10), 60 * 60),
     "export": (env.int("RATE_LIMIT_EXPORT", default=5), 60 * 60),  # a copy of all one's data: many queries
+    "delete": (env.int("RATE_LIMIT_DELETE", default=5), 60 * 60),  # deleting an account asks for the password
 }
 
 # --- Logs and error tracking -------------------------------------------------------------------------
@@ -540,6 +541,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers and beat log through LOGGING
 # Who hears of a failed page by e-mail: "Ana <ana@example.com>, ops@example.com".
 ADMINS = getaddresses(env.list("ADMINS", default=[]))
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+DEFAULT_EXCEPTION_REPORTER_FILTER = "mentorship.error_reports.WithoutFormData"  # no typed words in those e-mails
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import booking_draft, data_rights, forms, hours, media_storage, selectors, services
@@ -81,8 +82,10 @@ def account_data_download(request):
     return response
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited("delete")  # the password is asked again here: no guessing it at speed with a session left open
 def account_delete(request):
     form = forms.AccountDeleteForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -94,7 +97,11 @@ def account_delete(request):
         logout(request)
         messages.success(request, "Your account is deleted. Thank you for having been part of Mentorship.")
         return redirect("home")
-    context = {"form": form, "ends": data_rights.what_deleting_ends(request.user)}
+    context = {
+        "form": form,
+        "ends": data_rights.what_deleting_ends(request.user),
+        "not_yet": data_rights.why_not_yet(request.user),
+    }
     return render(request, "mentorship/account_delete.html", context, status=400 if form.errors else 200)
 
 
@@ -123,11 +130,15 @@ def mentor_profile_edit(request, profile):
     form = forms.MentorProfileForm(request.POST or None, instance=profile)
     photo_form = forms.PhotoForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid() and photo_form.is_valid():
-        services.mentor_profile_update(
-            profile, **{f: form.cleaned_data[f] for f in form.Meta.fields}, **photo_form.cleaned_data
-        )
-        messages.success(request, "Your profile is saved.")
-        return redirect("mentor_profile_edit")
+        try:
+            services.mentor_profile_update(
+                profile, **{f: form.cleaned_data[f] for f in form.Meta.fields}, **photo_form.cleaned_data
+            )
+        except services.MentorError as error:  # the photo store failed: the form comes back as typed
+            photo_form.add_error(None, str(error))
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("mentor_profile_edit")
     return render(
         request,
         "mentorship/mentor_profile_edit.html",

@@ -162,11 +162,17 @@ def send_booking_notification(booking_id: int, kind: str, *, event: str = "") ->
                 else "",
             )
         )
-    return sent
+    return [notice for notice in sent if notice is not None]
 
 
-def notify(recipient, *, kind: str, key: str, subject: str, body: str, booking=None, link: str = "") -> Notification:
-    """Store the notice (once per key, however often this runs), then e-mail it if the person wants that."""
+def notify(
+    recipient, *, kind: str, key: str, subject: str, body: str, booking=None, link: str = ""
+) -> Notification | None:
+    """Store the notice (once per key, however often this runs), then e-mail it if the person wants that.
+
+    Nobody is told anything once their account is deleted (inactive): None."""
+    if not recipient.is_active:
+        return None
     if not link and booking is not None:
         link = reverse("booking_detail", args=[booking.pk])
     email_status = Notification.Email.PENDING if wants_email(recipient, kind) else Notification.Email.SKIPPED
@@ -249,4 +255,4 @@ def send_purchase_notification(purchase_id: int, kind: str) -> list[Notification
                 link=link,
             )
         )
-    return sent
+    return [notice for notice in sent if notice is not None]

@@ -56,6 +56,18 @@ def _payments(user) -> dict:
     }
 
 
+@data_rights.refuses
+def _payment_under_way(user) -> str:
+    """A charge whose answer is not in yet is found through the person's Stripe customer: deleting it now
+    could leave a charge nobody refunds. The sweeper settles it within minutes."""
+    in_flight = Payment.objects.filter(
+        Q(booking__mentee=user) | Q(purchase__mentee=user), status__in=Payment.IN_FLIGHT
+    ).exists()
+    if not in_flight:
+        return ""
+    return "A payment of yours is still being checked with the card company. Please try again in a few minutes."
+
+
 @data_rights.erases
 def _forget_saved_card(user) -> None:
     """Our link to their Stripe customer goes now; the customer (name, e-mail, saved card) after commit."""

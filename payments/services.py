@@ -257,6 +257,7 @@ def _apply_intent_status(payment_id: int, result: gateway.ChargeResult) -> Payme
     return Payment.objects.get(pk=payment_id)
 
 
+@log_context.about(payment_id="payment_id")
 def payment_succeeded(payment_id: int) -> Payment:
     """Money arrived (from the page or the webhook, in any order): the booking goes to pending once.
 
@@ -265,7 +266,6 @@ def payment_succeeded(payment_id: int) -> Payment:
     time taken after the hold ran out) is refunded by a job that retries.
     """
     Status = Booking.Status
-    log_context.bind(payment_id=payment_id)
     if Payment.objects.filter(pk=payment_id, purchase__isnull=False).exists():
         return _package_payment_succeeded(payment_id)
     with transaction.atomic():
@@ -322,8 +322,13 @@ def _package_payment_succeeded(payment_id: int) -> Payment:
         if newly_paid and others.exists():
             log.warning("Payment %s is a second charge for package purchase %s; refunding it", payment.pk, purchase_id)
             _refund_on_commit(payment, "duplicate")
-        elif not payment.refunded_cents():
-            packages.purchase_mark_paid(purchase_id)
+        elif not payment.refunded_cents() and not packages.purchase_mark_paid(purchase_id) and newly_paid:
+            log.warning(
+                "Payment %s for package purchase %s came after an account was deleted; refunding",
+                payment.pk,
+                purchase_id,
+            )
+            _refund_on_commit(payment, "account_closed")
     return payment
 
 
@@ -464,10 +469,11 @@ def _send_unsent(payment_id: int) -> None:
         _send_refund(unsent)
 
 
+@log_context.about(refund_id="refund_id")
 def refund_send(refund_id: int) -> Refund:
     """Send a refund row decided earlier, unless it has been sent already. Safe to run twice."""
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
-    log_context.bind(refund_id=refund.pk, payment_id=refund.payment_id)
+    log_context.bind(payment_id=refund.payment_id)
     if refund.status == Refund.Status.PENDING and not refund.stripe_refund_id:
         return _send_refund(refund)
     return refund
@@ -743,6 +749,7 @@ def intent_mismatch(payment: Payment, facts: gateway.IntentFacts) -> str:
     return ", ".join(f"{name} ours {ours!r}, Stripe {theirs!r}" for name, ours, theirs in checks if ours != theirs)
 
 
+@log_context.about()
 def payment_sync(intent_id: str) -> Payment | None:
     """Take a payment's status from Stripe: the event is not trusted (it may be late, repeated or from another
     environment), so the intent is read again and must match our row; a mismatch is logged and changes nothing.

@@ -5,21 +5,31 @@ goes, and the books (bookings, payments, the ledger) and the other person's hist
 import io
 import json
 import zipfile
+from datetime import timedelta
 from urllib.error import HTTPError
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Permission
+from django.core import mail
 from django.db.models import Sum
 from django.urls import reverse
+from django.utils import timezone
 
+from bookings import services as booking_services
 from bookings.models import Booking, Review
 from mentorship import data_rights
 from mentorship.models import MentorProfile, User
 from notifications.models import CalendarFeed, Message, Notification, UndeliverableAddress
+from payments import services as payment_services
+from payments import stuck
 from payments.models import LedgerEntry, Payment, Refund, StripeCustomer
 
 from .factories import UserFactory
 from .site_data import build_site
+from .test_payments import charge_on_stripe
+from .test_stripe_faults import card, held_booking, lost_before_stripe  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.stripe]  # side effects run after commit
 PASSWORD = "a-long-enough-password"
@@ -55,7 +65,10 @@ def test_a_mentee_downloads_everything_we_hold_about_them_and_nothing_of_anyone_
 
     data = _unzipped(client.post(reverse("account_data_download")))
 
-    assert set(data) == {"README.txt", "profile", "bookings", "messages", "reviews", "payments", "notices"}
+    assert set(data) == {
+        "README.txt", "profile", "bookings", "messages", "reviews", "payments", "notices", "support_and_packages",
+    }  # fmt: skip
+    assert data["support_and_packages"]["packages_bought"][0]["sessions"] == 5
     assert data["profile"]["account"]["email"] == "sam.mentee@example.com"
     assert data["profile"]["mentor_profile"] is None
     by_id = {booking["id"]: booking for booking in data["bookings"]}
@@ -159,6 +172,7 @@ def test_a_mentor_deletes_their_account_requests_are_declined_sessions_cancelled
     photo = tmp_path / profile.photo.name
     assert photo.exists()
     balance_before = LedgerEntry.objects.filter(mentor=profile, account="mentor").aggregate(s=Sum("amount_cents"))
+    assert Review.objects.filter(mentor=profile).update(reply="Thank you, Sam!") == 1
     client.force_login(profile.user)
 
     client.post(reverse("account_delete"), {"password": PASSWORD, "understood": "on"})
@@ -173,7 +187,9 @@ def test_a_mentor_deletes_their_account_requests_are_declined_sessions_cancelled
     profile.refresh_from_db()
     assert (profile.headline, profile.bio, profile.photo.name) == ("Former member", "", "")
     assert not photo.exists() and not profile.services.filter(is_active=True).exists()
-    assert profile.listed_until is None and "Maya Mentor" not in client.get(reverse("home")).content.decode()
+    assert profile.listed_until is None and profile.status == MentorProfile.Status.REJECTED
+    assert client.get(reverse("mentor_profile", args=[profile.pk])).status_code == 404  # the public page is gone
+    assert not Review.objects.filter(mentor=profile).exclude(reply="").exists()
     # The mentee still sees their history with this mentor.
     client.force_login(site.mentee)
     assert "Former member" in client.get(reverse("booking_detail", args=[site.completed.pk])).content.decode()
@@ -208,3 +224,77 @@ def test_hostile_input_on_the_deletion_form_is_refused_not_a_server_error(client
         response = client.post(reverse("account_delete"), {"password": password, "understood": "on"})
         assert response.status_code == 400
     assert User.objects.get(pk=site.mentee.pk).is_active
+
+
+def test_deletion_waits_for_a_payment_under_way_then_refunds_it(stripe_server, held_booking, card):  # noqa: F811
+    payment = lost_before_stripe(held_booking, card)
+    charge_on_stripe(payment, card)  # charged on Stripe; the answer never came back
+
+    with pytest.raises(data_rights.DeletionRefused, match="still being checked"):
+        data_rights.account_delete(held_booking.mentee_id)  # the charge is found through their Stripe customer
+    assert User.objects.get(pk=held_booking.mentee_id).is_active
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert stuck.stuck_payments_resolve() == 1  # the sweeper finds the charge: the request is made
+    data_rights.account_delete(held_booking.mentee_id)
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert Booking.objects.get(pk=held_booking.pk).status == Booking.Status.CANCELLED  # refunded in full
+    assert [(r.amount_cents, r.status) for r in payment.refunds.all()] == [(payment.amount_cents, "succeeded")]
+    assert not Notification.objects.filter(user=held_booking.mentee).exists()
+
+
+def test_a_late_payment_for_a_deleted_persons_hold_buys_nothing(held_booking):  # noqa: F811
+    """Should a charge's success reach us after deletion anyway, the booking stays let go (and the caller,
+    payment_succeeded, refunds the money)."""
+    User.objects.filter(pk=held_booking.mentee_id).update(is_active=False)
+    with pytest.raises(booking_services.BookingError, match="deleted their account"):
+        booking_services.booking_mark_paid(held_booking.pk)
+    assert Booking.objects.get(pk=held_booking.pk).status == Booking.Status.HELD
+
+
+def test_a_mentor_with_packages_still_owed_cannot_delete_yet_and_is_told_why(client, site, stripe_server):
+    secret = payment_services.checkout_setup(mentee=site.mentee, purchase_id=site.purchase.pk)
+    card_id = stripe_server.confirm_card_setup(secret)
+    payment_services.checkout_pay(mentee=site.mentee, purchase_id=site.purchase.pk, payment_method_id=card_id)
+    client.force_login(site.mentor.user)
+    page = client.get(reverse("account_delete")).content.decode()
+    assert "package(s) that are still running" in page and "Delete my account" not in page
+    with pytest.raises(data_rights.DeletionRefused, match="still running"):
+        data_rights.account_delete(site.mentor.user_id)
+    assert User.objects.get(pk=site.mentor.user_id).is_active
+    # The mentee who bought it is told, before deleting, that their unused credits are given up.
+    client.force_login(site.mentee)
+    assert "Your 5 unused package credit(s) are given up" in client.get(reverse("account_delete")).content.decode()
+
+
+def test_a_mentors_copy_never_holds_a_mentees_unfinished_checkout(client, site):
+    abandoned = site.held
+    Booking.objects.filter(pk=abandoned.pk).update(message="private words", status="abandoned")
+    client.force_login(site.mentor.user)
+    data = _unzipped(client.post(reverse("account_data_download")))
+    assert abandoned.pk not in {booking["id"] for booking in data["bookings"]}
+    assert "private words" not in json.dumps(data["bookings"])
+
+
+def test_staff_need_the_delete_permission_and_delete_one_person_at_a_time(client, site):
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client.force_login(viewer)
+    changelist = reverse("admin:mentorship_user_changelist")
+    page = client.get(changelist).content.decode()
+    assert "delete_accounts" not in page and "download_data" not in page
+    client.post(changelist, {"action": "delete_accounts", "_selected_action": [site.mentee.pk]})
+    assert User.objects.get(pk=site.mentee.pk).is_active
+
+
+def test_error_emails_to_admins_never_hold_what_was_typed(client, site, settings):
+    settings.DEBUG = False
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.ROOT_URLCONF = "tests.error_urls"
+    client.raise_request_exception = False
+    client.force_login(site.mentee)
+    client.post("/test/broken/", {"note": "my private words", "password": "hunter2-secret"})
+    [sent] = [m for m in mail.outbox if m.to == ["ops@example.com"]]
+    assert "a bug in a view" in sent.body
+    assert "my private words" not in sent.body and "hunter2-secret" not in sent.body and "note" in sent.body

@@ -100,3 +100,19 @@ def test_a_deployer_names_the_bucket_and_the_content_policy_lets_browsers_load_p
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["storages.backends.s3.S3Storage", "'self'", "data:", s3.endpoint_url]
+
+
+def test_a_bucket_that_cannot_be_reached_costs_the_upload_not_the_page(client, bucket, settings):
+    mentor = bookable_mentor()
+    client.force_login(mentor.user)
+    unreachable, _ = media_storage.bucket_storage(
+        bucket=bucket.bucket, endpoint_url=f"http://127.0.0.1:{free_port()}", access_key="k", secret_key="s"
+    )
+    settings.STORAGES = {**settings.STORAGES, "default": unreachable}
+    photo = SimpleUploadedFile("me.jpg", _image("JPEG", (900, 600)), content_type="image/jpeg")
+
+    response = client.post(reverse("mentor_profile_edit"), _profile_form(mentor, headline="Changed", photo=photo))
+
+    assert response.status_code == 400 and "We couldn&#x27;t store your photo just now" in response.content.decode()
+    mentor.refresh_from_db()
+    assert mentor.headline != "Changed" and not mentor.photo

@@ -16,7 +16,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from mentorship import log_context, outbox
+from mentorship import error_tracking, log_context, outbox
 from mentorship.log_context import ContextFilter, JsonFormatter
 from mentorship.models import OutboxEntry
 
@@ -137,6 +137,7 @@ request = {
     "PATH_INFO": "/test/broken/7/", "HTTP_HOST": "mentorship.example.com", "wsgi.url_scheme": "https",
     "HTTP_X_REQUEST_ID": "req-to-sentry-01", "HTTP_COOKIE": "csrftoken=cookie-secret-1",
     "HTTP_AUTHORIZATION": "Bearer token-secret-2", "REMOTE_ADDR": "203.0.113.77",
+    "QUERY_STRING": "token=query-secret-3&page=2",
 }
 setup_testing_defaults(request)
 statuses = []
@@ -181,5 +182,26 @@ def test_sentry_hears_of_a_failed_page_and_a_failed_job_and_of_nothing_personal(
     assert page_event["tags"]["request_id"] == "req-to-sentry-01" and page_event["tags"]["booking_id"] == "7"
     assert page_event["request"]["url"] == "https://mentorship.example.com/test/broken/7/"
     assert page_event["request"]["headers"]["X-Request-Id"] == "req-to-sentry-01"
-    for personal in ("cookie-secret-1", "token-secret-2", "words a person wrote", "203.0.113.77", "user_id"):
+    assert page_event["request"]["query_string"] == "token=[redacted]&page=2"  # secrets in addresses stay home
+    for personal in (
+        "cookie-secret-1",
+        "token-secret-2",
+        "query-secret-3",
+        "words a person wrote",
+        "203.0.113.77",
+        "user_id",
+    ):
         assert personal not in sent
+
+
+@pytest.mark.parametrize(
+    ("address", "sent"),
+    [
+        ("https://m.example.com/calendar/Zq81-feedtoken.ics", "https://m.example.com/calendar/[redacted].ics"),
+        ("/accounts/confirm-email/MjQ:1tXk:abc/", "/accounts/confirm-email/[redacted]/"),
+        ("/accounts/password/reset/key/1a-6f2-c0de/", "/accounts/password/reset/key/[redacted]/"),
+        ("/mentors/?q=python&page=2", "/mentors/?q=python&page=2"),
+    ],
+)
+def test_addresses_that_carry_a_secret_are_redacted_before_they_leave(address, sent):
+    assert error_tracking.redact(address) == sent
