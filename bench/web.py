@@ -71,6 +71,7 @@ def app_env(size: str, stripe_port: int) -> dict:
         STRIPE_SECRET_KEY="sk_test_bench",
         STRIPE_PUBLISHABLE_KEY="pk_test_bench",
         STRIPE_WEBHOOK_SECRET="whsec_bench",
+        CALENDAR_SECRET_KEYS="NRk1s9Cs0o7Ms1Ti6fmNJhbW6rsdu-rDLt5fM8_Ccwg=",
         STRIPE_API_BASE=f"http://127.0.0.1:{stripe_port}",
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         SECURE_SSL_REDIRECT="false",  # no TLS in front of it here

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db.models import Avg, Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from mentorship.models import MentorProfile, Service
+from mentorship.models import BusyInterval, MentorProfile, Service
 
 from . import policies
 from .models import Booking, BookingEvent, Review
@@ -108,12 +108,15 @@ def _compute_open_slots(
         .exclude(pk=ignoring)
         .values_list("start", "blocked_start", "blocked_end", "hold_expires_at")
     )
+    # Busy time from the mentor's own calendars counts like a booking (the session's buffers keep clear of it).
+    imported = BusyInterval.objects.filter(mentor=mentor, start__lt=end + margin, end__gt=start - margin)
     slots = free_slots(
         schedule,
         duration=service.duration,
         buffer_before=service.buffer_before,
         buffer_after=service.buffer_after,
-        busy=[Interval(blocked_start, blocked_end) for _, blocked_start, blocked_end, _ in taken],
+        busy=[Interval(blocked_start, blocked_end) for _, blocked_start, blocked_end, _ in taken]
+        + [Interval(busy_start, busy_end) for busy_start, busy_end in imported.values_list("start", "end")],
         booked_starts=[session_start for session_start, _, _, _ in taken],
         window_start=start,
         window_end=end,

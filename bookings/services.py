@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mentorship import outbox
+from mentorship import connected_calendars, outbox
 from mentorship.models import MentorProfile, Service
 from mentorship.services import availabilities_changed, availability_changed
 
@@ -157,6 +157,9 @@ def booking_hold(
     now: datetime | None = None,
 ) -> Booking:
     """Reserve a slot for checkout. The mentor row lock serialises every path that takes time."""
+    # The mentor's own calendars, if last read a while ago, are read again first (outside the lock: a slow
+    # calendar must not hold up the mentor's other bookings).
+    connected_calendars.refresh_stale(service.mentor_id)
     now = now or timezone.now()
     with transaction.atomic():
         mentor = MentorProfile.objects.select_for_update().select_related("user").get(pk=service.mentor_id)

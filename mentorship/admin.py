@@ -2,9 +2,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpResponse
 
-from . import beat, data_rights, outbox, services
+from . import beat, connected_calendars, data_rights, outbox, services
 from .admin_actions import CheckedSelection, StaffModelAdmin
-from .models import AvailabilityRule, MentorProfile, OutboxEntry, Service, User
+from .models import AvailabilityRule, ConnectedCalendar, MentorProfile, OutboxEntry, Service, User
 
 
 @admin.register(User)
@@ -141,3 +141,28 @@ class OutboxEntryAdmin(StaffModelAdmin):
     def try_again(self, request, queryset):
         count = outbox.retry(list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} given-up side effect(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(ConnectedCalendar)
+class ConnectedCalendarAdmin(StaffModelAdmin):
+    """Mentors' own calendars and how their reads go; the address is sealed and never shown (only its host)."""
+
+    list_display = ["id", "mentor", "name", "address_hint", "last_synced_at", "last_tried_at", "last_error"]
+    list_filter = ["kind"]
+    list_select_related = ["mentor__user"]
+    search_fields = ["mentor__user__email", "name", "last_error"]
+    fields = ["mentor", "name", "kind", "address_hint", "last_synced_at", "last_tried_at", "last_error"]
+    readonly_fields = fields
+    actions = ["read_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Read again now")
+    def read_now(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        connected_calendars.sync_soon(ids)
+        self.message_user(request, f"{len(ids)} calendar(s) queued to be read.", messages.SUCCESS)

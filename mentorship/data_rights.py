@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from . import listing, services
 from .directory_version import directory_changed
-from .models import AvailabilityRule, DateOverride, MentorProfile, Service, Vacation
+from .models import AvailabilityRule, ConnectedCalendar, DateOverride, MentorProfile, Service, Vacation
 
 FORMER_MEMBER = "Former member"
 
@@ -121,6 +121,11 @@ def _profile(user) -> dict:
                 {"title": s.title, "duration_minutes": s.duration_minutes, "price_cents": s.price_cents}
                 for s in Service.objects.filter(mentor=profile)
             ],
+            # The address itself is a secret key to the calendar: named by its host only, like on the page.
+            "connected_calendars": [
+                {"name": c.name, "address": c.address_hint, "last_synced_at": iso(c.last_synced_at)}
+                for c in ConnectedCalendar.objects.filter(mentor=profile)
+            ],
         },
     }
 
@@ -156,6 +161,7 @@ def _erase_mentor_profile(user) -> None:
     AvailabilityRule.objects.filter(mentor=profile).delete()
     DateOverride.objects.filter(mentor=profile).delete()
     Vacation.objects.filter(mentor=profile).delete()
+    ConnectedCalendar.objects.filter(mentor=profile).delete()  # their busy time goes with them
     profile.headline, profile.bio, profile.expertise, profile.languages = FORMER_MEMBER, "", "", ""
     profile.motivation, profile.review_note, profile.photo = "", "", None
     profile.status = MentorProfile.Status.REJECTED  # the public profile is gone (it answers 404)

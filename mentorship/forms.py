@@ -274,3 +274,21 @@ class MoveForm(BoundedForm, forms.Form):
 
 class RemoveVacationForm(BoundedForm, forms.Form):
     remove = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class ConnectCalendarForm(BoundedForm, forms.Form):
+    name = forms.CharField(label="Name", max_length=80, initial="Work calendar", help_text="Only you see it.")
+    address = forms.CharField(
+        label="Calendar address (iCal)",
+        max_length=2000,
+        help_text=(
+            "Google Calendar: Settings → your calendar → “Secret address in iCal format”. Outlook: Settings → "
+            "Calendar → Shared calendars → Publish a calendar → ICS. Apple iCloud: share the calendar as a "
+            "public calendar. The address starts with https:// or webcal://."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"}),
+    )
+
+
+class RemoveCalendarForm(BoundedForm, forms.Form):
+    remove = forms.IntegerField(min_value=1, max_value=2**31 - 1)

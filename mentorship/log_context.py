@@ -18,7 +18,17 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 # The ids a line may carry, in the order a JSON line lists them. No names, e-mail addresses or IPs.
-FIELDS = ("request_id", "task", "user_id", "booking_id", "payment_id", "refund_id", "payout_id", "mentor_id")
+FIELDS = (
+    "request_id",
+    "task",
+    "user_id",
+    "booking_id",
+    "payment_id",
+    "refund_id",
+    "payout_id",
+    "mentor_id",
+    "calendar_id",
+)
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 _URL_IDS = ("booking_id", "payment_id", "mentor_id")  # names of our URL parameters worth a field
 

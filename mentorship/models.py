@@ -461,3 +461,54 @@ class OutboxEntry(models.Model):
 
     def __str__(self):
         return f"{self.topic} → {self.handler} #{self.pk} ({self.status})"
+
+
+class ConnectedCalendar(models.Model):
+    """A calendar of the mentor's elsewhere (Google, Outlook, iCloud …) whose events make them busy here.
+
+    Its address is a secret (Google's "secret address in iCal format" reads the whole calendar), so it is
+    kept encrypted (mentorship.sealed) and never shown back whole. Sync state says what the mentor sees:
+    the last good sync, and the last error if the latest try failed (the last good busy time stays).
+    """
+
+    class Kind(models.TextChoices):
+        ICS = "ics", "Calendar address (iCal)"
+
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="calendars")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ICS)
+    name = models.CharField(max_length=80, validators=[validate_single_line])
+    sealed_address = models.TextField(editable=False)
+    address_hint = models.CharField(max_length=120, editable=False)  # "calendar.google.com/…", safe to show
+    # Conditional requests: a feed that did not change costs the server nothing and us no parsing.
+    etag = models.CharField(max_length=200, blank=True, editable=False)
+    last_modified = models.CharField(max_length=100, blank=True, editable=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)  # the last good read
+    # The end of the time the stored busy intervals cover: once the horizon moves past it, the feed is read
+    # whole again even if unchanged (a weekly meeting goes on past what we expanded).
+    covered_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_tried_at = models.DateTimeField(null=True, blank=True, editable=False)  # claimed by a sync then
+    last_error = models.CharField(max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["last_tried_at"], name="calendar_sync_due")]
+
+    def __str__(self):
+        return self.name
+
+
+class BusyInterval(models.Model):
+    """Time an imported calendar says the mentor is busy (UTC), inside the booking horizon."""
+
+    calendar = models.ForeignKey(ConnectedCalendar, on_delete=models.CASCADE, related_name="busy")
+    mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="busy_intervals")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["mentor", "start"], name="busy_by_mentor")]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="busy_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.start:%Y-%m-%d %H:%M} – {self.end:%H:%M} UTC"

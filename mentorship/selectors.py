@@ -2,11 +2,11 @@
 
 from itertools import groupby
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from . import hours, listing
-from .models import MentorProfile
+from .models import ConnectedCalendar, MentorProfile
 
 
 def upcoming_overrides(profile: MentorProfile) -> list[tuple]:
@@ -37,3 +37,10 @@ def setup_steps(profile: MentorProfile) -> list[tuple[str, bool, str]]:
             "mentor_schedule",
         ),
     ]
+
+
+def connected_calendars(profile: MentorProfile) -> QuerySet[ConnectedCalendar]:
+    """The mentor's calendars, each with how many busy times ahead it brings (`busy_ahead`)."""
+    return profile.calendars.annotate(busy_ahead=Count("busy", filter=Q(busy__end__gt=timezone.now()))).order_by(
+        "created_at", "pk"
+    )

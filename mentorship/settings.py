@@ -241,6 +241,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Hours, days off and services change outside bookings too; this keeps the directory's
     # "next free time" within a few minutes of the truth (bookings refresh it at once).
+    "sync-calendars": {  # mentors' own calendars: their busy time (mentorship.connected_calendars)
+        "task": "mentorship.tasks.sync_calendars",
+        "schedule": timedelta(minutes=1),  # each calendar itself every CALENDAR_SYNC_MINUTES
+    },
     "refresh-next-free-times": {
         "task": "bookings.tasks.refresh_next_free_times",
         "schedule": timedelta(minutes=10),
@@ -379,6 +383,15 @@ STRIPE_JS_URL = env.str(
 PLATFORM_CURRENCY = env.str("PLATFORM_CURRENCY", default="usd")
 # Meeting rooms for confirmed online sessions when the mentor gives no link of their own:
 # "jitsi" (no account needed) or "zoom" (a Server-to-Server OAuth app of your Zoom account).
+# Mentors' own calendars (mentorship.connected_calendars): their addresses are secrets, sealed with
+# CALENDAR_SECRET_KEYS (Fernet keys, comma-separated: the first seals, all open, so a key can be rotated;
+# make one with `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+CALENDAR_SECRET_KEYS = _secret("CALENDAR_SECRET_KEYS", "ZGV2ZWxvcG1lbnQtb25seS1jYWxlbmRhci1rZXktMzI=").split(",")
+CALENDAR_SYNC_MINUTES = env.int("CALENDAR_SYNC_MINUTES", default=5)  # how often beat re-reads each calendar
+# Calendar addresses in private networks (127.0.0.1, 10.x …) are refused, so a mentor cannot make our
+# server read an internal address; development and the tests serve feeds from 127.0.0.1.
+CALENDAR_ALLOW_PRIVATE_ADDRESSES = env.bool("CALENDAR_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+CALENDAR_FEED_MAX_BYTES = env.int("CALENDAR_FEED_MAX_BYTES", default=5 * 1024 * 1024)
 MEETING_PROVIDER = env.str("MEETING_PROVIDER", default="jitsi")
 JITSI_BASE_URL = env.str("JITSI_BASE_URL", default="https://meet.jit.si")
 ZOOM_API_BASE = env.str("ZOOM_API_BASE", default="https://api.zoom.us/v2")
@@ -505,6 +518,7 @@ RATE_LIMITS = {
     "photo": (env.int("RATE_LIMIT_PHOTO", default=10), 60 * 60),
     "export": (env.int("RATE_LIMIT_EXPORT", default=5), 60 * 60),  # a copy of all one's data: many queries
     "delete": (env.int("RATE_LIMIT_DELETE", default=5), 60 * 60),  # deleting an account asks for the password
+    "calendar": (env.int("RATE_LIMIT_CALENDAR", default=20), 60 * 60),  # connecting one makes our server read it
 }
 
 # --- Logs and error tracking -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from notifications import message_views
 from notifications import views as notification_views
 from payments import views as payment_views
 
-from . import views
+from . import calendar_views, views
 
 # The admin has no login form of its own: staff sign in through the site's (rate-limited, with a second
 # factor when set up) and come back.
@@ -20,6 +20,8 @@ urlpatterns = [
     path("settings/", views.account_settings, name="account_settings"),
     path("settings/data/", views.account_data_download, name="account_data_download"),
     path("settings/delete/", views.account_delete, name="account_delete"),
+    path("settings/calendars/", calendar_views.calendars, name="calendars"),
+    path("settings/calendars/remove/", calendar_views.calendar_remove, name="calendar_remove"),
     path("become-a-mentor/", views.become_mentor, name="become_mentor"),
     path("how-it-works/mentors/", views.how_it_works_for_mentors, name="how_it_works_mentors"),
     path("mentor/profile/", views.mentor_profile_edit, name="mentor_profile_edit"),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import booking_draft, data_rights, forms, hours, media_storage, selectors, services
+from . import booking_draft, connected_calendars, data_rights, forms, hours, media_storage, selectors, services
 from .models import MentorProfile, Service
 from .money import format_cents
 from .rate_limits import rate_limited
@@ -237,6 +237,8 @@ def mentor_schedule(request, profile):
         return redirect("mentor_schedule")
     if data is not None:
         messages.error(request, "Nothing was saved: please correct the marked fields.")
+    else:
+        connected_calendars.refresh_when_viewed(profile)
     return _render_schedule(request, profile, hours_form=hours_form, rules_form=rules_form)
 
 
@@ -249,6 +251,7 @@ def _render_schedule(request, profile, **forms_):
         "vacation_form": forms.VacationForm(),
         "overrides": selectors.upcoming_overrides(profile),
         "vacations": profile.vacations.filter(end_date__gte=timezone.localdate()),
+        "calendars": selectors.connected_calendars(profile),
         **forms_,
     }
     status = 400 if any(form.errors for form in forms_.values()) else 200

@@ -41,9 +41,10 @@ QUERY_BUDGET = {
     "home (signed in)": 8,
     "directory sorted by price": 4,
     "directory filters (signed in)": 8,
-    "mentor profile with slots (signed in)": 15,  # with the availability version the slot cache is keyed by
+    "mentor profile with slots (signed in)": 16,  # with the availability version the slot cache is keyed by, and
+    # the busy time from the mentor's own calendars
     "checkout": 13,  # the Stripe customer is made on the first visit
-    "session page (mentor)": 17,
+    "session page (mentor)": 18,  # its times to suggest count the mentor's own calendars
     "session page (mentee)": 11,
     "Earnings": 8,
     "Notifications": 6,  # with the page's count

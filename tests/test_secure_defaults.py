@@ -15,6 +15,7 @@ REQUIRED = {
     "STRIPE_SECRET_KEY": "sk_test_deploy",
     "STRIPE_PUBLISHABLE_KEY": "pk_test_deploy",
     "STRIPE_WEBHOOK_SECRET": "whsec_deploy",
+    "CALENDAR_SECRET_KEYS": "nSyqi-_JPrEFIiC65bXZ7uT8NpRa2ed8fWzQyXY6q7k=",
 }
 # ...and what the test run itself sets (conftest allows the ORM under Playwright).
 SETTINGS_VARIABLES = {"DEBUG", "STAFF_REQUIRE_MFA", "CACHE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", *REQUIRED}
@@ -41,7 +42,9 @@ def test_debug_is_off_and_staff_need_a_second_factor_when_the_environment_says_n
     assert done.stdout.split() == ["False", "True", REQUIRED["DJANGO_SECRET_KEY"]]
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "CALENDAR_SECRET_KEYS"]
+)
 def test_without_a_secret_the_app_refuses_to_start(missing):
     env = a_production_environment(**{k: v for k, v in REQUIRED.items() if k != missing})
     done = settings_in_a_new_process(env, "settings.SECRET_KEY")

@@ -1,0 +1,185 @@
+"""Writes for the mentor's own calendars: connect, remove, and sync their busy time.
+
+A sync claims the calendar with a conditional update (two workers, a beat and a checkout never read the same
+calendar at once), reads the feed (mentorship.calendar_feeds) and, when the busy time changed, replaces the
+stored intervals and calls availability_changed in the same transaction, so cached slot lists go. A failed
+read keeps the last good busy time and says why on the calendar; it never hides slots or stops a checkout.
+"""
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import calendar_feeds, log_context, sealed
+from .calendar_feeds import FeedError
+from .models import BusyInterval, ConnectedCalendar, MentorProfile
+from .services import availability_changed
+
+log = logging.getLogger(__name__)
+
+MAX_CALENDARS = 10
+BACKGROUND_TIMEOUT = 20.0  # seconds for one read by a worker (inside the task's soft limit)
+CHECKOUT_BUDGET = 5.0  # seconds a checkout may spend re-reading stale calendars, all together
+STALE_AT_CHECKOUT = timedelta(minutes=5)
+CLAIM_GAP = timedelta(seconds=60)  # a calendar tried this recently is not tried again
+
+
+class CalendarError(Exception):
+    """A calendar cannot be connected; the text is for the mentor."""
+
+
+def connect_ics(profile: MentorProfile, *, name: str, address: str) -> ConnectedCalendar:
+    try:
+        address = calendar_feeds.normalised(address)
+    except FeedError as error:
+        raise CalendarError(str(error)) from None
+    with transaction.atomic():
+        MentorProfile.objects.select_for_update().get(pk=profile.pk)
+        if profile.calendars.count() >= MAX_CALENDARS:
+            raise CalendarError(f"You can connect up to {MAX_CALENDARS} calendars.")
+        calendar = ConnectedCalendar.objects.create(
+            mentor=profile,
+            kind=ConnectedCalendar.Kind.ICS,
+            name=name.strip(),
+            sealed_address=sealed.seal(address),
+            address_hint=calendar_feeds.hint(address),
+        )
+        transaction.on_commit(lambda: sync_soon([calendar.pk]))
+    log.info("calendar connected", extra={"calendar_id": calendar.pk, "mentor_id": profile.pk})
+    return calendar
+
+
+def disconnect(profile: MentorProfile, calendar_id: int) -> bool:
+    """Remove one of the mentor's calendars and the busy time it brought."""
+    with transaction.atomic():
+        deleted, _ = ConnectedCalendar.objects.filter(pk=calendar_id, mentor=profile).delete()
+        if deleted:
+            availability_changed(profile.pk)
+    return bool(deleted)
+
+
+def _claim(calendar_id: int, now: datetime) -> bool:
+    free = Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - CLAIM_GAP)
+    return ConnectedCalendar.objects.filter(free, pk=calendar_id).update(last_tried_at=now) == 1
+
+
+@log_context.about(calendar_id="calendar_id")
+def sync(calendar_id: int, *, timeout: float = BACKGROUND_TIMEOUT, now: datetime | None = None) -> bool:
+    """Read one calendar and store its busy time; False when it was not read (claimed elsewhere, or failed)."""
+    now = now or timezone.now()
+    if not _claim(calendar_id, now):
+        return False
+    calendar = ConnectedCalendar.objects.select_related("mentor__user").filter(pk=calendar_id).first()
+    if calendar is None:
+        return False
+    mentor = calendar.mentor
+    until = now + timedelta(days=mentor.booking_horizon_days + 1)
+    whole = calendar.covered_until is None or calendar.covered_until < until - timedelta(days=1)
+    try:
+        fetched = calendar_feeds.fetch(
+            sealed.unseal(calendar.sealed_address),
+            etag="" if whole else calendar.etag,
+            last_modified="" if whole else calendar.last_modified,
+            timeout=timeout,
+        )
+        if fetched.body is None:
+            ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_synced_at=now, last_error="")
+            return True
+        pattern = calendar_feeds.our_uid_pattern()
+        intervals = calendar_feeds.busy_times(
+            fetched.body, zone=mentor.user.zone, start=now, end=until, is_ours=lambda uid: bool(pattern.fullmatch(uid))
+        )
+    except (FeedError, sealed.Unreadable) as error:
+        message = str(error) if isinstance(error, FeedError) else "We can no longer read this address: connect it again"
+        ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_error=message[:300])
+        log.warning("calendar sync failed: %s", message, extra={"mentor_id": mentor.pk})
+        return False
+    _store(calendar, intervals, now=now, until=until, etag=fetched.etag, last_modified=fetched.last_modified)
+    return True
+
+
+def _store(calendar: ConnectedCalendar, intervals, *, now, until, etag: str, last_modified: str) -> None:
+    with transaction.atomic():
+        if not ConnectedCalendar.objects.filter(pk=calendar.pk).update(
+            last_synced_at=now, covered_until=until, last_error="", etag=etag, last_modified=last_modified
+        ):
+            return  # removed while we read it
+        stored = BusyInterval.objects.filter(calendar=calendar)
+        current = set(stored.filter(end__gt=now).values_list("start", "end"))
+        if current == set(intervals):
+            stored.filter(end__lte=now).delete()
+            return
+        stored.delete()
+        BusyInterval.objects.bulk_create(
+            BusyInterval(calendar=calendar, mentor_id=calendar.mentor_id, start=start, end=end)
+            for start, end in intervals
+        )
+        availability_changed(calendar.mentor_id)
+    log.info("calendar busy time changed: %d intervals", len(intervals), extra={"mentor_id": calendar.mentor_id})
+
+
+def refresh_stale(mentor_id: int, *, now: datetime | None = None, budget: float = CHECKOUT_BUDGET) -> None:
+    """Before a checkout takes time: re-read the mentor's calendars last read over a few minutes ago, within
+    `budget` seconds in all. A calendar that fails or is slow keeps its last good busy time."""
+    now = now or timezone.now()
+    stale = ConnectedCalendar.objects.filter(mentor_id=mentor_id).filter(
+        Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=now - STALE_AT_CHECKOUT)
+    )
+    deadline = time.monotonic() + budget
+    for calendar_id in stale.values_list("pk", flat=True):
+        left = deadline - time.monotonic()
+        if left < 0.5:
+            break
+        sync(calendar_id, timeout=left, now=now)
+
+
+def sync_soon(calendar_ids) -> None:
+    """Ask a worker to read these calendars; if the broker is down, beat's next round reads them."""
+    for calendar_id in calendar_ids:
+        try:
+            sync_calendar.delay(calendar_id)
+        except Exception:  # the broker is down: beat's next round will read it
+            log.warning("calendar sync not queued", extra={"calendar_id": calendar_id}, exc_info=True)
+            return
+
+
+def sync_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat, every minute: queue each calendar not tried for CALENDAR_SYNC_MINUTES."""
+    now = now or timezone.now()
+    due = list(
+        ConnectedCalendar.objects.filter(
+            Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - timedelta(minutes=settings.CALENDAR_SYNC_MINUTES))
+        )
+        .order_by("last_tried_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sync_soon(due)
+    return len(due)
+
+
+def refresh_when_viewed(profile: MentorProfile, *, now: datetime | None = None) -> None:
+    """The mentor opened their schedule: re-read calendars not tried in the last minute, in the background."""
+    now = now or timezone.now()
+    sync_soon(
+        ConnectedCalendar.objects.filter(mentor=profile)
+        .filter(Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - CLAIM_GAP))
+        .values_list("pk", flat=True)
+    )
+
+
+@shared_task(name="mentorship.tasks.sync_calendar", ignore_result=True)
+def sync_calendar(calendar_id: int) -> bool:
+    """Read one connected calendar (claimed, so safe twice)."""
+    return sync(calendar_id)
+
+
+@shared_task(name="mentorship.tasks.sync_calendars", ignore_result=True)
+def sync_calendars() -> int:
+    """Beat: queue every calendar due for a read."""
+    return sync_due()
