@@ -59,7 +59,7 @@ def hint(address: str) -> str:
     return f"{parts.hostname}/…"[:120]
 
 
-def _check_host(address: str) -> None:
+def check_host(address: str) -> None:
     host = urlsplit(address).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
@@ -83,7 +83,7 @@ def fetch(address: str, *, etag: str = "", last_modified: str = "", timeout: flo
         headers["If-Modified-Since"] = last_modified
     url = normalised(address)
     for _ in range(MAX_REDIRECTS + 1):
-        _check_host(url)
+        check_host(url)
         left = max(deadline - time.monotonic(), 0.1)
         try:
             response = requests.get(

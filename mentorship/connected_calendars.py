@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import calendar_feeds, log_context, sealed
+from . import caldav_accounts, calendar_feeds, log_context, sealed
+from .caldav_accounts import Account
 from .calendar_feeds import FeedError
 from .models import BusyInterval, ConnectedCalendar, MentorProfile
 from .services import availability_changed
@@ -55,6 +56,36 @@ def connect_ics(profile: MentorProfile, *, name: str, address: str) -> Connected
     return calendar
 
 
+def connect_caldav(
+    profile: MentorProfile, account: Account, *, found: dict[str, str], busy: list[str], write_to: str
+) -> list[ConnectedCalendar]:
+    """One row per picked calendar of a CalDAV account (`found`: address -> name): those in `busy` hide slots,
+    `write_to` (or "") gets the mentor's confirmed sessions."""
+    picked = [url for url in found if url in busy or url == write_to]
+    with transaction.atomic():
+        MentorProfile.objects.select_for_update().get(pk=profile.pk)
+        if profile.calendars.count() + len(picked) > MAX_CALENDARS:
+            raise CalendarError(f"You can connect up to {MAX_CALENDARS} calendars.")
+        if write_to:
+            profile.calendars.filter(write_back=True).update(write_back=False)
+        made = [
+            ConnectedCalendar.objects.create(
+                mentor=profile,
+                kind=ConnectedCalendar.Kind.CALDAV,
+                name=found[url][:80],
+                sealed_address=sealed.seal(account.at(url).sealable()),
+                address_hint=calendar_feeds.hint(url),
+                counts_busy=url in busy,
+                write_back=url == write_to,
+            )
+            for url in picked
+        ]
+        ids = [calendar.pk for calendar in made if calendar.counts_busy]
+        transaction.on_commit(lambda: sync_soon(ids))
+    log.info("CalDAV calendars connected: %d", len(made), extra={"mentor_id": profile.pk})
+    return made
+
+
 def disconnect(profile: MentorProfile, calendar_id: int) -> bool:
     """Remove one of the mentor's calendars and the busy time it brought."""
     with transaction.atomic():
@@ -66,7 +97,7 @@ def disconnect(profile: MentorProfile, calendar_id: int) -> bool:
 
 def _claim(calendar_id: int, now: datetime) -> bool:
     free = Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - CLAIM_GAP)
-    return ConnectedCalendar.objects.filter(free, pk=calendar_id).update(last_tried_at=now) == 1
+    return ConnectedCalendar.objects.filter(free, pk=calendar_id, counts_busy=True).update(last_tried_at=now) == 1
 
 
 @log_context.about(calendar_id="calendar_id")
@@ -82,12 +113,17 @@ def sync(calendar_id: int, *, timeout: float = BACKGROUND_TIMEOUT, now: datetime
     until = now + timedelta(days=mentor.booking_horizon_days + 1)
     whole = calendar.covered_until is None or calendar.covered_until < until - timedelta(days=1)
     try:
-        fetched = calendar_feeds.fetch(
-            sealed.unseal(calendar.sealed_address),
-            etag="" if whole else calendar.etag,
-            last_modified="" if whole else calendar.last_modified,
-            timeout=timeout,
-        )
+        if calendar.kind == ConnectedCalendar.Kind.CALDAV:
+            account = Account.from_sealed(sealed.unseal(calendar.sealed_address))
+            body = caldav_accounts.events_ical(account, start=now, end=until, timeout=timeout)
+            fetched = calendar_feeds.Fetched(body)
+        else:
+            fetched = calendar_feeds.fetch(
+                sealed.unseal(calendar.sealed_address),
+                etag="" if whole else calendar.etag,
+                last_modified="" if whole else calendar.last_modified,
+                timeout=timeout,
+            )
         if fetched.body is None:
             ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_synced_at=now, last_error="")
             return True
@@ -95,7 +131,7 @@ def sync(calendar_id: int, *, timeout: float = BACKGROUND_TIMEOUT, now: datetime
         intervals = calendar_feeds.busy_times(
             fetched.body, zone=mentor.user.zone, start=now, end=until, is_ours=lambda uid: bool(pattern.fullmatch(uid))
         )
-    except (FeedError, sealed.Unreadable) as error:
+    except (FeedError, sealed.Unreadable, ValueError, KeyError) as error:
         message = str(error) if isinstance(error, FeedError) else "We can no longer read this address: connect it again"
         ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_error=message[:300])
         log.warning("calendar sync failed: %s", message, extra={"mentor_id": mentor.pk})
@@ -128,7 +164,7 @@ def refresh_stale(mentor_id: int, *, now: datetime | None = None, budget: float 
     """Before a checkout takes time: re-read the mentor's calendars last read over a few minutes ago, within
     `budget` seconds in all. A calendar that fails or is slow keeps its last good busy time."""
     now = now or timezone.now()
-    stale = ConnectedCalendar.objects.filter(mentor_id=mentor_id).filter(
+    stale = ConnectedCalendar.objects.filter(mentor_id=mentor_id, counts_busy=True).filter(
         Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=now - STALE_AT_CHECKOUT)
     )
     deadline = time.monotonic() + budget
@@ -153,7 +189,8 @@ def sync_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Beat, every minute: queue each calendar not tried for CALENDAR_SYNC_MINUTES."""
     now = now or timezone.now()
     due = list(
-        ConnectedCalendar.objects.filter(
+        ConnectedCalendar.objects.filter(counts_busy=True)
+        .filter(
             Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - timedelta(minutes=settings.CALENDAR_SYNC_MINUTES))
         )
         .order_by("last_tried_at")
@@ -167,7 +204,7 @@ def refresh_when_viewed(profile: MentorProfile, *, now: datetime | None = None) 
     """The mentor opened their schedule: re-read calendars not tried in the last minute, in the background."""
     now = now or timezone.now()
     sync_soon(
-        ConnectedCalendar.objects.filter(mentor=profile)
+        ConnectedCalendar.objects.filter(mentor=profile, counts_busy=True)
         .filter(Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - CLAIM_GAP))
         .values_list("pk", flat=True)
     )
@@ -183,3 +220,25 @@ def sync_calendar(calendar_id: int) -> bool:
 def sync_calendars() -> int:
     """Beat: queue every calendar due for a read."""
     return sync_due()
+
+
+def write_session(mentor_id: int, uid: str, ical: bytes | None) -> bool:
+    """Put a session (its iCal text) into the mentor's write-back calendar, or remove it (None). False when the
+    mentor writes sessions nowhere. A failure raises FeedError (the outbox tries again) and shows on the
+    calendar."""
+    calendar = ConnectedCalendar.objects.filter(mentor_id=mentor_id, write_back=True).first()
+    if calendar is None:
+        return False
+    try:
+        account = Account.from_sealed(sealed.unseal(calendar.sealed_address))
+        if ical is None:
+            caldav_accounts.delete_event(account, uid)
+        else:
+            caldav_accounts.put_event(account, ical)
+    except (FeedError, sealed.Unreadable) as error:
+        message = f"Sessions could not be written: {error}"[:300]
+        ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_error=message)
+        raise FeedError(message) from None
+    if calendar.last_error.startswith("Sessions could not be written"):
+        ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_error="")
+    return True

@@ -292,3 +292,38 @@ class ConnectCalendarForm(BoundedForm, forms.Form):
 
 class RemoveCalendarForm(BoundedForm, forms.Form):
     remove = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class CalDAVAccountForm(BoundedForm, forms.Form):
+    server = forms.CharField(
+        label="Server address",
+        max_length=2000,
+        help_text="iCloud: https://caldav.icloud.com · Fastmail: https://caldav.fastmail.com · Nextcloud: "
+        "https://your-cloud/remote.php/dav",
+        widget=forms.TextInput(attrs={"autocomplete": "url", "spellcheck": "false", "inputmode": "url"}),
+    )
+    username = forms.CharField(label="User name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    password = forms.CharField(
+        label="App password",
+        max_length=500,
+        help_text="Make one for us in your account's security settings; you can revoke it there at any time.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class CalDAVPickForm(BoundedForm, forms.Form):
+    busy = forms.MultipleChoiceField(
+        label="Count as busy", required=False, widget=forms.CheckboxSelectMultiple, help_text="Their events hide slots."
+    )
+    write_to = forms.ChoiceField(label="Write my confirmed sessions to", required=False)
+
+    def __init__(self, *args, found: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["busy"].choices = found
+        self.fields["write_to"].choices = [("", "Nowhere"), *found]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("busy") and not cleaned.get("write_to"):
+            raise forms.ValidationError("Pick at least one calendar to count as busy or to write sessions to.")
+        return cleaned

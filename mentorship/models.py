@@ -473,11 +473,15 @@ class ConnectedCalendar(models.Model):
 
     class Kind(models.TextChoices):
         ICS = "ics", "Calendar address (iCal)"
+        CALDAV = "caldav", "CalDAV calendar"
 
     mentor = models.ForeignKey(MentorProfile, on_delete=models.CASCADE, related_name="calendars")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ICS)
     name = models.CharField(max_length=80, validators=[validate_single_line])
+    # ICS: the address. CalDAV: JSON of the calendar's address, the user name and the (app) password.
     sealed_address = models.TextField(editable=False)
+    counts_busy = models.BooleanField(default=True)  # its events hide slots
+    write_back = models.BooleanField(default=False)  # CalDAV: confirmed sessions are written into it
     address_hint = models.CharField(max_length=120, editable=False)  # "calendar.google.com/…", safe to show
     # Conditional requests: a feed that did not change costs the server nothing and us no parsing.
     etag = models.CharField(max_length=200, blank=True, editable=False)
@@ -493,6 +497,9 @@ class ConnectedCalendar(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["last_tried_at"], name="calendar_sync_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["mentor"], condition=Q(write_back=True), name="one_write_back_calendar")
+        ]
 
     def __str__(self):
         return self.name

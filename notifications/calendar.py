@@ -13,6 +13,7 @@ from django.urls import reverse
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
 from bookings.models import Booking
+from mentorship import connected_calendars
 
 PRODID = "-//Mentorship//Bookings//EN"
 
@@ -158,3 +159,27 @@ def links(booking: Booking, *, for_mentor: bool = False) -> dict[str, str]:
         "outlook": outlook_url(booking, for_mentor=for_mentor),
         "apple": ics_url(booking),
     }
+
+
+def write_back(booking_id: int) -> bool:
+    """Keep the session in the mentor's own calendar (CalDAV write-back) as it is now: there while confirmed,
+    updated when it moves (same UID as the invite), gone when cancelled. Safe to run twice."""
+    booking = Booking.objects.select_related("mentor__user", "mentee", "service").get(pk=booking_id)
+    if booking.status == Booking.Status.CONFIRMED:
+        return connected_calendars.write_session(booking.mentor_id, uid(booking), _stored_copy(booking))
+    if booking.status in (Booking.Status.CANCELLED, Booking.Status.NO_SHOW):
+        return connected_calendars.write_session(booking.mentor_id, uid(booking), None)
+    return False
+
+
+def _stored_copy(booking: Booking) -> bytes:
+    """The mentor's invite as a CalDAV server stores it: no METHOD (RFC 4791), and no organizer or attendees, so
+    the server never sends invitations of its own (RFC 6638) to the mentee."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    event = _event(booking, for_mentor=True)
+    for name in ("ORGANIZER", "ATTENDEE"):
+        event.pop(name, None)
+    calendar.add_component(event)
+    return calendar.to_ical()

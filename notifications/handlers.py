@@ -7,12 +7,19 @@ from django.contrib.auth import get_user_model
 
 from mentorship.outbox import handles
 
-from . import conversations, services
+from . import calendar, conversations, services
 
 
 @handles("booking.notice")
 def booking_notice(booking_id: int, kind: str, event: str = "") -> None:
     services.send_booking_notification(booking_id, kind, event=event)
+
+
+@handles("booking.notice")
+def booking_in_mentor_calendar(booking_id: int, kind: str, event: str = "") -> None:
+    """Sessions written into the mentor's own calendar, if they chose one (mentorship.connected_calendars)."""
+    if kind in calendar.CALENDAR_KINDS:
+        calendar.write_back(booking_id)
 
 
 @handles("purchase.notice")

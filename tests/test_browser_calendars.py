@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
+from tests.caldav_server import CalDAVServer
 from tests.ics_server import Feed, FeedServer, calendar
 from tests.viewports import assert_no_axe_violations
 
@@ -96,3 +97,46 @@ def test_mentor_connects_a_calendar_and_its_meeting_leaves_their_profile(new_pag
             expect(page.get_by_role("status").first).to_contain_text("Calendar removed")
             visitor.reload()
             expect(slots(visitor)).to_have_text(["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_mentor_connects_a_caldav_account_and_picks_its_calendars(new_page, size):
+    dav = CalDAVServer({"lena": "app-password-1234"}).start()
+    try:
+        dav.calendar("lena", "Work")
+        dav.calendar("lena", "Family")
+        mentor = MentorProfileFactory(user__display_name="Lena Vogel", user__time_zone="Europe/Berlin")
+        page = new_page("Europe/Berlin")
+        page.set_viewport_size(SIZES[size])
+        log_in(page, mentor.user.email)
+        page.goto("/settings/")
+        page.get_by_role("link", name="Calendars").click()
+        caldav = page.get_by_role("region", name="Connect a CalDAV account")
+        caldav.get_by_label("Server address").fill(dav.url)
+        caldav.get_by_label("User name").fill("lena")
+        caldav.get_by_label("App password").fill("wrong")
+        caldav.get_by_role("button", name="Find my calendars").click()
+        expect(page.get_by_role("alert")).to_contain_text("refused that user name and password")
+        caldav = page.get_by_role("region", name="Connect a CalDAV account")
+        caldav.get_by_label("User name").fill("lena")
+        caldav.get_by_label("App password").fill("app-password-1234")
+        caldav.get_by_role("button", name="Find my calendars").click()
+
+        expect(page.get_by_role("heading", name="Pick your calendars")).to_be_visible()
+        page.get_by_role("checkbox", name="Work").check()
+        page.get_by_role("checkbox", name="Family").check()
+        page.get_by_label("Write my confirmed sessions to").select_option(label="Work")
+        assert_no_axe_violations(page)
+        shot(page, f"calendars-caldav-pick-{size}")
+        page.get_by_role("button", name="Connect").click()
+
+        expect(page.get_by_role("status").first).to_contain_text("Connected: ")
+        connected = page.get_by_role("region", name="Connected calendars")
+        expect(connected.get_by_role("listitem")).to_have_count(2)
+        expect(connected.get_by_role("listitem").filter(has_text="Work")).to_contain_text(
+            "Your confirmed sessions are written here."
+        )
+        expect(connected).not_to_contain_text("app-password")
+        shot(page, f"calendars-caldav-connected-{size}")
+    finally:
+        dav.stop()
