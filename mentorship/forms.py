@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from . import hours, photos
 from .input_rules import BoundedForm
-from .models import AvailabilityRule, MentorProfile, Service, validate_time_zone
+from .models import AvailabilityRule, MentorProfile, Service, validate_price, validate_time_zone
 from .zones import BROWSER_ALIASES, canonical_zone, zone_choices, zone_label
 
 
@@ -185,6 +185,10 @@ class ServiceForm(BoundedForm, forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("price") is not None:
             self.instance.price_cents = int(cleaned["price"] * 100)
+            try:  # price_cents is not a field of this form, so the model's own check would not say it here
+                validate_price(self.instance.price_cents)
+            except forms.ValidationError as error:
+                self.add_error("price", error)
         return cleaned
 
 

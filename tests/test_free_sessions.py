@@ -235,3 +235,56 @@ def test_packages_of_a_free_type_are_refused_and_no_longer_offered(mentor):
     paid.save()
     with pytest.raises(services.BookingError, match="not on offer"):
         packages.purchase_start(mentee=UserFactory(), package_id=offer.pk)
+
+
+SESSION_TYPE = {"title": "Intro call", "format": "online", "duration_minutes": 30, "is_active": "on"}
+
+
+@pytest.mark.parametrize(
+    ("price", "cap", "error"),
+    [
+        ("-5", "", "Ensure this value is greater than or equal to 0."),
+        ("-0.01", "", "Ensure this value is greater than or equal to 0."),
+        ("0.50", "", "A price is either 0 (free) or at least $1.00."),
+        ("99999999", "", "Ensure that there are no more than 7 digits in total."),
+        ("1e9", "", "Ensure that there are no more than 7 digits in total."),
+        ("NaN", "", "Enter a number."),
+        ("0", "-1", "Ensure this value is greater than or equal to 0."),
+        ("0", "0", "Ensure this value is greater than or equal to 1."),
+        ("0", "101", "Ensure this value is less than or equal to 100."),
+        ("0", "9" * 40, "Ensure this value is less than or equal to 100."),
+        ("0", "1.5", "Enter a whole number."),
+        ("40", "1", "Only a free session type can have a limit per mentee"),
+    ],
+)
+def test_the_session_type_form_refuses_hostile_prices_and_limits(client, price, cap, error):
+    mentor = bookable_mentor()
+    client.force_login(mentor.user)
+    response = client.post(
+        reverse("mentor_service_new"), SESSION_TYPE | {"price": price, "free_sessions_per_mentee": cap}
+    )
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Service.objects.filter(title="Intro call").exists()
+
+
+def test_the_session_type_form_takes_a_free_price_and_explains_it(client):
+    mentor = bookable_mentor()
+    client.force_login(mentor.user)
+    page = client.get(reverse("mentor_service_new")).content.decode()
+    assert "0 makes it free: mentees book it without a card" in page
+    assert "Free sessions per mentee" in page and "Empty: no limit." in page
+    response = client.post(
+        reverse("mentor_service_new"), SESSION_TYPE | {"price": "0", "free_sessions_per_mentee": "1"}
+    )
+    assert response.status_code == 302
+    service = Service.objects.get(title="Intro call")
+    assert (service.price_cents, service.free_sessions_per_mentee, service.is_free) == (0, 1, True)
+    listing = client.get(reverse("mentor_services")).content.decode()
+    assert "<td>Free</td>" in listing and "$0.00" not in listing
+    # The directory's lowest price is 0 and its price filter finds the mentor at a maximum of $0.
+    mentor.refresh_from_db()
+    assert mentor.lowest_price_cents == 0
+    directory = client.get(reverse("home"), {"max_price": "0"}).content.decode()
+    assert mentor.user.display_name in directory and "Free session available" in directory
+    assert mentor.user.display_name in client.get(reverse("home"), {"sort": "price"}).content.decode()
