@@ -236,7 +236,10 @@ def booking_hold(
         except IntegrityError:  # the database's overlap constraint: someone else was faster
             raise BookingError(SLOT_TAKEN) from None
         BookingEvent.objects.create(
-            booking=booking, actor=mentee, to_status=Status.HELD, note="Time reserved while paying"
+            booking=booking,
+            actor=mentee,
+            to_status=Status.HELD,
+            note="Time reserved" if booking.is_free else "Time reserved while paying",
         )
         _mentor_time_changed(mentor.pk)
         if booking.is_free:  # nothing to pay: the request goes to the mentor now
