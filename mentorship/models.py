@@ -340,7 +340,8 @@ class Service(models.Model):
     def clean(self):
         if self.format == self.Format.IN_PERSON and not self.address.strip():
             raise ValidationError({"address": "Give the address where in-person sessions take place."})
-        if self.free_sessions_per_mentee is not None and self.price_cents:
+        # (A price below the minimum has its own error: one message about the price is enough.)
+        if self.free_sessions_per_mentee is not None and (self.price_cents or 0) >= MIN_PAID_PRICE_CENTS:
             raise ValidationError(
                 {
                     "free_sessions_per_mentee": "Only a free session type can have a limit per mentee: "
