@@ -116,6 +116,11 @@ class Booking(models.Model):
     def duration_minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
 
+    @property
+    def is_free(self) -> bool:
+        """A free session type's booking: no card, no payment, nothing to refund or earn."""
+        return self.price_cents == 0 and self.package_purchase_id is None
+
     def is_party(self, user) -> bool:
         return user.pk in (self.mentee_id, self.mentor.user_id)
 

@@ -33,7 +33,7 @@ class PackageForm(BoundedForm, forms.Form):
 
     def __init__(self, *args, mentor, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = mentor.services.all()
+        self.fields["service"].queryset = mentor.services.filter(price_cents__gt=0)  # a free type has no packages
 
 
 class UseCreditForm(BoundedForm, forms.Form):

@@ -8,6 +8,10 @@ cancellation with a full refund, a mentor no-show or a dispute settled with a re
 Each credit has a value (the price split exactly over the credits): a completed
 session earns the mentor that value, and at expiry the value of unused credits goes
 to the mentor, as the terms shown before purchase say.
+
+A free session type has no packages: there is nothing to pay for in advance, and its own limit per mentee
+(Service.free_sessions_per_mentee) says how many one mentee may have. A package is refused for one, and a
+package of a type made free later is no longer offered.
 """
 
 from datetime import datetime, timedelta
@@ -43,6 +47,8 @@ def package_save(
 ) -> Package:
     if service.mentor_id != mentor.pk or (package is not None and package.mentor_id != mentor.pk):
         raise BookingError("That belongs to another mentor.")
+    if service.is_free and is_active:
+        raise BookingError(FREE_TYPE_HAS_NO_PACKAGES)
     package = package or Package(mentor=mentor)
     package.service, package.sessions, package.price_cents = service, sessions, price_cents
     package.valid_days, package.is_active = valid_days, is_active
@@ -52,11 +58,22 @@ def package_save(
     return package
 
 
+FREE_TYPE_HAS_NO_PACKAGES = (
+    "This session type is free, so it can't be sold as a package. To limit how many one mentee may book, "
+    "set its free sessions per mentee."
+)
+
+
+def offered(packages):
+    """Packages on offer: open, of an open session type that is not free."""
+    return packages.filter(is_active=True, service__is_active=True, service__price_cents__gt=0)
+
+
 def purchase_start(*, mentee, package_id: int) -> PackagePurchase:
     """Open a purchase to pay for; a double click or second tab gets the same one."""
     package = (
-        Package.objects.select_related("service", "mentor__user")
-        .filter(pk=package_id, is_active=True, service__is_active=True, mentor__status=MentorProfile.Status.APPROVED)
+        offered(Package.objects.select_related("service", "mentor__user"))
+        .filter(pk=package_id, mentor__status=MentorProfile.Status.APPROVED)
         .first()
     )
     if package is None:

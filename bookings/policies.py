@@ -25,6 +25,8 @@ class CancellationTerms:
 def cancellation_terms(booking: Booking, *, by: str, now: datetime | None = None) -> CancellationTerms:
     """What cancelling now means for the money. `by` is "mentee" or "mentor"."""
     now = now or timezone.now()
+    if booking.is_free:  # nothing was paid, so no refund and no window that keeps money
+        return CancellationTerms(True, 0, "This session is free, so there is nothing to refund.")
     credit = booking.package_purchase_id is not None
     back = (
         "your package credit comes back"

@@ -344,9 +344,20 @@ def _cancel_late(booking: Booking) -> bool:
     """A mentee's cancellation after the window: no automatic refund (policies wrote that in the summary)."""
     return (
         booking.cancelled_by == "mentee"
+        and not booking.is_free
         and "full refund" not in booking.cancellation_summary
         and ("credit comes back" not in booking.cancellation_summary)
     )
+
+
+FREE_NOTHING_BACK = "This session was free, so there is nothing to refund."
+FREE_NO_EARNING = "This session is free, so your Earnings don't change."
+
+
+def _how_requested(booking: Booking) -> str:
+    if booking.is_free:
+        return "booked this free session"
+    return "used a package credit" if booking.package_purchase_id else "paid"
 
 
 def session_banner(
@@ -356,12 +367,19 @@ def session_banner(
     S = Booking.Status
     mentor, mentee = booking.mentor.user.display_name, booking.mentee.display_name
     credit = booking.package_purchase_id is not None
+    free = booking.is_free
     back = (
         "Your package credit is back."
         if credit
+        else FREE_NOTHING_BACK
+        if free
         else ("Your payment is refunded in full; it can take 5–10 business days to reach your card.")
     )
-    they_get_back = f"{mentee} gets {'the package credit back' if credit else 'a full refund'}"
+    they_get_back = (
+        "there is nothing to refund: the session was free"
+        if free
+        else f"{mentee} gets {'the package credit back' if credit else 'a full refund'}"
+    )
     status = booking.status
     if status == S.HELD:
         if for_mentor:
@@ -383,11 +401,17 @@ def session_banner(
                 "act",
                 f"Confirm or decline by {expires}",
                 (
-                    f"{mentee} has {'used a package credit' if credit else 'paid'} and is waiting for your answer.",
-                    f"If you don't answer by then, the request is cancelled and {they_get_back}.",
+                    f"{mentee} has {_how_requested(booking)} and is waiting for your answer.",
+                    "If you don't answer by then, the request is cancelled"
+                    + ("." if free else f" and {they_get_back}."),
                 ),
             )
-        if credit:
+        if free:
+            money = (
+                f"This session is free: there is nothing to pay. You can cancel at any time before it starts. If "
+                f"{mentor} declines or doesn't answer by {expires}, the request is cancelled."
+            )
+        elif credit:
             money = (
                 f"Until {mentor} confirms, you can cancel and get your credit back. If they decline or don't "
                 f"answer by {expires}, the credit comes back automatically."
@@ -407,7 +431,7 @@ def session_banner(
         return _confirmed_banner(booking, for_mentor=for_mentor, now=now, open_ticket=open_ticket)
     if status == S.COMPLETED:
         if for_mentor:
-            lines = ["Your share is added to your balance in Earnings."]
+            lines = [FREE_NO_EARNING if free else "Your share is added to your balance in Earnings."]
             lines.append(f"{mentee} reviewed this session." if reviewed else f"{mentee} hasn't reviewed it yet.")
             return Banner("ok", "Completed", tuple(lines))
         return Banner(
@@ -420,7 +444,7 @@ def session_banner(
             return Banner(
                 "over",
                 "You declined this request",
-                (f"{they_get_back} automatically.",),
+                (f"{they_get_back[0].upper()}{they_get_back[1:]}{'' if free else ' automatically'}.",),
                 reason=decline_reason(booking),
             )
         return Banner("over", f"{mentor} declined this request", (back,), reason=decline_reason(booking))
@@ -452,7 +476,7 @@ def session_banner(
                     "You can still give some or all of it back below."
                 )
             else:
-                money = f"They cancelled in time, so {they_get_back}."
+                money = f"They cancelled{'' if free else ' in time'}, so {they_get_back}."
             return Banner("over", f"{mentee} cancelled this session", (money,))
         return Banner("over", "You cancelled this session", (booking.cancellation_summary,))
     if status == S.NO_SHOW:
@@ -479,6 +503,7 @@ def _confirmed_banner(booking: Booking, *, for_mentor: bool, now: datetime, open
             if for_mentor
             else f"{mentor} adds the meeting link here before the session."
         )
+    no_show_refund = "." if booking.is_free else ": a confirmed mentor no-show is refunded in full."
     if open_ticket is not None:
         return Banner(
             "wait",
@@ -490,14 +515,18 @@ def _confirmed_banner(booking: Booking, *, for_mentor: bool, now: datetime, open
             return Banner(
                 "act",
                 "Session over: mark it Complete",
-                ("Your share is added to your balance in Earnings once you mark it Complete.",),
+                (
+                    FREE_NO_EARNING
+                    if booking.is_free
+                    else "Your share is added to your balance in Earnings once you mark it Complete.",
+                ),
             )
         return Banner(
             "ok",
             "Session over",
             (
                 f"{mentor} marks it complete; then you can leave a review.",
-                f"{mentor} didn't come? Report a no-show below: a confirmed mentor no-show is refunded in full.",
+                f"{mentor} didn't come? Report a no-show below{no_show_refund}",
             ),
         )
     if now >= booking.join_opens_at():
@@ -514,7 +543,7 @@ def _confirmed_banner(booking: Booking, *, for_mentor: bool, now: datetime, open
             lines.append(
                 f"{mentee} didn't come? Report it below."
                 if for_mentor
-                else f"{mentor} didn't come? Report a no-show below: a confirmed mentor no-show is refunded in full."
+                else f"{mentor} didn't come? Report a no-show below{no_show_refund}"
             )
         return Banner("ok", title, tuple(lines))
     lines = list(where)
@@ -523,6 +552,8 @@ def _confirmed_banner(booking: Booking, *, for_mentor: bool, now: datetime, open
         lines.append(f"The Join button appears here 10 minutes before the start ({opens:%H:%M}).")
     if for_mentor:
         lines.append(f"Need to change something? Message {other}, propose a new time or cancel below.")
+    elif booking.is_free:
+        lines.append("This session is free: you can cancel at any time before it starts.")
     elif now < booking.cancellation_deadline:
         lines.append(f"You can cancel for a full refund until {_when(booking.cancellation_deadline)}.")
     else:
@@ -530,3 +561,40 @@ def _confirmed_banner(booking: Booking, *, for_mentor: bool, now: datetime, open
     return Banner(
         "ok", f"Confirmed: starts {_when(booking.start)} ({time_until_phrase(booking.start - now)})", tuple(lines)
     )
+
+
+# The bookings of a free session type that use up a mentee's free sessions: not those cancelled, declined,
+# expired (the mentor never answered) or missed by the mentor, nor a checkout let go.
+USES_A_FREE_SESSION = (Booking.Status.PENDING, Booking.Status.CONFIRMED, Booking.Status.COMPLETED)
+
+
+def free_sessions_taken(mentee, service: Service) -> int:
+    """How many free bookings of this session type the mentee has with its mentor (see USES_A_FREE_SESSION)."""
+    return Booking.objects.filter(
+        mentee=mentee,
+        mentor_id=service.mentor_id,
+        service=service,
+        price_cents=0,
+        package_purchase__isnull=True,
+        status__in=USES_A_FREE_SESSION,
+    ).count()
+
+
+def free_limit_text(service: Service) -> str:
+    """The polite refusal for a mentee who has had all the free sessions of this type the mentor offers each."""
+    cap = service.free_sessions_per_mentee
+    offer = "one free" if cap == 1 else f"{cap} free"
+    sessions = "session" if cap == 1 else "sessions"
+    had = "it" if cap == 1 else "them all"
+    return (
+        f"{service.mentor.user.display_name} offers {offer} “{service.title}” {sessions} per mentee, and you have "
+        f"booked {had} already. Their other session types are open to you."
+    )
+
+
+def free_limit_reached(mentee, service: Service) -> bool:
+    """Whether this mentee may not book another of this free session type (always False for a paid one)."""
+    cap = service.free_sessions_per_mentee
+    if not service.is_free or cap is None or not getattr(mentee, "is_authenticated", False):
+        return False
+    return free_sessions_taken(mentee, service) >= cap

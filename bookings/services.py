@@ -34,14 +34,18 @@ def _give_back(booking_id: int, reason: str) -> None:
 
     A credit returned after the session was credited to the mentor takes that earning back; one
     returned after its package expired can't be used again, so its value goes back to the card.
+    A free session was never paid for: nothing goes back.
     """
-    if Booking.objects.filter(pk=booking_id, package_purchase__isnull=False).exists():
+    package_purchase_id, price_cents = (
+        Booking.objects.filter(pk=booking_id).values_list("package_purchase_id", "price_cents").get()
+    )
+    if package_purchase_id is not None:
         returned = Booking.objects.filter(pk=booking_id, credit_returned=False).update(
             credit_returned=True, credit_returned_at=timezone.now()
         )
         if returned:  # payments takes back an earning, or refunds the card if the package has expired meanwhile
             outbox.record("booking.credit_returned", booking_id=booking_id)
-    else:
+    elif price_cents:
         outbox.record("booking.refund_due", booking_id=booking_id, reason=reason)
 
 
@@ -55,8 +59,11 @@ def queue_notification(booking: Booking, kind: str, *, event: str = "") -> None:
 
 
 def _earned(booking_id: int) -> None:
-    """The session counts as held (or was cancelled too late for a refund): the mentor's share is due."""
-    outbox.record("booking.earned", booking_id=booking_id)
+    """The session counts as held (or was cancelled too late for a refund): the mentor's share is due.
+
+    A free session earns nothing, so the ledger never hears of it."""
+    if not Booking.objects.get(pk=booking_id).is_free:
+        outbox.record("booking.earned", booking_id=booking_id)
 
 
 def _transition(
@@ -156,7 +163,12 @@ def booking_hold(
     accessibility_needs: str | None = None,
     now: datetime | None = None,
 ) -> Booking:
-    """Reserve a slot for checkout. The mentor row lock serialises every path that takes time."""
+    """Reserve a slot for checkout. The mentor row lock serialises every path that takes time.
+
+    A free session type needs no checkout: its booking goes straight to the mentor as a request (pending),
+    unless the mentee already has as many of its free sessions as the mentor offers each (checked under the
+    same lock, so two tabs can't both get past the limit).
+    """
     # The mentor's own calendars, if last read a while ago, are read again first (outside the lock: a slow
     # calendar must not hold up the mentor's other bookings).
     connected_calendars.refresh_stale(service.mentor_id)
@@ -170,7 +182,11 @@ def booking_hold(
             raise BookingError("You can't book a session with yourself.")
         # A double click or a second tab on the same time gets the same checkout.
         same = Booking.objects.filter(
-            mentee=mentee, service=service, start=start, status=Status.HELD, hold_expires_at__gt=now
+            Q(status=Status.HELD, hold_expires_at__gt=now) | Q(status=Status.PENDING, price_cents=0),
+            mentee=mentee,
+            service=service,
+            start=start,
+            package_purchase__isnull=True,
         ).first()
         if same is not None:
             return same
@@ -179,6 +195,8 @@ def booking_hold(
             _transition(
                 held_id, allowed_from=(Status.HELD,), to=Status.ABANDONED, actor=mentee, note="Picked another time"
             )
+        if selectors.free_limit_reached(mentee, service):
+            raise BookingError(selectors.free_limit_text(service))
         if not selectors.is_open(service, start, now=now):
             raise BookingError(SLOT_TAKEN)
         end = start + service.duration
@@ -221,10 +239,19 @@ def booking_hold(
         except IntegrityError:  # the database's overlap constraint: someone else was faster
             raise BookingError(SLOT_TAKEN) from None
         BookingEvent.objects.create(
-            booking=booking, actor=mentee, to_status=Status.HELD, note="Time reserved while paying"
+            booking=booking,
+            actor=mentee,
+            to_status=Status.HELD,
+            note="Time reserved" if booking.is_free else "Time reserved while paying",
         )
         _mentor_time_changed(mentor.pk)
+        if booking.is_free:  # nothing to pay: the request goes to the mentor now
+            booking = booking_mark_paid(booking.pk, note=FREE_REQUEST_NOTE)
+            booking.refresh_from_db()
     return booking
+
+
+FREE_REQUEST_NOTE = "Free session: no payment needed"
 
 
 def booking_mark_paid(booking_id: int, *, note: str = "Payment received") -> Booking:
@@ -390,7 +417,7 @@ def _sweep(due, *, to: str, note: str, after, ranges=None) -> int:
             locked = list(
                 due.filter(pk__in=ids[at : at + SWEEP_BATCH])
                 .select_for_update(of=("self",))
-                .only("pk", "status", "mentor_id", "package_purchase_id")
+                .only("pk", "status", "mentor_id", "package_purchase_id", "price_cents")
                 .order_by("pk")
             )
             locked = after(locked) if locked else []
@@ -414,7 +441,7 @@ def _give_back_all(bookings: list[Booking], reason: str) -> None:
         outbox.record_many("booking.credit_returned", [{"booking_id": pk} for pk in returned])
     outbox.record_many(
         "booking.refund_due",
-        [{"booking_id": b.pk, "reason": reason} for b in bookings if not b.package_purchase_id],
+        [{"booking_id": b.pk, "reason": reason} for b in bookings if not b.package_purchase_id and not b.is_free],
     )
 
 
@@ -458,7 +485,7 @@ def complete_unmarked_sessions(*, now: datetime | None = None) -> int:
             ).values_list("booking_id", flat=True)
         )
         locked = [b for b in locked if b.pk not in reported]
-        outbox.record_many("booking.earned", [{"booking_id": b.pk} for b in locked])
+        outbox.record_many("booking.earned", [{"booking_id": b.pk} for b in locked if not b.is_free])
         _notify_all(locked, "booking_auto_completed")
         return locked
 

@@ -24,7 +24,7 @@ from mentorship.services import free_time_version
 from mentorship.views import approved_mentor_required
 from mentorship.zones import canonical_zone, is_known_zone
 
-from . import picker, policies, selectors, services
+from . import packages, picker, policies, selectors, services
 from .forms import (
     AcceptSuggestionForm,
     BookSessionForm,
@@ -130,6 +130,9 @@ def mentor_profile(request, mentor_id: int):
             },
         }
     tz_param = picked_zone if shown_zone == canonical_zone(picked_zone) else ""
+    # A mentee who has had all the free sessions of this type the mentor offers each is told so, not shown times.
+    limited = selected is not None and selectors.free_limit_reached(request.user, selected)
+    free_limit = selectors.free_limit_text(selected) if limited else ""
     with timezone.override(zone):
         return render(
             request,
@@ -137,7 +140,7 @@ def mentor_profile(request, mentor_id: int):
             {
                 "mentor": mentor,
                 "rating": selectors.rating_summary(mentor),
-                "packages": mentor.packages.filter(is_active=True, service__is_active=True).select_related("service"),
+                "packages": packages.offered(mentor.packages).select_related("service"),
                 "response": selectors.response_phrase(selectors.typical_response(mentor)),
                 "reviews": selectors.visible_reviews(mentor),
                 "services": services_,
@@ -149,6 +152,7 @@ def mentor_profile(request, mentor_id: int):
                 "viewer_zone": shown_zone,
                 "zone_options": picker.zone_options(shown_zone, leave_out={request.viewer_zone, mentor.user.time_zone}),
                 "calendar": calendar,
+                "free_limit": free_limit,
                 "tz_param": tz_param,
                 "times_url": _times_url(mentor.pk, selected, tz=shown_zone) if selected else "",
                 # The start of each day link of the grid shown without JavaScript (the day's date follows).
@@ -214,7 +218,7 @@ def _calendar_url(mentor_id: int, query: dict) -> str:
 
 @require_POST
 def book(request, mentor_id: int):
-    """The "Book session" button: hold the time and go to checkout.
+    """The "Book session" button: hold the time and go to checkout (a free session needs none: it is requested).
 
     A signed-out visitor's choice is kept in the session while they log in or sign up (no `next` back here: a GET
     of this address has nothing to book), and `book_resume` holds it after.
@@ -247,7 +251,19 @@ def book(request, mentor_id: int):
     except services.BookingError as error:
         messages.error(request, str(error))
         return redirect(back)
-    return redirect("checkout", booking_id=booking.pk)
+    return _after_hold(request, booking)
+
+
+def _after_hold(request, booking: Booking):
+    """A paid session goes on to checkout; a free one was requested at once, so its page says what comes next."""
+    if booking.status != Booking.Status.PENDING:
+        return redirect("checkout", booking_id=booking.pk)
+    messages.success(
+        request,
+        f"Your request is sent. It is Pending until {booking.mentor.user.display_name} confirms it; "
+        "we'll e-mail you as soon as they do. No payment is needed: this session is free.",
+    )
+    return redirect("booking_detail", booking_id=booking.pk)
 
 
 def _hold(mentee, chosen: dict, *, accessibility_needs: str | None) -> Booking:
@@ -327,7 +343,7 @@ def book_resume(request):
         booking_draft.keep_leftover(request, draft)
         messages.error(request, TIME_GONE if str(error) == services.SLOT_TAKEN else str(error))
         return redirect(back)
-    return redirect("checkout", booking_id=booking.pk)
+    return _after_hold(request, booking)
 
 
 @login_required

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from . import hours, photos
 from .input_rules import BoundedForm
-from .models import AvailabilityRule, MentorProfile, Service, validate_time_zone
+from .models import AvailabilityRule, MentorProfile, Service, validate_price, validate_time_zone
 from .zones import BROWSER_ALIASES, canonical_zone, zone_choices, zone_label
 
 
@@ -120,7 +120,13 @@ class MentorApplicationForm(MentorProfileForm):
 
 
 class ServiceForm(BoundedForm, forms.ModelForm):
-    price = forms.DecimalField(label="Price (USD)", min_value=1, max_digits=7, decimal_places=2)
+    price = forms.DecimalField(
+        label="Price (USD)",
+        min_value=0,
+        max_digits=7,
+        decimal_places=2,
+        help_text="0 makes it free: mentees book it without a card, and it shows as “Free”. Otherwise at least 1.00.",
+    )
 
     class Meta:
         model = Service
@@ -136,6 +142,7 @@ class ServiceForm(BoundedForm, forms.ModelForm):
             "buffer_before_minutes",
             "buffer_after_minutes",
             "cancellation_window_hours",
+            "free_sessions_per_mentee",
         ]
         labels = {
             "duration_minutes": "Duration (minutes)",
@@ -144,6 +151,11 @@ class ServiceForm(BoundedForm, forms.ModelForm):
             "buffer_after_minutes": "Buffer after (minutes)",
             "cancellation_window_hours": "Cancellation window (hours)",
             "policy": "Terms for this session type",
+            "free_sessions_per_mentee": "Free sessions per mentee",
+        }
+        help_texts = {
+            "free_sessions_per_mentee": "For a free session type only: how many of these one mentee may book with "
+            "you, e.g. 1 for one free intro call each. Cancelled and declined ones don't count. Empty: no limit.",
         }
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
@@ -154,7 +166,18 @@ class ServiceForm(BoundedForm, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_fields(["title", "description", "format", "address", "access_notes", "duration_minutes", "price"])
+        self.order_fields(
+            [
+                "title",
+                "description",
+                "format",
+                "address",
+                "access_notes",
+                "duration_minutes",
+                "price",
+                "free_sessions_per_mentee",
+            ]
+        )
         if self.instance.pk:
             self.fields["price"].initial = Decimal(self.instance.price_cents).scaleb(-2)
 
@@ -162,6 +185,10 @@ class ServiceForm(BoundedForm, forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("price") is not None:
             self.instance.price_cents = int(cleaned["price"] * 100)
+            try:  # price_cents is not a field of this form, so the model's own check would not say it here
+                validate_price(self.instance.price_cents)
+            except forms.ValidationError as error:
+                self.add_error("price", error)
         return cleaned
 
 

@@ -23,6 +23,16 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a time zone we know. Pick one from the list, like Europe/Berlin.")
 
 
+# The least a paid session type may cost: card networks refuse smaller charges. Below it, only free ($0).
+MIN_PAID_PRICE_CENTS = 100
+MAX_FREE_SESSIONS_PER_MENTEE = 100
+
+
+def validate_price(value: int) -> None:
+    if 0 < value < MIN_PAID_PRICE_CENTS:
+        raise ValidationError("A price is either 0 (free) or at least $1.00.", code="price_below_minimum")
+
+
 def validate_single_line(value: str) -> None:
     """Names and titles end up in e-mail subjects and calendar entries: one line, no control characters.
 
@@ -283,7 +293,15 @@ class Service(models.Model):
     )
     duration_minutes = models.PositiveIntegerField(validators=[MinValueValidator(15), MaxValueValidator(480)])
     price_cents = models.PositiveIntegerField(
-        validators=[MinValueValidator(100)], help_text="Price in cents, e.g. 4000 for $40.00."
+        validators=[validate_price], help_text="Price in cents, e.g. 4000 for $40.00; 0 for a free session type."
+    )
+    # Only for a free session type: how many of its bookings (not cancelled or declined) one mentee may have with
+    # this mentor, e.g. one free intro call each. Empty: no limit.
+    free_sessions_per_mentee = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_FREE_SESSIONS_PER_MENTEE)],
+        help_text="Only for free session types. Empty: no limit.",
     )
     is_active = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0, help_text="Order on the profile: lower first.")
@@ -306,6 +324,15 @@ class Service(models.Model):
         ordering = ["position", "duration_minutes", "price_cents"]
         # The directory's lowest price and price filter look up a mentor's open session types by price.
         indexes = [models.Index(fields=["mentor", "is_active", "price_cents"], name="service_open_by_price")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price_cents=0) | Q(price_cents__gte=MIN_PAID_PRICE_CENTS), name="service_free_or_payable"
+            ),
+            models.CheckConstraint(
+                condition=Q(free_sessions_per_mentee__isnull=True) | Q(price_cents=0),
+                name="service_free_cap_only_when_free",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.title} ({self.duration_minutes} min)"
@@ -313,6 +340,18 @@ class Service(models.Model):
     def clean(self):
         if self.format == self.Format.IN_PERSON and not self.address.strip():
             raise ValidationError({"address": "Give the address where in-person sessions take place."})
+        # (A price below the minimum has its own error: one message about the price is enough.)
+        if self.free_sessions_per_mentee is not None and (self.price_cents or 0) >= MIN_PAID_PRICE_CENTS:
+            raise ValidationError(
+                {
+                    "free_sessions_per_mentee": "Only a free session type can have a limit per mentee: "
+                    "leave this empty, or set the price to 0."
+                }
+            )
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_cents == 0
 
     @property
     def in_person(self) -> bool:

@@ -181,7 +181,9 @@ def service_save(
     buffer_before_minutes: int | None = None,
     buffer_after_minutes: int | None = None,
     cancellation_window_hours: int | None = None,
+    free_sessions_per_mentee: int | None = None,
 ) -> Service:
+    """Create or change a session type. A price of 0 makes it free: booked without a card (bookings.services)."""
     service = service or Service(mentor=profile)
     if service.mentor_id != profile.pk:
         raise MentorError("That session type belongs to another mentor.")
@@ -193,6 +195,7 @@ def service_save(
     service.duration_minutes, service.price_cents, service.is_active = duration_minutes, price_cents, is_active
     service.buffer_before_minutes, service.buffer_after_minutes = buffer_before_minutes, buffer_after_minutes
     service.cancellation_window_hours = cancellation_window_hours
+    service.free_sessions_per_mentee = free_sessions_per_mentee
     service.full_clean()
     service.save()
     _free_time_changed(profile.pk)

@@ -214,6 +214,7 @@ def mentor_service_edit(request, profile, service_id=None):
             buffer_before_minutes=data["buffer_before_minutes"],
             buffer_after_minutes=data["buffer_after_minutes"],
             cancellation_window_hours=data["cancellation_window_hours"],
+            free_sessions_per_mentee=data["free_sessions_per_mentee"],
         )
         messages.success(request, f"“{data['title']}” is saved.")
         return redirect("mentor_services")

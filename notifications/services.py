@@ -141,6 +141,8 @@ def send_booking_notification(booking_id: int, kind: str, *, event: str = "") ->
             wording = subject if isinstance(subject, str) else subject[recipient != booking.mentee]
             if kind == "booking_paid" and booking.package_purchase_id:
                 wording = "Credit used — waiting for {mentor} to confirm"
+            elif kind == "booking_paid" and booking.is_free:
+                wording = "Request sent — waiting for {mentor} to confirm"
             title = wording.format(
                 mentee=booking.mentee,
                 mentor=booking.mentor.user,

@@ -44,11 +44,13 @@ def write_once(**fields) -> LedgerEntry:
         return LedgerEntry.objects.get(source=fields["source"])
 
 
-def record_session_earning(booking_id: int) -> LedgerEntry:
+def record_session_earning(booking_id: int) -> LedgerEntry | None:
     """A held session (or one cancelled too late for a refund): what the mentee paid, less any refund so far,
-    splits into the mentor's share and the platform fee."""
+    splits into the mentor's share and the platform fee. A free session earns nothing and writes nothing."""
     # Completed, or cancelled by the mentee inside the window (then the money is the mentor's too).
     booking = Booking.objects.get(pk=booking_id, status__in=[Booking.Status.COMPLETED, Booking.Status.CANCELLED])
+    if booking.is_free:  # bookings records no earning for one; this guards an older outbox row
+        return None
     with transaction.atomic():
         if booking.package_purchase_id:
             gross = 0 if booking.credit_returned else booking.price_cents  # the credit's share of the package price

@@ -70,11 +70,14 @@ def _payable(mentee, *, booking_id: int | None = None, purchase_id: int | None =
     return purchase
 
 
+NOTHING_TO_PAY = "This session is free, so there is nothing to pay."
 PURCHASE_CLOSED = "This purchase was left unpaid for too long and is closed. Please choose the package again."
 
 
 def _payable_booking(booking_id: int, mentee) -> Booking:
     booking = Booking.objects.select_for_update().get(pk=booking_id, mentee=mentee)
+    if booking.is_free:  # never charged: booked without a checkout (bookings.services.booking_hold)
+        raise CheckoutError(NOTHING_TO_PAY)
     if booking.status != Booking.Status.HELD:
         if booking.payments.filter(status=Payment.Status.SUCCEEDED).exists():
             raise CheckoutError("This session is already paid for.")
@@ -105,6 +108,10 @@ def checkout_pay(
     When Stripe does not answer in time the attempt stays processing (it may have been charged):
     payments.stuck asks Stripe again within minutes, with the same idempotency key.
     """
+    if booking_id is not None and purchase_id is None:
+        free = Booking.objects.filter(pk=booking_id, mentee=mentee, price_cents=0, package_purchase__isnull=True)
+        if free.exists():  # before any word with Stripe: a free session never reaches it
+            raise CheckoutError(NOTHING_TO_PAY)
     try:
         _check_own_card(mentee, payment_method_id)
         _give_up_unfinished_authentication(booking_id=booking_id, purchase_id=purchase_id)

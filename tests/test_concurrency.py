@@ -263,3 +263,32 @@ def test_the_last_package_credit_is_spent_once_when_two_tabs_use_it_at_once(stri
     assert sorted(r.status_code for r in responses) == [302, 302]
     assert Booking.objects.filter(package_purchase=purchase).count() == 1
     assert packages.credits_left(PackagePurchase.objects.get(pk=purchase.pk)) == 0
+
+
+def test_two_tabs_cannot_both_get_past_the_free_sessions_limit():
+    """One free intro call per mentee: the same mentee books two different free times from many tabs at once.
+    The limit is counted under the mentor lock the booking takes, so exactly one request goes through."""
+    from mentorship.models import Service
+
+    mentor = bookable_mentor()
+    free = Service.objects.create(
+        mentor=mentor, title="Free intro call", duration_minutes=30, price_cents=0, free_sessions_per_mentee=1
+    )
+    now = timezone.now()
+    slots = selectors.open_slots(free, start=now, end=now + timedelta(days=7))
+    mentee = UserFactory()
+    url = reverse("book", args=[mentor.pk])
+    tabs = []
+    for index in range(8):
+        client = Client()
+        client.force_login(mentee)
+        tabs.append((client, url, {"service": free.pk, "start": slots[index * 2].isoformat()}))
+    responses = race(tabs)
+    assert all(r is not None and r.status_code == 302 for r in responses)
+    sent = [r for r in responses if "/bookings/" in r.url]
+    told = [r for r in responses if "/mentors/" in r.url]
+    assert (len(sent), len(told)) == (1, len(tabs) - 1)
+    assert Booking.objects.filter(mentee=mentee, status=Booking.Status.PENDING).count() == 1
+    assert Booking.objects.filter(mentee=mentee).count() == 1
+    follow = tabs[responses.index(told[0])][0].get(told[0].url)
+    assert "offers one free “Free intro call” session per mentee" in follow.content.decode()

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mentorship', '0012_directory_stored_listing_price_rating'),
+        ('mentorship', '0013_free_sessions'),
     ]
 
     operations = [
