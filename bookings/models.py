@@ -70,6 +70,9 @@ class Booking(models.Model):
     cancelled_by = models.CharField(max_length=10, blank=True, choices=[("mentee", "Mentee"), ("mentor", "Mentor")])
     # What the cancellation meant for the money, as the policy said at that moment (shown and e-mailed).
     cancellation_summary = models.CharField(max_length=300, blank=True)
+    # The mentor cancelled: until then the mentee may pick a new time (paid already) instead of the refund,
+    # which is made when they ask for it or when this passes. Empty once they chose (or for any other end).
+    rebook_until = models.DateTimeField(null=True, blank=True)
     # Reminder sweepers claim their work here with conditional updates, so nothing is sent twice.
     last_reminder_hours = models.FloatField(null=True, blank=True, help_text="The last reminder sent, in hours before.")
     nudges_sent = models.PositiveSmallIntegerField(default=0)
@@ -92,6 +95,7 @@ class Booking(models.Model):
             models.Index(fields=["nudge_due_at"], condition=Q(status="pending"), name="booking_nudge_due"),
             models.Index(fields=["start"], condition=Q(status="confirmed"), name="booking_confirmed_start"),
             models.Index(fields=["end"], condition=Q(status="confirmed"), name="booking_confirmed_end"),
+            models.Index(fields=["rebook_until"], condition=Q(rebook_until__isnull=False), name="booking_rebook_due"),
             # The lists' sections of several statuses (newest called-off first) and the calendar feed's window.
             models.Index(fields=["mentor", "start"], name="booking_mentor_start"),
             models.Index(fields=["mentee", "status", "start"], name="booking_mentee_status_start"),

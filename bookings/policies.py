@@ -56,6 +56,19 @@ def cancellation_terms(booking: Booking, *, by: str, now: datetime | None = None
     )
 
 
+def rebook_summary(booking: Booking) -> str:
+    """What the mentor's cancellation means while the mentee chooses (a new time, or the refund). The deadline,
+    Booking.rebook_until, is said apart, in each reader's zone."""
+    if booking.is_free:
+        return "The mentor cancelled. You can pick a new time."
+    back = (
+        "your package credit back"
+        if booking.package_purchase_id is not None
+        else f"a full refund of {format_cents(booking.price_cents, booking.currency)}"
+    )
+    return f"The mentor cancelled. Pick a new time without paying again, or get {back}."
+
+
 def duration_text(span: timedelta) -> str:
     """How a policy's length reads: "7 days", "1 day", "36 hours", "90 minutes"."""
     minutes = round(span.total_seconds() / 60)

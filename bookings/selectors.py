@@ -462,6 +462,25 @@ def session_banner(
             (f"{mentor} didn't answer by {expires}, so the request was cancelled.", back),
         )
     if status == S.CANCELLED:
+        if booking.cancelled_by == "mentor" and booking.rebook_until is not None:
+            until = _when(booking.rebook_until)
+            if for_mentor:
+                choice = f"{mentee} can pick another of your free times until {until}" + (
+                    "." if free else f", or get {'the package credit back' if credit else 'a full refund'}."
+                )
+                return Banner("over", "You cancelled this session", (choice,))
+            if free:
+                return Banner("act", f"{mentor} had to cancel", ("We're sorry.", f"Pick a new time by {until}."))
+            refund = "your package credit back" if credit else "a full refund"
+            return Banner(
+                "act",
+                f"{mentor} had to cancel: pick a new time or get {refund}",
+                (
+                    "We're sorry.",
+                    f"Pick a new time without paying again, or get {refund}. If you don't choose by {until}, "
+                    "the refund is made then.",
+                ),
+            )
         if booking.cancelled_by == "mentor":
             if for_mentor:
                 return Banner("over", "You cancelled this session", (f"{they_get_back}.",))

@@ -5,7 +5,7 @@ guard, writes a BookingEvent and records its side effects (refund, ledger, e-mai
 in the outbox, in the same transaction; the apps that act on them register handlers.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -361,6 +361,12 @@ def bookings_close_for_leaving(user, *, now: datetime | None = None) -> list[Boo
     for booking_id in holds.values_list("pk", flat=True):
         with transaction.atomic():
             ended.append(_transition(booking_id, allowed_from=(Status.HELD,), to=Status.ABANDONED, note=LEAVING_NOTE))
+    offers = Booking.objects.filter(Q(mentee=user) | Q(mentor__user=user), status=Status.CANCELLED)
+    for booking_id in offers.filter(rebook_until__isnull=False).values_list("pk", flat=True):
+        with transaction.atomic():
+            booking = Booking.objects.select_for_update().get(pk=booking_id)
+            if booking.rebook_until is not None and _close_rebook(booking, actor=None, note=LEAVING_NOTE):
+                ended.append(booking)
     for booking in bookings_ended_by_leaving(user, now=now):
         try:
             if booking.mentor.user_id == user.pk and booking.status == Status.PENDING:
@@ -506,7 +512,7 @@ def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | 
     """The mentee or the mentor cancels; the policy decides the refund, and says so in the e-mail."""
     now = now or timezone.now()
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().select_related("mentor").get(pk=booking_id)
+        booking = Booking.objects.select_for_update().select_related("mentor__user", "mentee").get(pk=booking_id)
         if actor.pk == booking.mentee_id:
             by, allowed = "mentee", (Status.PENDING, Status.CONFIRMED)
         elif actor.pk == booking.mentor.user_id:
@@ -519,23 +525,112 @@ def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | 
                 raise BookingError("This session has already started, so it can no longer be cancelled.")
 
         terms = policies.cancellation_terms(booking, by=by, now=now)
+        # The mentor cancels: the mentee chooses a new time (already paid) or the refund, made anyway when the
+        # choice runs out. Not when either of them is leaving: then the refund is made at once.
+        offer = by == "mentor" and booking.mentee.is_active and booking.mentor.user.is_active
+        rebook_until = now + timedelta(days=settings.BOOKING_REBOOK_DAYS) if offer else None
+        summary = policies.rebook_summary(booking) if offer else terms.summary
         booking = _transition(
             booking_id,
             allowed_from=allowed,
             to=Status.CANCELLED,
             actor=actor,
-            note=(reason.strip() or terms.summary)[:300],
+            note=(reason.strip() or summary)[:300],
             guard=not_started,
         )
-        booking.cancelled_by, booking.cancellation_summary = by, terms.summary
+        booking.cancelled_by, booking.cancellation_summary, booking.rebook_until = by, summary, rebook_until
         booking.calendar_sequence += 1
-        booking.save(update_fields=["cancelled_by", "cancellation_summary", "calendar_sequence", "updated_at"])
-        if terms.full_refund:
+        booking.save(
+            update_fields=["cancelled_by", "cancellation_summary", "rebook_until", "calendar_sequence", "updated_at"]
+        )
+        if offer:
+            pass  # the money waits for the mentee's choice: booking_rebook, booking_take_refund or the sweep
+        elif terms.full_refund:
             _give_back(booking.pk, f"cancelled_by_{by}")
         else:  # a late cancellation: the money (or the credit) is the mentor's, unless they give some back
             _earned(booking.pk)
         queue_notification(booking, f"booking_cancelled_by_{by}")
     return booking
+
+
+def _rebook_open(booking: Booking, now: datetime) -> bool:
+    return booking.status == Status.CANCELLED and booking.rebook_until is not None and now < booking.rebook_until
+
+
+def booking_rebook(booking_id: int, *, actor, new_start: datetime, now: datetime | None = None) -> Booking:
+    """The mentor cancelled and the mentee picks a new time instead of the refund: the same booking and payment,
+    confirmed again at the new time. It counts against none of the mentee's limits (the mentor cancelled)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _lock_for_move(booking_id)
+        if actor.pk != booking.mentee_id:
+            raise BookingError("Only the mentee of this booking can pick a new time.")
+        if not _rebook_open(booking, now):
+            raise BookingError("This choice is closed now, so nothing was changed. The page may have been out of date.")
+        if not booking.mentor.is_approved or not booking.mentor.user.is_active:
+            raise BookingError(f"{booking.mentor.user} no longer takes bookings: choose the refund.")
+        old_start = booking.start
+        _move(booking, new_start, now=now)
+        booking.status, booking.rebook_until, booking.cancelled_by, booking.cancellation_summary = (
+            Status.CONFIRMED,
+            None,
+            "",
+            "",
+        )
+        try:
+            with transaction.atomic():
+                booking.save(update_fields=["status", "rebook_until", "cancelled_by", "cancellation_summary"])
+        except IntegrityError:  # the database's overlap constraint
+            raise BookingError(SLOT_TAKEN) from None
+        BookingEvent.objects.create(
+            booking=booking,
+            actor=actor,
+            from_status=Status.CANCELLED,
+            to_status=Status.CONFIRMED,
+            note=f"New time picked after the mentor cancelled (was {old_start:%Y-%m-%d %H:%M} UTC)",
+        )
+        queue_notification(booking, "booking_rebooked", event=_version(booking))
+    return booking
+
+
+def _close_rebook(booking: Booking, *, actor, note: str) -> bool:
+    """End a locked booking's open choice with the refund (once: a conditional update claims it)."""
+    if not Booking.objects.filter(pk=booking.pk, rebook_until__isnull=False).update(rebook_until=None):
+        return False
+    terms = policies.cancellation_terms(booking, by="mentor")
+    Booking.objects.filter(pk=booking.pk).update(cancellation_summary=terms.summary[:300])
+    booking.rebook_until, booking.cancellation_summary = None, terms.summary[:300]
+    _note(booking, actor, note)
+    _give_back(booking.pk, "cancelled_by_mentor")
+    return True
+
+
+def booking_take_refund(booking_id: int, *, actor, now: datetime | None = None) -> Booking:
+    """The mentor cancelled and the mentee chooses the refund (rather than a new time)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().select_related("mentor__user").get(pk=booking_id)
+        if actor.pk != booking.mentee_id:
+            raise BookingError("Only the mentee of this booking can choose the refund.")
+        if booking.status != Status.CANCELLED or booking.rebook_until is None:
+            raise BookingError("This choice is closed now, so nothing was changed. The page may have been out of date.")
+        _close_rebook(booking, actor=actor, note="Refund chosen rather than a new time")
+    return booking
+
+
+def refund_unanswered_cancellations(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat: the mentor cancelled and the mentee chose nothing in time, so the refund is made."""
+    now = now or timezone.now()
+    due = Booking.objects.filter(status=Status.CANCELLED, rebook_until__lte=now).values_list("pk", flat=True)
+    done = 0
+    for booking_id in list(due[:limit]):
+        with transaction.atomic():
+            booking = Booking.objects.select_for_update().filter(pk=booking_id, rebook_until__lte=now).first()
+            if booking is not None and _close_rebook(booking, actor=None, note="No new time picked in time: refunded"):
+                if not booking.is_free:
+                    queue_notification(booking, "rebook_refunded")
+                done += 1
+    return done
 
 
 def booking_set_links(booking_id: int, *, actor, meeting_link: str, availability_link: str) -> Booking:

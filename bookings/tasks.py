@@ -43,3 +43,8 @@ def refresh_next_free_times() -> int:
 @shared_task(name="bookings.tasks.package_sweeps")
 def package_sweeps() -> dict:
     return packages.run_sweeps()
+
+
+@shared_task(name="bookings.tasks.refund_unanswered_cancellations")
+def refund_unanswered_cancellations() -> int:
+    return services.refund_unanswered_cancellations()

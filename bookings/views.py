@@ -5,6 +5,7 @@ from functools import wraps
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mentorship import booking_draft
 from mentorship.directory_version import DIRECTORY
@@ -502,7 +503,8 @@ def cancel(request, booking_id: int):
             messages.success(request, f"Cancelled. {booking.cancellation_summary}")
         return redirect("booking_detail", booking_id=booking.pk)
     terms = policies.cancellation_terms(booking, by=by)
-    return render(request, "bookings/cancel.html", {"booking": booking, "terms": terms, "by": by})
+    context = {"booking": booking, "terms": terms, "by": by, "rebook_days": f"{settings.BOOKING_REBOOK_DAYS:g}"}
+    return render(request, "bookings/cancel.html", context)
 
 
 @login_required
@@ -530,6 +532,46 @@ def reschedule(request, booking_id: int):
         "bookings/reschedule.html",
         {"booking": booking, "days": group_by_local_day([s for s in slots if s != booking.start], zone)},
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rebook(request, booking_id: int):
+    """The mentor cancelled: the mentee picks a new time from the mentor's free ones, without paying again."""
+    booking = _party_booking(request, booking_id)
+    if booking.mentee_id != request.user.pk or booking.rebook_until is None:
+        return redirect("booking_detail", booking_id=booking.pk)
+    if request.method == "POST":
+        form = BookSessionForm(
+            {"service": booking.service_id, "start": request.POST.get("start", "")}, mentor=booking.mentor
+        )
+        if not form.is_valid():
+            messages.error(request, "Pick a time from the calendar.")
+            return redirect("booking_rebook", booking_id=booking.pk)
+        try:
+            services.booking_rebook(booking.pk, actor=request.user, new_start=form.cleaned_data["start"])
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect("booking_rebook", booking_id=booking.pk)
+        messages.success(request, "Booked again at the new time, without paying again. You both get it by e-mail.")
+        return redirect("booking_detail", booking_id=booking.pk)
+    zone = timezone.get_current_timezone()
+    now = timezone.now()
+    slots = selectors.open_slots(booking.service, start=now, end=now + timedelta(days=14))
+    return render(request, "bookings/rebook.html", {"booking": booking, "days": group_by_local_day(slots, zone)})
+
+
+@login_required
+@require_POST
+@party_only
+def take_refund(request, booking_id: int):
+    try:
+        booking = services.booking_take_refund(booking_id, actor=request.user)
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, booking.cancellation_summary)
+    return redirect("booking_detail", booking_id=booking_id)
 
 
 @login_required

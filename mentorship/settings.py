@@ -245,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mentorship.tasks.sync_calendars",
         "schedule": timedelta(minutes=1),  # each calendar itself every CALENDAR_SYNC_MINUTES
     },
+    "refund-unanswered-cancellations": {  # the mentor cancelled and the mentee chose nothing in time
+        "task": "bookings.tasks.refund_unanswered_cancellations",
+        "schedule": timedelta(minutes=10),
+    },
     "refresh-next-free-times": {
         "task": "bookings.tasks.refresh_next_free_times",
         "schedule": timedelta(minutes=10),
@@ -428,6 +432,11 @@ except ValueError:
 if not 0 <= BOOKING_CANCELLATION_WINDOW_HOURS <= 24 * 14:
     raise ImproperlyConfigured("BOOKING_CANCELLATION_WINDOW_HOURS must be between 0 and 336.")
 # A confirmed session nobody marked complete (and nobody reported) is completed this long after its end.
+# When the mentor cancels, the mentee picks a new time or a full refund; without an answer in this many days
+# the refund is made.
+BOOKING_REBOOK_DAYS = env.float("BOOKING_REBOOK_DAYS", default=3)
+if BOOKING_REBOOK_DAYS <= 0:
+    raise ImproperlyConfigured("BOOKING_REBOOK_DAYS must be more than 0.")
 BOOKING_AUTO_COMPLETE = timedelta(days=env.float("BOOKING_AUTO_COMPLETE_DAYS", default=3))
 BOOKING_HOLD_TIMEOUT = timedelta(minutes=env.float("BOOKING_HOLD_MINUTES", default=15))
 BOOKING_REMINDERS = [timedelta(hours=h) for h in env.list("BOOKING_REMINDER_HOURS", cast=float, default=[24, 1])]

@@ -22,6 +22,7 @@ CALENDAR_KINDS = {
     "booking_confirmed",
     "suggestion_accepted",
     "booking_rescheduled",
+    "booking_rebooked",
     "links_changed",
     "booking_cancelled_by_mentee",
     "booking_cancelled_by_mentor",

@@ -67,7 +67,14 @@ PAGE_ACTIONS = {
     "booking_paid": "View request",
 }
 # Notices about a session that is on: the button joins it when there is a video link.
-SESSION_ON = {"booking_confirmed", "suggestion_accepted", "booking_rescheduled", "links_changed", "reminder"}
+SESSION_ON = {
+    "booking_confirmed",
+    "suggestion_accepted",
+    "booking_rescheduled",
+    "booking_rebooked",
+    "links_changed",
+    "reminder",
+}
 ENDED_WITHOUT_SESSION = {"booking_declined", "booking_expired", "booking_cancelled_by_mentee", "no_show_reported"}
 
 
@@ -88,6 +95,8 @@ def primary_action(notification: Notification) -> tuple[str, str]:
         if booking.meeting_link and not booking.service.in_person:
             return "Join", booking.meeting_link
         return "View session", page
+    if kind == "booking_cancelled_by_mentor" and not for_mentor and booking.rebook_until is not None:
+        return "Pick a new time", f"{settings.SITE_URL}{reverse('booking_rebook', args=[booking.pk])}"
     if kind == "booking_cancelled_by_mentor" and not for_mentor:
         profile = reverse("mentor_profile", args=[booking.mentor_id])
         return "Book another time", f"{settings.SITE_URL}{profile}?service={booking.service_id}"

@@ -45,6 +45,12 @@ BOOKING_MESSAGES = {
         "booking_cancelled",
     ),
     "booking_rescheduled": ("both", "Session moved to {day}", "booking_rescheduled"),
+    "booking_rebooked": (
+        "both",
+        ("Booked again with {mentor}: {day}", "{mentee} picked a new time after you cancelled: {day}"),
+        "booking_rescheduled",
+    ),
+    "rebook_refunded": ("mentee", "Your refund for the session with {mentor}", "rebook_refunded"),
     "links_changed": (
         "both",
         ("{mentor} updated where to meet", "You updated the links for {mentee}'s session on {day}"),

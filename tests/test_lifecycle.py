@@ -76,18 +76,81 @@ def test_a_pending_booking_can_always_be_cancelled_with_a_full_refund(mentor, st
     assert Refund.objects.get().amount_cents == 4000
 
 
-def test_a_mentor_cancelling_refunds_in_full_and_offers_to_rebook(mentor, stripe_server):
+def test_a_mentor_cancelling_lets_the_mentee_choose_a_new_time_or_the_refund(mentor, stripe_server):
     booking = booked(mentor, stripe_server)
     mail.outbox.clear()
     with time_machine.travel(booking.start - timedelta(hours=1)):
         services.booking_cancel(booking.pk, actor=mentor.user, reason="I'm ill, sorry")
-    assert Refund.objects.get().amount_cents == 4000
+    booking.refresh_from_db()
+    assert booking.status == "cancelled" and booking.rebook_until is not None
+    assert not Refund.objects.exists()  # the money waits for the mentee's choice
     mentee_mail = next(m for m in mail.outbox if m.to == [booking.mentee.email])
-    assert "Book another time" in mentee_mail.body and f"/mentors/{mentor.pk}/" in mentee_mail.body
+    assert f"/bookings/{booking.pk}/rebook/" in mentee_mail.body  # pick a new time
+    assert "a full refund of $40.00" in mentee_mail.body and f"/bookings/{booking.pk}/" in mentee_mail.body
+    assert "If you don't choose by" in mentee_mail.body
     with pytest.raises(services.BookingError):
         services.booking_cancel(booking.pk, actor=mentor.user)  # a second click changes nothing
     with pytest.raises(services.BookingError, match="Only the mentee or the mentor"):
         services.booking_cancel(booking.pk, actor=UserFactory())
+
+    services.booking_take_refund(booking.pk, actor=booking.mentee)
+    assert Refund.objects.get().amount_cents == 4000
+    with pytest.raises(services.BookingError, match="closed"):
+        services.booking_take_refund(booking.pk, actor=booking.mentee)  # once
+    with pytest.raises(services.BookingError, match="closed"):
+        services.booking_rebook(booking.pk, actor=booking.mentee, new_start=booking.start + timedelta(days=1))
+
+
+def test_a_new_time_after_the_mentor_cancels_keeps_the_payment_and_counts_no_reschedule(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    other = booked(mentor, stripe_server, days_ahead=5)
+    services.booking_cancel(booking.pk, actor=mentor.user)
+    later = selectors.open_slots(
+        booking.service, start=booking.start + timedelta(days=1), end=booking.start + timedelta(days=2)
+    )
+    with pytest.raises(services.BookingError, match="Only the mentee"):
+        services.booking_rebook(booking.pk, actor=mentor.user, new_start=later[0])
+    with pytest.raises(services.BookingError, match="just taken"):
+        services.booking_rebook(booking.pk, actor=booking.mentee, new_start=other.start)
+    mail.outbox.clear()
+    moved = services.booking_rebook(booking.pk, actor=booking.mentee, new_start=later[0])
+    assert (moved.status, moved.start, moved.reschedules_used, moved.rebook_until) == ("confirmed", later[0], 0, None)
+    assert booking.payments.count() == 1 and not Refund.objects.exists()
+    assert later[0] not in selectors.open_slots(booking.service, start=later[0], end=later[0] + timedelta(minutes=1))
+    subjects = sorted(m.subject for m in mail.outbox)
+    assert any(subject.startswith("Booked again with") for subject in subjects)
+    assert any("picked a new time after you cancelled" in subject for subject in subjects)
+    # Confirmed again, it may be cancelled (and chosen about) again.
+    services.booking_cancel(booking.pk, actor=mentor.user)
+    booking.refresh_from_db()
+    assert booking.rebook_until is not None
+
+
+def test_without_an_answer_the_refund_is_made_once(mentor, stripe_server, settings):
+    settings.BOOKING_REBOOK_DAYS = 2
+    booking = booked(mentor, stripe_server)
+    services.booking_cancel(booking.pk, actor=mentor.user)
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        assert services.refund_unanswered_cancellations() == 0
+    mail.outbox.clear()
+    with time_machine.travel(timezone.now() + timedelta(days=2, minutes=1)):
+        assert services.refund_unanswered_cancellations() == 1
+        assert services.refund_unanswered_cancellations() == 0
+        with pytest.raises(services.BookingError, match="closed"):
+            services.booking_rebook(booking.pk, actor=booking.mentee, new_start=booking.start + timedelta(days=1))
+    assert Refund.objects.get().amount_cents == 4000
+    assert [m.subject for m in mail.outbox if m.to == [booking.mentee.email]] == [
+        f"Your refund for the session with {mentor.user.display_name}"
+    ]
+
+
+def test_a_leaving_mentee_with_an_open_choice_gets_the_refund(mentor, stripe_server):
+    booking = booked(mentor, stripe_server)
+    services.booking_cancel(booking.pk, actor=mentor.user)
+    services.bookings_close_for_leaving(booking.mentee)
+    booking.refresh_from_db()
+    assert booking.rebook_until is None
+    assert Refund.objects.get().amount_cents == 4000
 
 
 def test_reschedule_keeps_the_payment_and_status_within_the_limit_and_window(mentor, stripe_server):

@@ -84,6 +84,8 @@ EMAIL_PHRASES = {
     "booking_cancelled_by_mentee": ("cancel", "cancel"),  # who cancelled and the refund: see test_lifecycle
     "booking_cancelled_by_mentor": ("cancel", "cancel"),
     "booking_rescheduled": ("has moved", "moved their session"),
+    "booking_rebooked": ("You picked a new time", "picked a new time after you cancelled"),
+    "rebook_refunded": ("is refunded in full", None),
     "links_changed": ("updated the links for your session", "You updated the links"),
     "booking_auto_completed": ("now counts as complete", "we completed it for you"),
     "times_suggested": ("suggests these instead", None),

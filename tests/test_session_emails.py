@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings import services
 from notifications.models import Notification
@@ -117,13 +118,22 @@ def test_cancellation_and_expiry_e_mails_state_the_amount_and_the_card(stripe_se
     mail.outbox.clear()
     services.booking_cancel(booking.pk, actor=mentor.user)
     email, html = _to(booking.mentee.email, "had to cancel")
-    assert "you get a full refund of $40.00" in email.body
-    assert "It goes back to your card ending 4242" in email.body
-    profile = f"{settings.SITE_URL}{reverse('mentor_profile', args=[mentor.pk])}?service={booking.service_id}"
-    assert _buttons(html) == [("Book another time", profile)]
+    rebook = f"{settings.SITE_URL}{reverse('booking_rebook', args=[booking.pk])}"
+    assert f"Pick a new time with Ada Mentor, without paying again: {rebook}" in email.body
+    assert "Or get a full refund of $40.00" in email.body and "the refund is made then" in email.body
+    assert _buttons(html) == [("Pick a new time", rebook)]
     assert "Google Calendar" not in html  # a cancelled session is not added anywhere
     mentor_email, _ = _to(mentor.user.email, "You cancelled")
-    assert f"{booking.mentee} gets a full refund of $40.00." in mentor_email.body
+    assert f"{booking.mentee} can pick another of your free times until" in mentor_email.body
+    assert "or get a full refund of $40.00" in mentor_email.body
+
+    # No answer in time: the refund is made and said, with the card it goes back to.
+    mail.outbox.clear()
+    services.refund_unanswered_cancellations(now=timezone.now() + timedelta(days=settings.BOOKING_REBOOK_DAYS, hours=1))
+    email, html = _to(booking.mentee.email, "Your refund")
+    assert "$40.00 is refunded in full. It goes back to your card ending 4242" in email.body
+    profile = f"{settings.SITE_URL}{reverse('mentor_profile', args=[mentor.pk])}?service={booking.service_id}"
+    assert f"Book another time with Ada Mentor: {profile}" in email.body
 
     pending = booked(mentor, stripe_server, days_ahead=5, confirm=False)
     mail.outbox.clear()

@@ -218,6 +218,19 @@ def test_cancelled_by_the_mentor_apologises_refunds_and_offers_another_time(clie
     booking = _booking(mentor, stripe_server, confirm=True)
     services.booking_cancel(booking.pk, actor=mentor.user)
     mentee_page, mentor_page = _both(client, booking)
+    assert _banner(mentee_page).startswith(
+        "Ada Mentor had to cancel: pick a new time or get a full refund We're sorry. Pick a new time without paying "
+        "again, or get a full refund. If you don't choose by"
+    )
+    assert {"Pick a new time", "Get a full refund"} <= set(_buttons(mentee_page))
+    assert _banner(mentor_page).startswith(
+        "You cancelled this session Sam Mentee can pick another of your free times until"
+    )
+    assert "Pick a new time" not in _buttons(mentor_page)
+    _assert_each_side_its_own(mentee_page, mentor_page)
+
+    services.booking_take_refund(booking.pk, actor=booking.mentee)
+    mentee_page, mentor_page = _both(client, booking)
     assert _banner(mentee_page).startswith("Ada Mentor cancelled this session We're sorry.")
     assert "Refunded $40.00 to Visa card ending 4242" in _banner(mentee_page)
     assert "Book another time with Ada Mentor" in _buttons(mentee_page)
