@@ -5,4 +5,8 @@ class BookingsConfig(AppConfig):
     name = "bookings"
 
     def ready(self):
-        from . import data_rights, handlers  # noqa: F401  (register this app's data-rights parts and outbox handlers)
+        from mentorship import connected_calendars
+
+        from . import data_rights, handlers, selectors  # noqa: F401  (register this app's data-rights parts and outbox handlers)
+
+        connected_calendars.counts_bookings(selectors.counted_booking_ids)

@@ -25,6 +25,13 @@ def blocking_bookings(mentor: MentorProfile, *, start: datetime, end: datetime, 
     )
 
 
+def counted_booking_ids(mentor_id: int) -> set[int]:
+    """The mentor's bookings the slot engine counts as busy already (a copy of one in their own calendar is not
+    a second meeting): held, pending and confirmed."""
+    statuses = [Booking.Status.HELD, Booking.Status.PENDING, Booking.Status.CONFIRMED]
+    return set(Booking.objects.filter(mentor_id=mentor_id, status__in=statuses).values_list("pk", flat=True))
+
+
 def mentor_schedule(mentor: MentorProfile, *, first_day: date, last_day: date) -> Schedule:
     """The mentor's rules for the dates [first_day, last_day]: three queries."""
     overrides: dict[date, list[tuple]] = {}

@@ -13,8 +13,10 @@ import caldav
 import icalendar
 import requests
 from caldav.lib import error as dav_error
+from django.conf import settings
 
-from .calendar_feeds import FeedError, check_host
+from . import deadline
+from .calendar_feeds import FeedError, check_host, check_peer
 
 TIMEOUT = 15  # seconds for each request; a page that asks (finding calendars) makes a handful
 
@@ -37,11 +39,33 @@ class Account:
         return Account(url, self.username, self.password)
 
 
-def _client(account: Account, timeout: float) -> caldav.DAVClient:
+def _client(account: Account, timeout: float, max_bytes: int | None = None) -> caldav.DAVClient:
     if not account.url.lower().startswith(("https://", "http://")):
         raise FeedError("Use the server's address that starts with https://.")
     check_host(account.url)
-    return caldav.DAVClient(url=account.url, username=account.username, password=account.password, timeout=timeout)
+    client = caldav.DAVClient(url=account.url, username=account.username, password=account.password, timeout=timeout)
+    cap = max_bytes or settings.CALENDAR_FEED_MAX_BYTES
+
+    def not_too_large(response, *args, **kwargs):
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            response.close()
+            raise FeedError(
+                f"The calendar is larger than {cap // (1024 * 1024) or 1} MB; we read calendars up to that."
+            )
+        return response
+
+    # Every hop, redirects and the servers discovery leads to included, must be a public address.
+    client.session.hooks["response"] = [check_peer, not_too_large]
+    return client
+
+
+def _bounded(seconds: float, call):
+    """A CalDAV exchange (several requests) within `seconds` in all."""
+    try:
+        return deadline.within(seconds, call)
+    except deadline.TimeUp:
+        raise FeedError("The calendar server did not answer in time.") from None
 
 
 def _words(error: Exception) -> FeedError:
@@ -59,30 +83,35 @@ def _words(error: Exception) -> FeedError:
 
 
 def calendars(account: Account, *, timeout: float = TIMEOUT) -> list[tuple[str, str]]:
-    """The account's calendars that hold events: (address, name)."""
-    try:
-        found = _client(account, timeout).principal().calendars()
+    """The account's calendars that hold events: (address, name), within `timeout` seconds in all."""
+
+    def find():
         result = []
-        for calendar in found:
-            components = calendar.get_supported_components()
-            if "VEVENT" in components:
+        for calendar in _client(account, timeout).principal().calendars():
+            if "VEVENT" in calendar.get_supported_components():
                 result.append((str(calendar.url), (calendar.name or str(calendar.url))[:80]))
-    except (dav_error.DAVError, requests.RequestException, FeedError, ValueError, KeyError) as error:
+        return result
+
+    try:
+        result = _bounded(timeout, find)
+    except Exception as error:  # the client's errors are many (XML, HTTP, DAV): each said in words
         raise _words(error) from None
     if not result:
         raise FeedError("That account has no calendar with events.")
     return result
 
 
-def events_ical(account: Account, *, start: datetime, end: datetime, timeout: float = TIMEOUT) -> bytes:
+def events_ical(
+    account: Account, *, start: datetime, end: datetime, timeout: float = TIMEOUT, max_bytes: int | None = None
+) -> bytes:
     """The calendar's events that meet [start, end), recurring ones whole, as one iCal text (expanded by us)."""
-    whole = icalendar.Calendar()
-    whole.add("prodid", "-//Mentorship//CalDAV busy time//EN")
-    whole.add("version", "2.0")
-    seen_zones = set()
-    try:
-        client = _client(account, timeout)
-        calendar = client.calendar(url=account.url)
+
+    def read():
+        whole = icalendar.Calendar()
+        whole.add("prodid", "-//Mentorship//CalDAV busy time//EN")
+        whole.add("version", "2.0")
+        seen_zones = set()
+        calendar = _client(account, timeout, max_bytes).calendar(url=account.url)
         for found in calendar.search(start=start, end=end, event=True, expand=False):
             for component in found.icalendar_instance.subcomponents:
                 if component.name == "VTIMEZONE":
@@ -91,24 +120,43 @@ def events_ical(account: Account, *, start: datetime, end: datetime, timeout: fl
                     seen_zones.add(str(component.get("TZID")))
                 if component.name in ("VEVENT", "VTIMEZONE"):
                     whole.add_component(component)
-    except (dav_error.DAVError, requests.RequestException, FeedError, ValueError, KeyError) as error:
-        raise _words(error) from None
-    return whole.to_ical()
+        return whole.to_ical()
 
-
-def put_event(account: Account, ical: bytes, *, timeout: float = TIMEOUT) -> None:
-    """Create or replace the event with this text's UID."""
     try:
-        _client(account, timeout).calendar(url=account.url).save_event(ical.decode())
-    except (dav_error.DAVError, requests.RequestException, FeedError) as error:
+        return _bounded(timeout, read)
+    except Exception as error:
+        raise _words(error) from None
+
+
+def put_event(account: Account, uid: str, ical: bytes, *, timeout: float = TIMEOUT) -> None:
+    """Create the event with this UID, or replace the one there (wherever the server keeps it)."""
+
+    def put():
+        calendar = _client(account, timeout).calendar(url=account.url)
+        try:
+            existing = calendar.event_by_uid(uid)
+        except dav_error.NotFoundError:
+            calendar.save_event(ical.decode())
+            return
+        existing.data = ical.decode()
+        existing.save()
+
+    try:
+        _bounded(timeout, put)
+    except Exception as error:
         raise _words(error) from None
 
 
 def delete_event(account: Account, uid: str, *, timeout: float = TIMEOUT) -> None:
     """Remove the event with this UID, if it is there."""
+
+    def delete():
+        try:
+            _client(account, timeout).calendar(url=account.url).event_by_uid(uid).delete()
+        except dav_error.NotFoundError:
+            return
+
     try:
-        _client(account, timeout).calendar(url=account.url).event_by_uid(uid).delete()
-    except dav_error.NotFoundError:
-        return
-    except (dav_error.DAVError, requests.RequestException, FeedError) as error:
+        _bounded(timeout, delete)
+    except Exception as error:
         raise _words(error) from None

@@ -11,7 +11,6 @@ Every failure is a FeedError whose text the mentor can act on.
 import ipaddress
 import re
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,8 +22,22 @@ import recurring_ical_events
 import requests
 from django.conf import settings
 
+from . import deadline
+
 MAX_REDIRECTS = 3
-MAX_OCCURRENCES = 5000  # in the booking horizon; a feed with more is read up to here (the nearest first)
+MAX_BUSY = 5000  # busy events in the booking horizon: more is refused (no person has 80 meetings a day)
+# Expanding a repeating event walks from its first occurrence: one that would take more steps than this to reach
+# the end of the horizon (every second since 1970, every hour since year 1) is refused before it is expanded.
+MAX_RECURRENCE_STEPS = 200_000
+_PERIOD = {
+    "SECONDLY": timedelta(seconds=1),
+    "MINUTELY": timedelta(minutes=1),
+    "HOURLY": timedelta(hours=1),
+    "DAILY": timedelta(days=1),
+    "WEEKLY": timedelta(weeks=1),
+    "MONTHLY": timedelta(days=28),
+    "YEARLY": timedelta(days=365),
+}
 USER_AGENT = "MentorshipCalendarSync/1.0 (+busy time only)"
 
 
@@ -59,7 +72,17 @@ def hint(address: str) -> str:
     return f"{parts.hostname}/…"[:120]
 
 
+def _refused(ip: str) -> bool:
+    address = ipaddress.ip_address(ip.split("%")[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    # NAT64 and 6to4 addresses count as global, but lead to IPv4 addresses of any kind.
+    tunnels = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("2002::/16"))
+    return not address.is_global or address.is_multicast or any(address in net for net in tunnels)
+
+
 def check_host(address: str) -> None:
+    """Refuse a host that resolves to a private address (unless CALENDAR_ALLOW_PRIVATE_ADDRESSES)."""
     host = urlsplit(address).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
@@ -67,15 +90,57 @@ def check_host(address: str) -> None:
         raise FeedError(f"{host} could not be found: check the address.") from None
     if settings.CALENDAR_ALLOW_PRIVATE_ADDRESSES:
         return
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise FeedError(f"{host} is not a public address: we only read calendars on the internet.")
+    if any(_refused(info[4][0]) for info in infos):
+        raise FeedError(f"{host} is not a public address: we only read calendars on the internet.")
 
 
-def fetch(address: str, *, etag: str = "", last_modified: str = "", timeout: float = 15.0) -> Fetched:
-    """The feed's body within `timeout` seconds in all (connect, each read and the whole download)."""
-    deadline = time.monotonic() + timeout
+def check_peer(response: requests.Response, *args, **kwargs) -> requests.Response:
+    """A requests response hook: the address we actually connected to must be public too (a name that resolved
+    to a public address a moment ago may resolve to a private one now), on every hop of a redirect."""
+    if settings.CALENDAR_ALLOW_PRIVATE_ADDRESSES:
+        return response
+    connection = getattr(response.raw, "_connection", None) or getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    try:
+        peer = sock.getpeername()[0] if sock is not None else None
+    except OSError:
+        peer = None
+    if peer is None or _refused(peer):
+        response.close()
+        raise FeedError(
+            f"{urlsplit(response.url).hostname} is not a public address: we only read calendars on the internet."
+        )
+    return response
+
+
+def clean_header(value: str, limit: int) -> str:
+    """A header value we store: printable characters only (PostgreSQL refuses NUL), cut to the column."""
+    return "".join(char for char in value if char.isprintable())[:limit]
+
+
+def fetch(
+    address: str, *, etag: str = "", last_modified: str = "", timeout: float = 15.0, max_bytes: int | None = None
+) -> Fetched:
+    """The feed's body within `timeout` seconds of wall-clock time in all, however the server answers."""
+    held: dict = {}
+
+    def abort():  # shut the socket itself: closing the response would wait for the read it should end
+        connection = getattr(held["response"].raw, "_connection", None) if "response" in held else None
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+
+    try:
+        return deadline.within(
+            timeout,
+            lambda: _fetch(address, etag, last_modified, timeout, max_bytes or settings.CALENDAR_FEED_MAX_BYTES, held),
+            abort=abort,
+        )
+    except deadline.TimeUp:
+        raise FeedError(f"The calendar did not answer within {timeout:.0f} seconds.") from None
+
+
+def _fetch(address: str, etag: str, last_modified: str, timeout: float, cap: int, held: dict) -> Fetched:
     headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag
@@ -84,15 +149,20 @@ def fetch(address: str, *, etag: str = "", last_modified: str = "", timeout: flo
     url = normalised(address)
     for _ in range(MAX_REDIRECTS + 1):
         check_host(url)
-        left = max(deadline - time.monotonic(), 0.1)
         try:
             response = requests.get(
-                url, headers=headers, timeout=(min(5.0, left), left), stream=True, allow_redirects=False
+                url,
+                headers=headers,
+                timeout=(min(5.0, timeout), timeout),
+                stream=True,
+                allow_redirects=False,
+                hooks={"response": check_peer},
             )
         except requests.Timeout:
             raise FeedError(f"The calendar did not answer within {timeout:.0f} seconds.") from None
         except requests.RequestException:
             raise FeedError("The calendar's server could not be reached.") from None
+        held["response"] = response
         with response:
             if response.is_redirect and response.headers.get("Location"):
                 url = normalised(urljoin(url, response.headers["Location"]))
@@ -105,16 +175,23 @@ def fetch(address: str, *, etag: str = "", last_modified: str = "", timeout: flo
                 raise FeedError(f"Nothing is at that address any more ({response.status_code}).")
             if response.status_code != 200:
                 raise FeedError(f"The calendar's server answered {response.status_code}; we will try again.")
-            body = _read_capped(response, deadline, timeout)
+            body = _read_capped(response, cap, timeout)
             return Fetched(
-                body, response.headers.get("ETag", "")[:200], response.headers.get("Last-Modified", "")[:100]
+                body,
+                clean_header(response.headers.get("ETag", ""), 200),
+                clean_header(response.headers.get("Last-Modified", ""), 100),
             )
     raise FeedError("The address redirects too many times.")
 
 
-def _read_capped(response: requests.Response, deadline: float, timeout: float) -> bytes:
-    cap = settings.CALENDAR_FEED_MAX_BYTES
-    too_big = FeedError(f"The calendar is larger than {cap // (1024 * 1024)} MB; we read calendars up to that size.")
+class TooLarge(FeedError):
+    pass
+
+
+def _read_capped(response: requests.Response, cap: int, timeout: float) -> bytes:
+    too_big = TooLarge(
+        f"The calendar is larger than {cap // (1024 * 1024) or 1} MB; we read calendars up to that size."
+    )
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > cap:
         raise too_big
@@ -124,10 +201,10 @@ def _read_capped(response: requests.Response, deadline: float, timeout: float) -
             size += len(chunk)
             if size > cap:
                 raise too_big
-            if time.monotonic() > deadline:
-                raise FeedError(f"The calendar did not finish sending within {timeout:.0f} seconds.")
             chunks.append(chunk)
     except requests.RequestException:
+        raise FeedError(f"The calendar did not finish sending within {timeout:.0f} seconds.") from None
+    except (OSError, ValueError, AttributeError):  # closed under us when the time was up
         raise FeedError(f"The calendar did not finish sending within {timeout:.0f} seconds.") from None
     return b"".join(chunks)
 
@@ -158,27 +235,56 @@ def busy_times(
         raise FeedError("What that address gives is not a calendar we can read (iCal).") from None
     if calendar.name != "VCALENDAR":
         raise FeedError("What that address gives is not a calendar we can read (iCal).")
+    _refuse_costly_repeats(calendar, end)
     found: list[tuple[datetime, datetime]] = []
     try:
-        occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).after(start)
-        for count, event in enumerate(occurrences):
-            if count >= MAX_OCCURRENCES:
-                break
-            event_start = _instant(event.start, zone)
-            if event_start >= end:
-                break
+        for event in recurring_ical_events.of(calendar).between(start, end):
             if str(event.get("TRANSP", "")).upper() == "TRANSPARENT":
                 continue
             if str(event.get("STATUS", "")).upper() == "CANCELLED" or is_ours(str(event.get("UID", ""))):
                 continue
-            event_end = _instant(event.end, zone)
+            event_start, event_end = _instant(event.start, zone), _instant(event.end, zone)
             if isinstance(event.start, date) and not isinstance(event.start, datetime) and event_end <= event_start:
                 event_end = event_start + timedelta(days=1)
-            if event_end > event_start and event_end > start:
-                found.append((max(event_start, start), min(event_end, end)))
-    except (ValueError, TypeError, KeyError, OverflowError, recurring_ical_events.InvalidCalendar):
+            if event_end > event_start and event_end > start and event_start < end:
+                found.append((event_start, event_end))  # not cut to the window: an event under way stays the same
+                if len(found) > MAX_BUSY:
+                    raise FeedError(
+                        f"The calendar has more than {MAX_BUSY} busy events in the time mentees can book; we read "
+                        "calendars up to that many."
+                    )
+    except FeedError:
+        raise
+    except Exception:  # the library's errors on a feed it cannot expand are many and undocumented
         raise FeedError("The calendar has an event we cannot read; fix or remove it and we will try again.") from None
     return merged(found)
+
+
+def _refuse_costly_repeats(calendar: icalendar.Calendar, end: datetime) -> None:
+    """A repeating event is expanded from its first occurrence: refuse one that would take too long to reach the
+    end of the horizon (FREQ=SECONDLY since 1970), before any time is spent on it."""
+    for event in calendar.walk("VEVENT"):
+        for rule in event.get("RRULE", []) if isinstance(event.get("RRULE"), list) else [event.get("RRULE")]:
+            if rule is None:
+                continue
+            frequency = str((rule.get("FREQ") or [""])[0]).upper()
+            period = _PERIOD.get(frequency)
+            try:
+                first = _instant(event.start, UTC)
+                interval = max(int((rule.get("INTERVAL") or [1])[0]), 1)
+            except (ValueError, TypeError, KeyError, OverflowError):
+                raise FeedError("The calendar has a repeating event we cannot read; fix or remove it.") from None
+            if period is None:
+                raise FeedError("The calendar has a repeating event we cannot read; fix or remove it.")
+            per_period = 1
+            for part in ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH"):
+                per_period *= max(len(rule.get(part) or []), 1)
+            steps = max((end - first) / (period * interval), 0) * per_period
+            if steps > MAX_RECURRENCE_STEPS:
+                raise FeedError(
+                    f"The calendar has an event that repeats too often for too long ({frequency.lower()} since "
+                    f"{first:%Y}); end it or split it and we will read the calendar again."
+                )
 
 
 def merged(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -194,4 +300,4 @@ def merged(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, d
 def our_uid_pattern() -> re.Pattern:
     """The UID of our own .ics invites (notifications.calendar.uid): such a copy is a session we already count."""
     host = settings.SITE_URL.split("//", 1)[-1].split("/")[0].split(":")[0] or "mentorship"
-    return re.compile(rf"booking-\d+@{re.escape(host)}")
+    return re.compile(rf"booking-(\d+)@{re.escape(host)}")

@@ -91,7 +91,12 @@ def caldav_pick(request, profile):
     found = [tuple(pair) for pair in found]
     form = forms.CalDAVPickForm(request.POST or None, found=found)
     if request.method == "POST" and form.is_valid():
-        account = Account.from_sealed(sealed.unseal(sealed_account))
+        try:
+            account = Account.from_sealed(sealed.unseal(sealed_account))
+        except sealed.Unreadable:  # the keys changed since step one
+            request.session.pop(PENDING_ACCOUNT, None)
+            messages.error(request, "Please sign in to your calendar account again.")
+            return redirect("calendars")
         try:
             made = connected_calendars.connect_caldav(
                 profile,

@@ -8,12 +8,13 @@ read keeps the last good busy time and says why on the calendar; it never hides 
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import caldav_accounts, calendar_feeds, log_context, sealed
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 MAX_CALENDARS = 10
 BACKGROUND_TIMEOUT = 20.0  # seconds for one read by a worker (inside the task's soft limit)
 CHECKOUT_BUDGET = 5.0  # seconds a checkout may spend re-reading stale calendars, all together
+CHECKOUT_MAX_BYTES = 512 * 1024  # a calendar larger than this is not read while a mentee waits (parsing takes time)
 STALE_AT_CHECKOUT = timedelta(minutes=5)
 CLAIM_GAP = timedelta(seconds=60)  # a calendar tried this recently is not tried again
 
@@ -72,7 +74,7 @@ def connect_caldav(
             ConnectedCalendar.objects.create(
                 mentor=profile,
                 kind=ConnectedCalendar.Kind.CALDAV,
-                name=found[url][:80],
+                name=calendar_feeds.clean_header(found[url], 80) or "Calendar",
                 sealed_address=sealed.seal(account.at(url).sealable()),
                 address_hint=calendar_feeds.hint(url),
                 counts_busy=url in busy,
@@ -89,6 +91,9 @@ def connect_caldav(
 def disconnect(profile: MentorProfile, calendar_id: int) -> bool:
     """Remove one of the mentor's calendars and the busy time it brought."""
     with transaction.atomic():
+        # Locked first: a read storing its busy time meanwhile finishes before, or finds the calendar gone.
+        if not ConnectedCalendar.objects.select_for_update().filter(pk=calendar_id, mentor=profile).exists():
+            return False
         deleted, _ = ConnectedCalendar.objects.filter(pk=calendar_id, mentor=profile).delete()
         if deleted:
             availability_changed(profile.pk)
@@ -100,8 +105,32 @@ def _claim(calendar_id: int, now: datetime) -> bool:
     return ConnectedCalendar.objects.filter(free, pk=calendar_id, counts_busy=True).update(last_tried_at=now) == 1
 
 
+# Which bookings of a mentor the slot engine already counts (held, pending, confirmed), told by bookings (which
+# builds on this app) in its AppConfig.ready(): their copies in the mentor's calendar are not a second meeting.
+_counted_bookings: list[Callable[[int], set[int]]] = []
+
+
+def counts_bookings(function: Callable[[int], set[int]]) -> Callable[[int], set[int]]:
+    if function not in _counted_bookings:
+        _counted_bookings.append(function)
+    return function
+
+
+def _ours(mentor_id: int) -> Callable[[str], bool]:
+    pattern = calendar_feeds.our_uid_pattern()
+    counted = set().union(*(function(mentor_id) for function in _counted_bookings))
+
+    def is_ours(uid: str) -> bool:
+        match = pattern.fullmatch(uid)
+        return match is not None and int(match.group(1)) in counted
+
+    return is_ours
+
+
 @log_context.about(calendar_id="calendar_id")
-def sync(calendar_id: int, *, timeout: float = BACKGROUND_TIMEOUT, now: datetime | None = None) -> bool:
+def sync(
+    calendar_id: int, *, timeout: float = BACKGROUND_TIMEOUT, now: datetime | None = None, max_bytes: int | None = None
+) -> bool:
     """Read one calendar and store its busy time; False when it was not read (claimed elsewhere, or failed)."""
     now = now or timezone.now()
     if not _claim(calendar_id, now):
@@ -111,11 +140,17 @@ def sync(calendar_id: int, *, timeout: float = BACKGROUND_TIMEOUT, now: datetime
         return False
     mentor = calendar.mentor
     until = now + timedelta(days=mentor.booking_horizon_days + 1)
-    whole = calendar.covered_until is None or calendar.covered_until < until - timedelta(days=1)
+    # Read whole again when the horizon moved a day past what we expanded, or the mentor's zone changed (all-day
+    # and floating times are read in it).
+    whole = (
+        calendar.covered_until is None
+        or calendar.covered_until < until - timedelta(days=1)
+        or calendar.read_in_zone != mentor.user.time_zone
+    )
     try:
         if calendar.kind == ConnectedCalendar.Kind.CALDAV:
             account = Account.from_sealed(sealed.unseal(calendar.sealed_address))
-            body = caldav_accounts.events_ical(account, start=now, end=until, timeout=timeout)
+            body = caldav_accounts.events_ical(account, start=now, end=until, timeout=timeout, max_bytes=max_bytes)
             fetched = calendar_feeds.Fetched(body)
         else:
             fetched = calendar_feeds.fetch(
@@ -123,29 +158,63 @@ def sync(calendar_id: int, *, timeout: float = BACKGROUND_TIMEOUT, now: datetime
                 etag="" if whole else calendar.etag,
                 last_modified="" if whole else calendar.last_modified,
                 timeout=timeout,
+                max_bytes=max_bytes,
             )
         if fetched.body is None:
-            ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_synced_at=now, last_error="")
+            ConnectedCalendar.objects.filter(pk=calendar.pk, last_tried_at=now).update(
+                last_synced_at=now, last_error=""
+            )
             return True
-        pattern = calendar_feeds.our_uid_pattern()
         intervals = calendar_feeds.busy_times(
-            fetched.body, zone=mentor.user.zone, start=now, end=until, is_ours=lambda uid: bool(pattern.fullmatch(uid))
+            fetched.body, zone=mentor.user.zone, start=now, end=until, is_ours=_ours(mentor.pk)
         )
-    except (FeedError, sealed.Unreadable, ValueError, KeyError) as error:
-        message = str(error) if isinstance(error, FeedError) else "We can no longer read this address: connect it again"
-        ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_error=message[:300])
-        log.warning("calendar sync failed: %s", message, extra={"mentor_id": mentor.pk})
-        return False
-    _store(calendar, intervals, now=now, until=until, etag=fetched.etag, last_modified=fetched.last_modified)
+    except calendar_feeds.TooLarge as error:
+        if max_bytes is not None:  # too large to read while a mentee waits: the background read will
+            return False
+        return _failed(calendar, str(error))
+    except FeedError as error:
+        return _failed(calendar, str(error))
+    except (sealed.Unreadable, ValueError, KeyError):
+        return _failed(calendar, "We can no longer read this address: connect it again.")
+    except Exception:  # a library's error we did not foresee: said to the mentor in general words, logged whole
+        log.exception("calendar sync failed", extra={"mentor_id": mentor.pk})
+        return _failed(calendar, "The calendar could not be read; we will try again.")
+    _store(
+        calendar,
+        intervals,
+        now=now,
+        until=until,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        size=len(fetched.body),
+        zone=mentor.user.time_zone,
+    )
     return True
 
 
-def _store(calendar: ConnectedCalendar, intervals, *, now, until, etag: str, last_modified: str) -> None:
+def _failed(calendar: ConnectedCalendar, message: str) -> bool:
+    ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_error=message[:300])
+    log.warning("calendar sync failed: %s", message, extra={"mentor_id": calendar.mentor_id})
+    return False
+
+
+def _store(
+    calendar: ConnectedCalendar, intervals, *, now, until, etag: str, last_modified: str, size: int, zone: str
+) -> None:
     with transaction.atomic():
-        if not ConnectedCalendar.objects.filter(pk=calendar.pk).update(
-            last_synced_at=now, covered_until=until, last_error="", etag=etag, last_modified=last_modified
-        ):
-            return  # removed while we read it
+        # Locked, and still ours: a read claimed later (or a removal) wins over this one.
+        locked = ConnectedCalendar.objects.select_for_update().filter(pk=calendar.pk, last_tried_at=now).first()
+        if locked is None:
+            return
+        ConnectedCalendar.objects.filter(pk=calendar.pk).update(
+            last_synced_at=now,
+            covered_until=until,
+            last_error="",
+            etag=etag,
+            last_modified=last_modified,
+            last_size=size,
+            read_in_zone=zone,
+        )
         stored = BusyInterval.objects.filter(calendar=calendar)
         current = set(stored.filter(end__gt=now).values_list("start", "end"))
         if current == set(intervals):
@@ -162,17 +231,22 @@ def _store(calendar: ConnectedCalendar, intervals, *, now, until, etag: str, las
 
 def refresh_stale(mentor_id: int, *, now: datetime | None = None, budget: float = CHECKOUT_BUDGET) -> None:
     """Before a checkout takes time: re-read the mentor's calendars last read over a few minutes ago, within
-    `budget` seconds in all. A calendar that fails or is slow keeps its last good busy time."""
+    `budget` seconds in all. Only calendars small enough to read at once (CHECKOUT_MAX_BYTES; larger ones are kept
+    fresh in the background); one that fails or is slow keeps its last good busy time, and nothing here ever
+    stops the checkout."""
     now = now or timezone.now()
-    stale = ConnectedCalendar.objects.filter(mentor_id=mentor_id, counts_busy=True).filter(
-        Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=now - STALE_AT_CHECKOUT)
-    )
-    deadline = time.monotonic() + budget
+    stale = ConnectedCalendar.objects.filter(
+        mentor_id=mentor_id, counts_busy=True, last_size__lte=CHECKOUT_MAX_BYTES
+    ).filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=now - STALE_AT_CHECKOUT))
+    started = time.monotonic()
     for calendar_id in stale.values_list("pk", flat=True):
-        left = deadline - time.monotonic()
+        left = budget - (time.monotonic() - started)
         if left < 0.5:
             break
-        sync(calendar_id, timeout=left, now=now)
+        try:
+            sync(calendar_id, timeout=left, now=now, max_bytes=CHECKOUT_MAX_BYTES)
+        except Exception:  # never the checkout's problem
+            log.exception("calendar re-read before checkout failed", extra={"mentor_id": mentor_id})
 
 
 def sync_soon(calendar_ids) -> None:
@@ -193,7 +267,7 @@ def sync_due(*, now: datetime | None = None, limit: int = 500) -> int:
         .filter(
             Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - timedelta(minutes=settings.CALENDAR_SYNC_MINUTES))
         )
-        .order_by("last_tried_at")
+        .order_by(F("last_tried_at").asc(nulls_first=True))
         .values_list("pk", flat=True)[:limit]
     )
     sync_soon(due)
@@ -234,7 +308,7 @@ def write_session(mentor_id: int, uid: str, ical: bytes | None) -> bool:
         if ical is None:
             caldav_accounts.delete_event(account, uid)
         else:
-            caldav_accounts.put_event(account, ical)
+            caldav_accounts.put_event(account, uid, ical)
     except (FeedError, sealed.Unreadable) as error:
         message = f"Sessions could not be written: {error}"[:300]
         ConnectedCalendar.objects.filter(pk=calendar.pk).update(last_error=message)

@@ -8,6 +8,7 @@ background thread, so a slow or unreachable Sentry never slows a page.
 """
 
 import re
+from urllib.parse import urlsplit
 
 from .log_context import current
 
@@ -35,6 +36,20 @@ def _with_ids(event: dict, hint: dict) -> dict:
     return event
 
 
+def without_addresses(crumb: dict, hint: dict) -> dict:
+    """Breadcrumbs of outgoing requests keep only the host: a mentor's calendar address is a key to their
+    calendar (Google's secret iCal address), and CalDAV paths name the person."""
+    if crumb.get("category") == "httplib":
+        data = crumb.setdefault("data", {})
+        url = data.get("url")
+        if isinstance(url, str):
+            parts = urlsplit(url)
+            data["url"] = f"{parts.scheme}://{parts.hostname or ''}/[redacted]"
+        for field in ("http.query", "http.fragment"):
+            data.pop(field, None)
+    return crumb
+
+
 def start(dsn: str, *, environment: str, release: str, traces_sample_rate: float) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
@@ -50,5 +65,6 @@ def start(dsn: str, *, environment: str, release: str, traces_sample_rate: float
         release=release or None,
         traces_sample_rate=traces_sample_rate,
         before_send=_with_ids,
+        before_breadcrumb=without_addresses,
         shutdown_timeout=2,  # a stopping process waits this long at most for events still queued
     )

@@ -529,6 +529,8 @@ class ConnectedCalendar(models.Model):
     # The end of the time the stored busy intervals cover: once the horizon moves past it, the feed is read
     # whole again even if unchanged (a weekly meeting goes on past what we expanded).
     covered_until = models.DateTimeField(null=True, blank=True, editable=False)
+    read_in_zone = models.CharField(max_length=64, blank=True, editable=False)  # the mentor's zone then
+    last_size = models.PositiveIntegerField(default=0, editable=False)  # bytes of the last read
     last_tried_at = models.DateTimeField(null=True, blank=True, editable=False)  # claimed by a sync then
     last_error = models.CharField(max_length=300, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -167,7 +167,14 @@ def write_back(booking_id: int) -> bool:
     updated when it moves (same UID as the invite), gone when cancelled. Safe to run twice."""
     booking = Booking.objects.select_related("mentor__user", "mentee", "service").get(pk=booking_id)
     if booking.status == Booking.Status.CONFIRMED:
-        return connected_calendars.write_session(booking.mentor_id, uid(booking), _stored_copy(booking))
+        written = connected_calendars.write_session(booking.mentor_id, uid(booking), _stored_copy(booking))
+        # Cancelled while we wrote (its own removal may have run first): take the copy out again.
+        if written and Booking.objects.filter(pk=booking_id).values_list("status", flat=True).get() in (
+            Booking.Status.CANCELLED,
+            Booking.Status.NO_SHOW,
+        ):
+            connected_calendars.write_session(booking.mentor_id, uid(booking), None)
+        return written
     if booking.status in (Booking.Status.CANCELLED, Booking.Status.NO_SHOW):
         return connected_calendars.write_session(booking.mentor_id, uid(booking), None)
     return False

@@ -19,6 +19,9 @@ class Feed:
     size: int = 0  # send this many bytes of padding instead of `body` (a feed far too large)
     content_type: str = "text/calendar; charset=utf-8"
     location: str = ""
+    drip: float = 0.0  # send the body a byte at a time, this many seconds apart
+    with_etag: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def etag(self) -> str:
@@ -49,7 +52,12 @@ class FeedServer:
                     self.send_header("Location", feed.location)
                     self.end_headers()
                     return
-                if feed.status == 200 and not feed.size and self.headers.get("If-None-Match") == feed.etag:
+                if (
+                    feed.status == 200
+                    and feed.with_etag
+                    and not feed.size
+                    and self.headers.get("If-None-Match") == feed.etag
+                ):
                     self.send_response(304)
                     self.end_headers()
                     return
@@ -64,10 +72,25 @@ class FeedServer:
                     except (BrokenPipeError, ConnectionResetError):
                         pass
                     return
-                self.send_header("ETag", feed.etag)
+                if feed.with_etag:
+                    self.send_header("ETag", feed.etag)
+                for name, value in feed.headers:
+                    self.send_header(name, value)
+                if feed.drip:  # no Content-Length, and a byte now and then
+                    self.end_headers()
+                    try:
+                        for byte in feed.body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(feed.drip)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
                 self.send_header("Content-Length", str(len(feed.body)))
                 self.end_headers()
                 self.wfile.write(feed.body)
+
+            do_PROPFIND = do_REPORT = do_GET  # a server that says it speaks CalDAV and answers anything
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

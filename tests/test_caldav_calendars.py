@@ -6,6 +6,7 @@ addresses), and confirmed sessions are written into the one they chose, moved an
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import requests
 import time_machine
 
 from bookings import services
@@ -16,7 +17,7 @@ from mentorship.models import ConnectedCalendar
 from notifications.calendar import uid as booking_uid
 from tests.caldav_server import CalDAVServer
 from tests.factories import UserFactory
-from tests.ics_server import calendar
+from tests.ics_server import Feed, FeedServer, calendar
 from tests.test_calendar_import import (
     ALL_DAY,
     ALL_WORKING_DAY,
@@ -140,3 +141,48 @@ def test_a_session_written_back_does_not_block_its_own_time(dav, service):  # no
         traveller.shift(timedelta(minutes=6))
         assert connected_calendars.sync(work.pk)
         assert not work.busy.exists()
+
+
+def test_a_caldav_server_in_a_private_network_is_refused(dav, settings):
+    settings.CALENDAR_ALLOW_PRIVATE_ADDRESSES = False
+    with pytest.raises(FeedError, match="not a public address"):
+        caldav_accounts.calendars(account(dav))
+
+
+def test_a_server_answering_garbage_is_told_not_a_500():
+    feeds = FeedServer().start()
+    try:
+        feeds.feeds["/dav/"] = Feed(b"<multistatus><not xml", status=207, content_type="application/xml")
+        with pytest.raises(FeedError, match="does not answer as a CalDAV server"):
+            caldav_accounts.calendars(Account(feeds.url("/dav/"), "lena", PASSWORD))
+    finally:
+        feeds.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_already_in_the_calendar_from_its_invite_is_updated_in_place(dav, service):  # noqa: F811
+    """The mentor's calendar may hold the e-mailed invite under a name of its own: the same UID is updated there,
+    not refused as a conflict or written twice."""
+    work = dav.calendar("lena", "Work")
+    mentee = UserFactory()
+    with time_machine.travel(NOW, tick=False):
+        connect(service, dav, busy=(), write_to="Work")
+        booking = services.booking_hold(
+            mentee=mentee, service=service, start=datetime(2027, 3, 2, 12, 0, tzinfo=BERLIN)
+        )
+        services.booking_mark_paid(booking.pk)
+        invite = calendar(f"UID:{booking_uid(booking)}\nDTSTART:20270302T110000Z\nDTEND:20270302T113000Z\nSUMMARY:x")
+        put = requests.put(
+            f"{work.url}invite-from-email.ics",
+            data=invite,
+            headers={"Content-Type": "text/calendar"},
+            auth=("lena", PASSWORD),
+            timeout=10,
+        )
+        assert put.status_code in (201, 204)
+        services.booking_confirm(booking.pk, actor=service.mentor.user)
+    (event,) = work.events()
+    assert str(event.url).endswith("invite-from-email.ics")
+    assert event.icalendar_instance.walk("VEVENT")[0].end == datetime(2027, 3, 2, 12, 0, tzinfo=BERLIN).astimezone(
+        UTC
+    ) + timedelta(minutes=60)

@@ -5,10 +5,12 @@ Feeds come from a local HTTP server (tests/ics_server.py); the mentor works 09:0
 """
 
 import io
+import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 import time_machine
 from django.core.cache import cache, caches
 from django.core.management import call_command
@@ -17,8 +19,8 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings import selectors, services
 from bookings.models import Booking
-from mentorship import connected_calendars, sealed
-from mentorship.models import BusyInterval, ConnectedCalendar
+from mentorship import calendar_feeds, connected_calendars, sealed
+from mentorship.models import BusyInterval, ConnectedCalendar, MentorProfile
 from notifications.calendar import uid as booking_uid
 from tests.factories import MentorProfileFactory, ServiceFactory, UserFactory, weekly_hours
 from tests.ics_server import Feed, FeedServer, calendar
@@ -162,11 +164,34 @@ def test_a_copy_of_our_own_session_does_not_block_itself(feeds, service):
         start = datetime(2027, 3, 2, 13, 0, tzinfo=BERLIN)
         booking = services.booking_hold(mentee=mentee, service=service, start=start)
         feeds.feeds["/work.ics"] = Feed(
-            calendar(f"UID:{booking_uid(booking)}\nDTSTART:20270302T120000Z\nDTEND:20270302T130000Z")
+            calendar(
+                f"UID:{booking_uid(booking)}\nDTSTART:20270302T120000Z\nDTEND:20270302T130000Z",
+                "UID:lunch\nDTSTART:20270302T140000Z\nDTEND:20270302T150000Z",
+            )
         )
         assert connected_calendars.sync(connect(service, feeds.url("/work.ics")).pk)
-        assert not BusyInterval.objects.exists()
+        # Only the other event is busy time: our session's copy is the session itself.
+        assert list(BusyInterval.objects.values_list("start", "end")) == [
+            (datetime(2027, 3, 2, 14, 0, tzinfo=UTC), datetime(2027, 3, 2, 15, 0, tzinfo=UTC))
+        ]
         assert selectors.is_open(service, start, ignoring=booking.pk)
+
+
+def test_a_session_the_mentor_booked_as_a_mentee_still_makes_them_busy(feeds, service):
+    """Their own booking with another mentor has our UID too, but nothing else counts it for their slots."""
+    other_mentor = MentorProfileFactory(user__time_zone="Europe/Berlin", minimum_notice_hours=0)
+    weekly_hours(other_mentor)
+    other = ServiceFactory(mentor=other_mentor, duration_minutes=60)
+    with time_machine.travel(NOW, tick=False):
+        as_mentee = services.booking_hold(
+            mentee=service.mentor.user, service=other, start=datetime(2027, 3, 2, 13, 0, tzinfo=BERLIN)
+        )
+        feeds.feeds["/work.ics"] = Feed(
+            calendar(f"UID:{booking_uid(as_mentee)}\nDTSTART:20270302T120000Z\nDTEND:20270302T130000Z")
+        )
+        assert connected_calendars.sync(connect(service, feeds.url("/work.ics")).pk)
+    assert BusyInterval.objects.count() == 1
+    assert starts_on(service, date(2027, 3, 2)) == without("12:30", "13:00", "13:30")
 
 
 def test_a_failing_calendar_keeps_its_last_good_busy_time_and_says_why(feeds, service, settings):
@@ -339,3 +364,90 @@ def test_a_new_key_reseals_every_address(settings, service):
     settings.CALENDAR_SECRET_KEYS = [old_key]
     with pytest.raises(sealed.Unreadable):
         sealed.unseal(calendar_row.sealed_address)
+
+
+def test_a_server_sending_a_byte_at_a_time_is_cut_off_at_the_time_limit(feeds, service):
+    feeds.feeds["/drip.ics"] = Feed(calendar(WEEKLY), drip=0.2)
+    with time_machine.travel(NOW, tick=False):
+        calendar_row = connect(service, feeds.url("/drip.ics"))
+    started = time.monotonic()
+    with time_machine.travel(NOW, tick=False):
+        assert not connected_calendars.sync(calendar_row.pk, timeout=2)
+    assert time.monotonic() - started < 5  # not the minute the whole body would take
+    calendar_row.refresh_from_db()
+    assert "did not answer within 2 seconds" in calendar_row.last_error
+
+
+def test_what_a_server_says_in_its_headers_is_stored_clean(feeds, service):
+    """PostgreSQL refuses NUL in text; a header may carry one."""
+    feeds.feeds["/work.ics"] = Feed(
+        calendar(WEEKLY), with_etag=False, headers=(("ETag", '"a\x00b"'), ("Last-Modified", "Mon\x00day"))
+    )
+    with time_machine.travel(NOW, tick=False):
+        calendar_row = connect(service, feeds.url("/work.ics"))
+        assert connected_calendars.sync(calendar_row.pk)
+    calendar_row.refresh_from_db()
+    assert calendar_row.etag == '"ab"' and calendar_row.last_modified == "Monday"
+
+
+def test_an_event_repeating_every_second_since_1970_is_refused_at_once(feeds, service):
+    feeds.feeds["/work.ics"] = Feed(
+        calendar(WEEKLY, "UID:tick\nDTSTART:19700101T000000Z\nDTEND:19700101T000001Z\nRRULE:FREQ=SECONDLY")
+    )
+    started = time.monotonic()
+    with time_machine.travel(NOW, tick=False):
+        calendar_row = connect(service, feeds.url("/work.ics"))
+        assert not connected_calendars.sync(calendar_row.pk)
+    assert time.monotonic() - started < 5
+    calendar_row.refresh_from_db()
+    assert "repeats too often for too long (secondly since 1970)" in calendar_row.last_error
+
+
+def test_only_busy_events_count_towards_the_limit_and_more_is_refused(feeds, service):
+    free_minutes = [
+        f"UID:f{n}\nDTSTART:{NOW + timedelta(minutes=n):%Y%m%dT%H%M%SZ}\nDTEND:"
+        f"{NOW + timedelta(minutes=n + 1):%Y%m%dT%H%M%SZ}\nTRANSP:TRANSPARENT"
+        for n in range(calendar_feeds.MAX_BUSY + 100)
+    ]
+    feeds.feeds["/work.ics"] = Feed(calendar(*free_minutes, WEEKLY))
+    with time_machine.travel(NOW, tick=False) as traveller:
+        calendar_row = connect(service, feeds.url("/work.ics"))
+        assert connected_calendars.sync(calendar_row.pk)
+        assert starts_on(service, date(2027, 3, 2)) == without("09:30", "10:00", "10:30")
+
+        busy_minutes = [event.replace("TRANSP:TRANSPARENT", "") for event in free_minutes]
+        feeds.feeds["/work.ics"] = Feed(calendar(*busy_minutes))
+        traveller.shift(timedelta(minutes=6))
+        assert not connected_calendars.sync(calendar_row.pk)
+    calendar_row.refresh_from_db()
+    assert f"more than {calendar_feeds.MAX_BUSY} busy events" in calendar_row.last_error
+    assert starts_on(service, date(2027, 3, 2)) == without("09:30", "10:00", "10:30")  # the last good read
+
+
+def test_an_event_under_way_changes_nothing_from_one_read_to_the_next(feeds, service):
+    """A meeting going on now (or a holiday today) must not look new at every read: the cached slots stay."""
+    feeds.feeds["/work.ics"] = Feed(
+        calendar(
+            f"UID:now\nDTSTART:{NOW - timedelta(hours=1):%Y%m%dT%H%M%SZ}\n"
+            f"DTEND:{NOW + timedelta(hours=2):%Y%m%dT%H%M%SZ}"
+        ),
+        with_etag=False,
+    )
+    with time_machine.travel(NOW, tick=False) as traveller:
+        calendar_row = connect(service, feeds.url("/work.ics"))
+        assert connected_calendars.sync(calendar_row.pk)
+        version = MentorProfile.objects.get(pk=service.mentor_id).availability_version
+        traveller.shift(timedelta(minutes=6))
+        assert connected_calendars.sync(calendar_row.pk)
+    assert MentorProfile.objects.get(pk=service.mentor_id).availability_version == version
+
+
+def test_the_address_actually_connected_to_must_be_public(feeds, settings):
+    """Checked on the connection itself, so a name that resolves to a public address when checked and to a
+    private one when connected (DNS rebinding) is refused too."""
+    feeds.feeds["/work.ics"] = Feed(calendar(WEEKLY))
+    settings.CALENDAR_ALLOW_PRIVATE_ADDRESSES = False
+    with pytest.raises(calendar_feeds.FeedError, match="not a public address"):
+        requests.get(feeds.url("/work.ics"), timeout=5, hooks={"response": calendar_feeds.check_peer})
+    settings.CALENDAR_ALLOW_PRIVATE_ADDRESSES = True
+    assert requests.get(feeds.url("/work.ics"), timeout=5, hooks={"response": calendar_feeds.check_peer}).ok

@@ -110,7 +110,7 @@ def test_pages_and_emails_state_the_configured_pending_timeout(client, stripe_se
 
     client.force_login(mentor)
     page = client.get(reverse("mentor_bookings")).content.decode()
-    assert "cancelled and refunded automatically after 3 days or at the start time" in page
+    assert "cancelled, and paid ones refunded, automatically after 3 days or at the start time" in page
     page = client.get(reverse("how_it_works_mentors")).content.decode()
     assert "Requests you don't answer within 3 days are cancelled and refunded" in page
 

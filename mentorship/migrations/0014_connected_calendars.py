@@ -26,6 +26,8 @@ class Migration(migrations.Migration):
                 ('last_modified', models.CharField(blank=True, editable=False, max_length=100)),
                 ('last_synced_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('covered_until', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('read_in_zone', models.CharField(blank=True, editable=False, max_length=64)),
+                ('last_size', models.PositiveIntegerField(default=0, editable=False)),
                 ('last_tried_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('last_error', models.CharField(blank=True, editable=False, max_length=300)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
