@@ -57,6 +57,16 @@ def parse_start(value: str) -> datetime:
         raise forms.ValidationError("Pick a time from the calendar.") from None
 
 
+class StartForm(BoundedForm, forms.Form):
+    """Only a start time, for a booking whose session type is already fixed (a new time after the mentor
+    cancelled: the type may have been closed to new bookings since)."""
+
+    start = forms.CharField(max_length=64, widget=forms.HiddenInput, error_messages={"required": "Pick a time first."})
+
+    def clean_start(self) -> datetime:
+        return parse_start(self.cleaned_data["start"])
+
+
 class DeclineForm(BoundedForm, forms.Form):
     reason = forms.CharField(
         required=False,

@@ -596,14 +596,20 @@ USES_A_FREE_SESSION = (Booking.Status.PENDING, Booking.Status.CONFIRMED, Booking
 
 def free_sessions_taken(mentee, service: Service) -> int:
     """How many free bookings of this session type the mentee has with its mentor (see USES_A_FREE_SESSION)."""
-    return Booking.objects.filter(
-        mentee=mentee,
-        mentor_id=service.mentor_id,
-        service=service,
-        price_cents=0,
-        package_purchase__isnull=True,
-        status__in=USES_A_FREE_SESSION,
-    ).count()
+    return (
+        Booking.objects.filter(
+            mentee=mentee,
+            mentor_id=service.mentor_id,
+            service=service,
+            price_cents=0,
+            package_purchase__isnull=True,
+        )
+        .filter(
+            # A booking the mentor cancelled that may still take a new time counts until the choice closes.
+            Q(status__in=USES_A_FREE_SESSION) | Q(status=Booking.Status.CANCELLED, rebook_until__isnull=False)
+        )
+        .count()
+    )
 
 
 def free_limit_text(service: Service) -> str:

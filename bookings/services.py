@@ -36,6 +36,8 @@ def _give_back(booking_id: int, reason: str) -> None:
     returned after its package expired can't be used again, so its value goes back to the card.
     A free session was never paid for: nothing goes back.
     """
+    # Money (or the credit) going back ends any choice of a new time the mentee still had.
+    Booking.objects.filter(pk=booking_id, rebook_until__isnull=False).update(rebook_until=None)
     package_purchase_id, price_cents = (
         Booking.objects.filter(pk=booking_id).values_list("package_purchase_id", "price_cents").get()
     )
@@ -366,6 +368,8 @@ def bookings_close_for_leaving(user, *, now: datetime | None = None) -> list[Boo
         with transaction.atomic():
             booking = Booking.objects.select_for_update().get(pk=booking_id)
             if booking.rebook_until is not None and _close_rebook(booking, actor=None, note=LEAVING_NOTE):
+                if not booking.is_free:
+                    queue_notification(booking, "rebook_refunded", event=_version(booking))
                 ended.append(booking)
     for booking in bookings_ended_by_leaving(user, now=now):
         try:
@@ -549,7 +553,8 @@ def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | 
             _give_back(booking.pk, f"cancelled_by_{by}")
         else:  # a late cancellation: the money (or the credit) is the mentor's, unless they give some back
             _earned(booking.pk)
-        queue_notification(booking, f"booking_cancelled_by_{by}")
+        # A booking can be cancelled again after a new time was picked: each cancellation is its own notice.
+        queue_notification(booking, f"booking_cancelled_by_{by}", event=_version(booking))
     return booking
 
 
@@ -561,6 +566,8 @@ def booking_rebook(booking_id: int, *, actor, new_start: datetime, now: datetime
     """The mentor cancelled and the mentee picks a new time instead of the refund: the same booking and payment,
     confirmed again at the new time. It counts against none of the mentee's limits (the mentor cancelled)."""
     now = now or timezone.now()
+    mentor_id = Booking.objects.filter(pk=booking_id).values_list("mentor_id", flat=True).get()
+    connected_calendars.refresh_stale(mentor_id)  # as before any checkout: the mentor's own calendar, fresh
     with transaction.atomic():
         booking = _lock_for_move(booking_id)
         if actor.pk != booking.mentee_id:
@@ -569,6 +576,10 @@ def booking_rebook(booking_id: int, *, actor, new_start: datetime, now: datetime
             raise BookingError("This choice is closed now, so nothing was changed. The page may have been out of date.")
         if not booking.mentor.is_approved or not booking.mentor.user.is_active:
             raise BookingError(f"{booking.mentor.user} no longer takes bookings: choose the refund.")
+        if booking.credit_returned:
+            raise BookingError("Your package credit is back already, so this booking can't take a new time.")
+        if booking.blocked_start < new_start + booking.service.duration and new_start < booking.blocked_end:
+            raise BookingError(f"That is the time {booking.mentor.user} cancelled: pick another.")
         old_start = booking.start
         _move(booking, new_start, now=now)
         booking.status, booking.rebook_until, booking.cancelled_by, booking.cancellation_summary = (
@@ -628,7 +639,7 @@ def refund_unanswered_cancellations(*, now: datetime | None = None, limit: int =
             booking = Booking.objects.select_for_update().filter(pk=booking_id, rebook_until__lte=now).first()
             if booking is not None and _close_rebook(booking, actor=None, note="No new time picked in time: refunded"):
                 if not booking.is_free:
-                    queue_notification(booking, "rebook_refunded")
+                    queue_notification(booking, "rebook_refunded", event=_version(booking))
                 done += 1
     return done
 

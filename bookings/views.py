@@ -35,6 +35,7 @@ from .forms import (
     LinksForm,
     ReplyForm,
     SectionPagesForm,
+    StartForm,
     SuggestTimesForm,
     SupportNoteForm,
     TimesQuery,
@@ -500,7 +501,12 @@ def cancel(request, booking_id: int):
         except services.BookingError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"Cancelled. {booking.cancellation_summary}")
+            if booking.rebook_until is not None and by == "mentor":
+                messages.success(
+                    request, f"Cancelled. {booking.mentee} chooses a new time from your free ones or a refund."
+                )
+            else:
+                messages.success(request, f"Cancelled. {booking.cancellation_summary}")
         return redirect("booking_detail", booking_id=booking.pk)
     terms = policies.cancellation_terms(booking, by=by)
     context = {"booking": booking, "terms": terms, "by": by, "rebook_days": f"{settings.BOOKING_REBOOK_DAYS:g}"}
@@ -542,9 +548,7 @@ def rebook(request, booking_id: int):
     if booking.mentee_id != request.user.pk or booking.rebook_until is None:
         return redirect("booking_detail", booking_id=booking.pk)
     if request.method == "POST":
-        form = BookSessionForm(
-            {"service": booking.service_id, "start": request.POST.get("start", "")}, mentor=booking.mentor
-        )
+        form = StartForm(request.POST)
         if not form.is_valid():
             messages.error(request, "Pick a time from the calendar.")
             return redirect("booking_rebook", booking_id=booking.pk)
@@ -557,7 +561,15 @@ def rebook(request, booking_id: int):
         return redirect("booking_detail", booking_id=booking.pk)
     zone = timezone.get_current_timezone()
     now = timezone.now()
-    slots = selectors.open_slots(booking.service, start=now, end=now + timedelta(days=14))
+    end = now + timedelta(days=14)
+    if booking.package_purchase_id:  # a credit is good until its package expires
+        end = min(end, booking.package_purchase.expires_at)
+    duration = booking.service.duration
+    slots = [  # not the time the mentor cancelled
+        start
+        for start in selectors.open_slots(booking.service, start=now, end=end)
+        if not (booking.blocked_start < start + duration and start < booking.blocked_end)
+    ]
     return render(request, "bookings/rebook.html", {"booking": booking, "days": group_by_local_day(slots, zone)})
 
 

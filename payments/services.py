@@ -501,6 +501,10 @@ def refund_grant(*, booking_id: int, actor, amount_cents: int) -> Refund:
         raise CheckoutError("Only the mentor of this booking can give a refund.")
     if booking.status not in GRANTABLE:
         raise CheckoutError("This booking has no payment you can refund from here.")
+    if booking.rebook_until is not None:
+        raise CheckoutError(
+            f"{booking.mentee} is choosing between a new time and a full refund, so there is nothing to give back yet."
+        )
     payment = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED).order_by("pk").first()
     if payment is not None and _disputed(payment):
         raise CheckoutError(

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from bookings import policies, reminders, selectors, services
 from bookings.models import Booking, SupportTicket
+from payments import services as payment_services
 from payments.models import LedgerEntry, Refund
 
 from .factories import UserFactory, bookable_mentor
@@ -120,10 +121,17 @@ def test_a_new_time_after_the_mentor_cancels_keeps_the_payment_and_counts_no_res
     subjects = sorted(m.subject for m in mail.outbox)
     assert any(subject.startswith("Booked again with") for subject in subjects)
     assert any("picked a new time after you cancelled" in subject for subject in subjects)
-    # Confirmed again, it may be cancelled (and chosen about) again.
+    # Confirmed again, it may be cancelled (and chosen about) again, and both hear of it again.
+    mail.outbox.clear()
     services.booking_cancel(booking.pk, actor=mentor.user)
     booking.refresh_from_db()
     assert booking.rebook_until is not None
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([booking.mentee.email, mentor.user.email])
+    # The mentor may not give part of it back while the mentee chooses, and the cancelled time is not offered.
+    with pytest.raises(payment_services.CheckoutError, match="choosing between a new time and a full refund"):
+        payment_services.refund_grant(booking_id=booking.pk, actor=mentor.user, amount_cents=1000)
+    with pytest.raises(services.BookingError, match="the time Maya Mentor cancelled|the time .* cancelled"):
+        services.booking_rebook(booking.pk, actor=booking.mentee, new_start=booking.start)
 
 
 def test_without_an_answer_the_refund_is_made_once(mentor, stripe_server, settings):

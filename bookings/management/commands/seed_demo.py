@@ -66,7 +66,10 @@ MENTORS = [
         "bio": "Ten years in product design. Bring your portfolio or a design problem.",
         "expertise": "UX, product design, portfolios",
         "hours": (time(7), time(11)),
-        "services": [("60-min portfolio review", 60, 6500)],
+        "services": [
+            ("60-min portfolio review", 60, 6500),
+            ("15-min intro call", 15, 0, {"free_sessions_per_mentee": 1}),  # free, once per mentee
+        ],
     },
 ]
 
