@@ -28,6 +28,8 @@ run: $(STAMP)
 
 # The whole test suite. Browser tests need Debian's `chromium`; they are skipped
 # without it, and fail instead when CI=true.
+# Two processes (pytest-xdist), each with caches of its own (tests/development_env.py); PYTEST_ARGS= for one.
+PYTEST_ARGS ?= -n 2
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

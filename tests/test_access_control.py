@@ -172,6 +172,8 @@ OBJECTS = {
     "booking_complete": booking(owner="mentor"),
     "booking_cancel": booking(),
     "booking_reschedule": booking(),
+    "booking_rebook": booking(),
+    "booking_take_refund": booking(),
     "booking_links": booking(owner="mentor"),
     "booking_no_show": booking(),
     "booking_suggest": booking(owner="mentor"),
