@@ -513,23 +513,33 @@ def cancel(request, booking_id: int):
     return render(request, "bookings/cancel.html", context)
 
 
+def _take_new_time(request, booking: Booking, move, *, again: str, done: str):
+    """The POST of a page where the mentee picks a new time: `move` (a service) takes it; any refusal goes back
+    to the page (`again`) with its reason."""
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick a time from the calendar.")
+        return redirect(again, booking_id=booking.pk)
+    try:
+        move(booking.pk, actor=request.user, new_start=form.cleaned_data["start"])
+    except services.BookingError as error:
+        messages.error(request, str(error))
+        return redirect(again, booking_id=booking.pk)
+    messages.success(request, done)
+    return redirect("booking_detail", booking_id=booking.pk)
+
+
 @login_required
 def reschedule(request, booking_id: int):
     booking = _party_booking(request, booking_id)
     if request.method == "POST":
-        form = BookSessionForm(
-            {"service": booking.service_id, "start": request.POST.get("start", "")}, mentor=booking.mentor
+        return _take_new_time(
+            request,
+            booking,
+            services.booking_reschedule,
+            again="booking_reschedule",
+            done="Moved. You both get the new time by e-mail.",
         )
-        if not form.is_valid():
-            messages.error(request, "Pick a time from the calendar.")
-            return redirect("booking_reschedule", booking_id=booking.pk)
-        try:
-            services.booking_reschedule(booking.pk, actor=request.user, new_start=form.cleaned_data["start"])
-        except services.BookingError as error:
-            messages.error(request, str(error))
-            return redirect("booking_reschedule", booking_id=booking.pk)
-        messages.success(request, "Moved. You both get the new time by e-mail.")
-        return redirect("booking_detail", booking_id=booking.pk)
     zone = timezone.get_current_timezone()
     now = timezone.now()
     slots = selectors.open_slots(booking.service, start=now, end=now + timedelta(days=14))
@@ -548,17 +558,13 @@ def rebook(request, booking_id: int):
     if booking.mentee_id != request.user.pk or booking.rebook_until is None:
         return redirect("booking_detail", booking_id=booking.pk)
     if request.method == "POST":
-        form = StartForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "Pick a time from the calendar.")
-            return redirect("booking_rebook", booking_id=booking.pk)
-        try:
-            services.booking_rebook(booking.pk, actor=request.user, new_start=form.cleaned_data["start"])
-        except services.BookingError as error:
-            messages.error(request, str(error))
-            return redirect("booking_rebook", booking_id=booking.pk)
-        messages.success(request, "Booked again at the new time, without paying again. You both get it by e-mail.")
-        return redirect("booking_detail", booking_id=booking.pk)
+        return _take_new_time(
+            request,
+            booking,
+            services.booking_rebook,
+            again="booking_rebook",
+            done="Booked again at the new time, without paying again. You both get it by e-mail.",
+        )
     zone = timezone.get_current_timezone()
     now = timezone.now()
     end = now + timedelta(days=14)

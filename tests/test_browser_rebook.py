@@ -16,6 +16,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1200, "height": 900}}
 
 
+def cancelled_by_the_mentor(new_page, stripe_server, size):
+    """Maya's confirmed, paid session with Sam, which Maya cancels on its page."""
+    booking = booked(bookable_mentor(user__display_name="Maya Mentor"), stripe_server)
+    booking.mentee.display_name = "Sam Student"
+    booking.mentee.save()
+    mentor_cancels(new_page, booking, size)
+    return booking
+
+
 def mentor_cancels(new_page, booking, size):
     page = new_page("America/New_York")
     page.set_viewport_size(SIZES[size])
@@ -32,11 +41,7 @@ def mentor_cancels(new_page, booking, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_the_mentee_picks_a_new_time_without_paying_again(new_page, stripe_server, size):
-    mentor = bookable_mentor(user__display_name="Maya Mentor")
-    booking = booked(mentor, stripe_server, mentee=None)
-    booking.mentee.display_name = "Sam Student"
-    booking.mentee.save()
-    mentor_cancels(new_page, booking, size)
+    booking = cancelled_by_the_mentor(new_page, stripe_server, size)
 
     page = new_page("Europe/London")
     page.set_viewport_size(SIZES[size])
@@ -65,11 +70,7 @@ def test_the_mentee_picks_a_new_time_without_paying_again(new_page, stripe_serve
 
 @pytest.mark.parametrize("size", SIZES)
 def test_the_mentee_takes_the_refund(new_page, stripe_server, size):
-    mentor = bookable_mentor(user__display_name="Maya Mentor")
-    booking = booked(mentor, stripe_server)
-    booking.mentee.display_name = "Sam Student"
-    booking.mentee.save()
-    mentor_cancels(new_page, booking, size)
+    booking = cancelled_by_the_mentor(new_page, stripe_server, size)
 
     page = new_page("Europe/London")
     page.set_viewport_size(SIZES[size])
