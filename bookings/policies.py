@@ -81,6 +81,11 @@ def duration_text(span: timedelta) -> str:
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
+def rebook_window_text() -> str:
+    """How long the mentee has to choose a new time or the refund after the mentor cancels (BOOKING_REBOOK_WINDOW)."""
+    return duration_text(settings.BOOKING_REBOOK_WINDOW)
+
+
 def pending_timeout_text() -> str:
     """How long a paid request waits for the mentor before it is cancelled and refunded (BOOKING_PENDING_TIMEOUT)."""
     return duration_text(settings.BOOKING_PENDING_TIMEOUT)

@@ -5,7 +5,7 @@ guard, writes a BookingEvent and records its side effects (refund, ledger, e-mai
 in the outbox, in the same transaction; the apps that act on them register handlers.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -367,9 +367,7 @@ def bookings_close_for_leaving(user, *, now: datetime | None = None) -> list[Boo
     for booking_id in offers.filter(rebook_until__isnull=False).values_list("pk", flat=True):
         with transaction.atomic():
             booking = Booking.objects.select_for_update().get(pk=booking_id)
-            if booking.rebook_until is not None and _close_rebook(booking, actor=None, note=LEAVING_NOTE):
-                if not booking.is_free:
-                    queue_notification(booking, "rebook_refunded", event=_version(booking))
+            if _close_rebook(booking, actor=None, note=LEAVING_NOTE):
                 ended.append(booking)
     for booking in bookings_ended_by_leaving(user, now=now):
         try:
@@ -532,7 +530,7 @@ def booking_cancel(booking_id: int, *, actor, reason: str = "", now: datetime | 
         # The mentor cancels: the mentee chooses a new time (already paid) or the refund, made anyway when the
         # choice runs out. Not when either of them is leaving: then the refund is made at once.
         offer = by == "mentor" and booking.mentee.is_active and booking.mentor.user.is_active
-        rebook_until = now + timedelta(days=settings.BOOKING_REBOOK_DAYS) if offer else None
+        rebook_until = now + settings.BOOKING_REBOOK_WINDOW if offer else None
         summary = policies.rebook_summary(booking) if offer else terms.summary
         booking = _transition(
             booking_id,
@@ -604,8 +602,9 @@ def booking_rebook(booking_id: int, *, actor, new_start: datetime, now: datetime
     return booking
 
 
-def _close_rebook(booking: Booking, *, actor, note: str) -> bool:
-    """End a locked booking's open choice with the refund (once: a conditional update claims it)."""
+def _close_rebook(booking: Booking, *, actor, note: str, tell: bool = True) -> bool:
+    """End a locked booking's open choice with the refund (once: a conditional update claims it), and tell the
+    mentee unless they chose it themselves (`tell`)."""
     if not Booking.objects.filter(pk=booking.pk, rebook_until__isnull=False).update(rebook_until=None):
         return False
     terms = policies.cancellation_terms(booking, by="mentor")
@@ -613,19 +612,20 @@ def _close_rebook(booking: Booking, *, actor, note: str) -> bool:
     booking.rebook_until, booking.cancellation_summary = None, terms.summary[:300]
     _note(booking, actor, note)
     _give_back(booking.pk, "cancelled_by_mentor")
+    if tell and not booking.is_free:
+        queue_notification(booking, "rebook_refunded", event=_version(booking))
     return True
 
 
-def booking_take_refund(booking_id: int, *, actor, now: datetime | None = None) -> Booking:
+def booking_take_refund(booking_id: int, *, actor) -> Booking:
     """The mentor cancelled and the mentee chooses the refund (rather than a new time)."""
-    now = now or timezone.now()
     with transaction.atomic():
         booking = Booking.objects.select_for_update().select_related("mentor__user").get(pk=booking_id)
         if actor.pk != booking.mentee_id:
             raise BookingError("Only the mentee of this booking can choose the refund.")
         if booking.status != Status.CANCELLED or booking.rebook_until is None:
             raise BookingError("This choice is closed now, so nothing was changed. The page may have been out of date.")
-        _close_rebook(booking, actor=actor, note="Refund chosen rather than a new time")
+        _close_rebook(booking, actor=actor, note="Refund chosen rather than a new time", tell=False)
     return booking
 
 
@@ -638,8 +638,6 @@ def refund_unanswered_cancellations(*, now: datetime | None = None, limit: int =
         with transaction.atomic():
             booking = Booking.objects.select_for_update().filter(pk=booking_id, rebook_until__lte=now).first()
             if booking is not None and _close_rebook(booking, actor=None, note="No new time picked in time: refunded"):
-                if not booking.is_free:
-                    queue_notification(booking, "rebook_refunded", event=_version(booking))
                 done += 1
     return done
 

@@ -5,7 +5,6 @@ from functools import wraps
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -509,8 +508,7 @@ def cancel(request, booking_id: int):
                 messages.success(request, f"Cancelled. {booking.cancellation_summary}")
         return redirect("booking_detail", booking_id=booking.pk)
     terms = policies.cancellation_terms(booking, by=by)
-    context = {"booking": booking, "terms": terms, "by": by, "rebook_days": f"{settings.BOOKING_REBOOK_DAYS:g}"}
-    return render(request, "bookings/cancel.html", context)
+    return render(request, "bookings/cancel.html", {"booking": booking, "terms": terms, "by": by})
 
 
 def _take_new_time(request, booking: Booking, move, *, again: str, done: str):

@@ -113,8 +113,9 @@ def check_peer(response: requests.Response, *args, **kwargs) -> requests.Respons
     return response
 
 
-def clean_header(value: str, limit: int) -> str:
-    """A header value we store: printable characters only (PostgreSQL refuses NUL), cut to the column."""
+def printable(value: str, limit: int) -> str:
+    """A value another server gave us (a header, a calendar's name), as we store it: printable characters only
+    (PostgreSQL refuses NUL), cut to the column."""
     return "".join(char for char in value if char.isprintable())[:limit]
 
 
@@ -178,8 +179,8 @@ def _fetch(address: str, etag: str, last_modified: str, timeout: float, cap: int
             body = _read_capped(response, cap, timeout)
             return Fetched(
                 body,
-                clean_header(response.headers.get("ETag", ""), 200),
-                clean_header(response.headers.get("Last-Modified", ""), 100),
+                printable(response.headers.get("ETag", ""), 200),
+                printable(response.headers.get("Last-Modified", ""), 100),
             )
     raise FeedError("The address redirects too many times.")
 
@@ -297,7 +298,17 @@ def merged(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, d
     return out
 
 
+def _uid_host() -> str:
+    # As the invites sent so far spelled it (case kept): a UID must never change.
+    return settings.SITE_URL.split("//", 1)[-1].split("/")[0].split(":")[0] or "mentorship"
+
+
+def booking_uid(booking_id: int) -> str:
+    """A booking's UID in every calendar: our .ics invites (notifications.calendar), copies written back, and
+    how we know a copy when we read a mentor's calendar."""
+    return f"booking-{booking_id}@{_uid_host()}"
+
+
 def our_uid_pattern() -> re.Pattern:
-    """The UID of our own .ics invites (notifications.calendar.uid): such a copy is a session we already count."""
-    host = settings.SITE_URL.split("//", 1)[-1].split("/")[0].split(":")[0] or "mentorship"
-    return re.compile(rf"booking-(\d+)@{re.escape(host)}")
+    """Matches booking_uid; the group is the booking's id."""
+    return re.compile(rf"booking-(\d+)@{re.escape(_uid_host())}")

@@ -74,7 +74,7 @@ def connect_caldav(
             ConnectedCalendar.objects.create(
                 mentor=profile,
                 kind=ConnectedCalendar.Kind.CALDAV,
-                name=calendar_feeds.clean_header(found[url], 80) or "Calendar",
+                name=calendar_feeds.printable(found[url], 80) or "Calendar",
                 sealed_address=sealed.seal(account.at(url).sealable()),
                 address_hint=calendar_feeds.hint(url),
                 counts_busy=url in busy,
@@ -92,17 +92,21 @@ def disconnect(profile: MentorProfile, calendar_id: int) -> bool:
     """Remove one of the mentor's calendars and the busy time it brought."""
     with transaction.atomic():
         # Locked first: a read storing its busy time meanwhile finishes before, or finds the calendar gone.
-        if not ConnectedCalendar.objects.select_for_update().filter(pk=calendar_id, mentor=profile).exists():
+        calendar = ConnectedCalendar.objects.select_for_update().filter(pk=calendar_id, mentor=profile).first()
+        if calendar is None:
             return False
-        deleted, _ = ConnectedCalendar.objects.filter(pk=calendar_id, mentor=profile).delete()
-        if deleted:
-            availability_changed(profile.pk)
-    return bool(deleted)
+        calendar.delete()
+        availability_changed(profile.pk)
+    return True
+
+
+def _not_tried_since(moment: datetime) -> Q:
+    return Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=moment)
 
 
 def _claim(calendar_id: int, now: datetime) -> bool:
-    free = Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - CLAIM_GAP)
-    return ConnectedCalendar.objects.filter(free, pk=calendar_id, counts_busy=True).update(last_tried_at=now) == 1
+    claimable = ConnectedCalendar.objects.filter(_not_tried_since(now - CLAIM_GAP), pk=calendar_id, counts_busy=True)
+    return claimable.update(last_tried_at=now) == 1
 
 
 # Which bookings of a mentor the slot engine already counts (held, pending, confirmed), told by bookings (which
@@ -264,9 +268,7 @@ def sync_due(*, now: datetime | None = None, limit: int = 500) -> int:
     now = now or timezone.now()
     due = list(
         ConnectedCalendar.objects.filter(counts_busy=True)
-        .filter(
-            Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - timedelta(minutes=settings.CALENDAR_SYNC_MINUTES))
-        )
+        .filter(_not_tried_since(now - timedelta(minutes=settings.CALENDAR_SYNC_MINUTES)))
         .order_by(F("last_tried_at").asc(nulls_first=True))
         .values_list("pk", flat=True)[:limit]
     )
@@ -279,7 +281,7 @@ def refresh_when_viewed(profile: MentorProfile, *, now: datetime | None = None) 
     now = now or timezone.now()
     sync_soon(
         ConnectedCalendar.objects.filter(mentor=profile, counts_busy=True)
-        .filter(Q(last_tried_at__isnull=True) | Q(last_tried_at__lt=now - CLAIM_GAP))
+        .filter(_not_tried_since(now - CLAIM_GAP))
         .values_list("pk", flat=True)
     )
 

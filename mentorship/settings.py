@@ -434,8 +434,8 @@ if not 0 <= BOOKING_CANCELLATION_WINDOW_HOURS <= 24 * 14:
 # A confirmed session nobody marked complete (and nobody reported) is completed this long after its end.
 # When the mentor cancels, the mentee picks a new time or a full refund; without an answer in this many days
 # the refund is made.
-BOOKING_REBOOK_DAYS = env.float("BOOKING_REBOOK_DAYS", default=3)
-if BOOKING_REBOOK_DAYS <= 0:
+BOOKING_REBOOK_WINDOW = timedelta(days=env.float("BOOKING_REBOOK_DAYS", default=3))
+if BOOKING_REBOOK_WINDOW.total_seconds() <= 0:
     raise ImproperlyConfigured("BOOKING_REBOOK_DAYS must be more than 0.")
 BOOKING_AUTO_COMPLETE = timedelta(days=env.float("BOOKING_AUTO_COMPLETE_DAYS", default=3))
 BOOKING_HOLD_TIMEOUT = timedelta(minutes=env.float("BOOKING_HOLD_MINUTES", default=15))

@@ -13,7 +13,7 @@ from django.urls import reverse
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
 from bookings.models import Booking
-from mentorship import connected_calendars
+from mentorship import calendar_feeds, connected_calendars
 
 PRODID = "-//Mentorship//Bookings//EN"
 
@@ -30,8 +30,7 @@ CALENDAR_KINDS = {
 
 
 def uid(booking: Booking) -> str:
-    host = settings.SITE_URL.split("//", 1)[-1].split("/")[0].split(":")[0] or "mentorship"
-    return f"booking-{booking.pk}@{host}"
+    return calendar_feeds.booking_uid(booking.pk)
 
 
 def _title(booking: Booking, *, for_mentor: bool) -> str:

@@ -87,6 +87,8 @@ def test_mentor_connects_a_calendar_and_its_meeting_leaves_their_profile(new_pag
         with time_machine.travel(monday + timedelta(minutes=10), tick=True):
             open_from_menu(page, size, "Schedule")  # opening the schedule reads calendars again
             expect(page.get_by_role("region", name="Your other calendars")).to_contain_text("could not be read")
+            page.get_by_role("region", name="Your other calendars").scroll_into_view_if_needed()
+            page.screenshot(path=f"test-artifacts/screens/schedule-calendars-{size}.png")
             page.get_by_role("link", name="Manage calendars").click()
             expect(connected).to_contain_text("Could not be read: The calendar's server answered 500")
             expect(connected).to_contain_text("We keep using what we read")

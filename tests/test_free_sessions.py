@@ -211,7 +211,7 @@ def test_the_free_sessions_per_mentee_limit(mentor, client):
     services.booking_cancel(third.pk, actor=mentor.user)
     with pytest.raises(services.BookingError, match="offers one free"):
         free_booking(mentor, mentee=mentee, slot=8)
-    services.refund_unanswered_cancellations(now=timezone.now() + timedelta(days=settings.BOOKING_REBOOK_DAYS + 1))
+    services.refund_unanswered_cancellations(now=timezone.now() + settings.BOOKING_REBOOK_WINDOW + timedelta(days=1))
     assert free_booking(mentor, mentee=mentee, slot=8).status == Booking.Status.PENDING
 
 

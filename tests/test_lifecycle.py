@@ -135,7 +135,7 @@ def test_a_new_time_after_the_mentor_cancels_keeps_the_payment_and_counts_no_res
 
 
 def test_without_an_answer_the_refund_is_made_once(mentor, stripe_server, settings):
-    settings.BOOKING_REBOOK_DAYS = 2
+    settings.BOOKING_REBOOK_WINDOW = timedelta(days=2)
     booking = booked(mentor, stripe_server)
     services.booking_cancel(booking.pk, actor=mentor.user)
     with time_machine.travel(timezone.now() + timedelta(days=1)):

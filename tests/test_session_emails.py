@@ -129,7 +129,7 @@ def test_cancellation_and_expiry_e_mails_state_the_amount_and_the_card(stripe_se
 
     # No answer in time: the refund is made and said, with the card it goes back to.
     mail.outbox.clear()
-    services.refund_unanswered_cancellations(now=timezone.now() + timedelta(days=settings.BOOKING_REBOOK_DAYS, hours=1))
+    services.refund_unanswered_cancellations(now=timezone.now() + settings.BOOKING_REBOOK_WINDOW + timedelta(hours=1))
     email, html = _to(booking.mentee.email, "Your refund")
     assert "$40.00 is refunded in full. It goes back to your card ending 4242" in email.body
     profile = f"{settings.SITE_URL}{reverse('mentor_profile', args=[mentor.pk])}?service={booking.service_id}"
